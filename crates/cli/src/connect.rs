@@ -1,0 +1,80 @@
+//! How the CLI reaches the services and who it says it is.
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use tonic::{
+    Request, Status,
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::{Channel, Endpoint},
+};
+use xiaopu_common::auth::{Role, TokenSigner};
+
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// Bearer token to send (see `xiaopu token`).
+    #[arg(long, global = true, env = "XIAOPU_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Mint a token on the fly for ROLE:SUBJECT with the local shared secret,
+    /// e.g. `--as promoter:p1` (local runs only).
+    #[arg(long = "as", global = true, env = "XIAOPU_AS", value_name = "ROLE:SUBJECT")]
+    pub act_as: Option<String>,
+    /// The HS256 secret the local services verify tokens with.
+    #[arg(long, global = true, env = "XIAOPU_AUTH__SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    #[arg(long, global = true, env = "XIAOPU_ELIGIBILITY_URL", default_value = "http://127.0.0.1:50051")]
+    pub eligibility_url: String,
+    /// Per-call deadline in seconds.
+    #[arg(long, global = true, default_value_t = 10)]
+    pub timeout: u64,
+}
+
+/// Adds the bearer token to every call.
+#[derive(Clone)]
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type Client = InterceptedService<Channel, Bearer>;
+
+impl Connection {
+    /// The token to send: `--token`, else one minted for `--as`.
+    pub fn bearer(&self) -> anyhow::Result<Option<String>> {
+        if let Some(token) = &self.token {
+            return Ok(Some(token.clone()));
+        }
+        let Some(act_as) = &self.act_as else { return Ok(None) };
+        let (role, subject) = act_as
+            .split_once(':')
+            .with_context(|| format!("--as `{act_as}`: expected ROLE:SUBJECT, e.g. promoter:p1"))?;
+        let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+        Ok(Some(mint(self.secret.as_deref(), role, subject, Duration::from_secs(3600))?))
+    }
+
+    pub fn connect(&self, url: &str) -> anyhow::Result<Client> {
+        let channel = Endpoint::from_shared(url.to_owned())
+            .with_context(|| format!("bad service URL `{url}`"))?
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(self.timeout))
+            .connect_lazy();
+        let header = self
+            .bearer()?
+            .map(|token| format!("Bearer {token}").parse())
+            .transpose()
+            .context("token is not valid ASCII")?;
+        Ok(InterceptedService::new(channel, Bearer(header)))
+    }
+}
+
+/// Mints an HS256 token with the local shared secret.
+pub fn mint(secret: Option<&str>, role: Role, subject: &str, ttl: Duration) -> anyhow::Result<String> {
+    let secret = secret.context("minting a token needs the shared secret: --secret or XIAOPU_AUTH__SECRET")?;
+    Ok(TokenSigner::hs256(secret.as_bytes()).mint(role, subject, ttl)?)
+}

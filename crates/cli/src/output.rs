@@ -1,0 +1,200 @@
+//! Printing responses: readable text by default (nested `key: value`, enums and
+//! times in words, money with its decimal point), canonical protobuf JSON with
+//! `--json`. Both are driven by the descriptors, so every RPC prints the same way.
+use std::fmt::Write;
+
+use prost_reflect::{DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value};
+
+pub struct Printer {
+    json: bool,
+    pool: DescriptorPool,
+}
+
+impl Printer {
+    pub fn new(json: bool) -> anyhow::Result<Self> {
+        Ok(Self { json, pool: DescriptorPool::decode(xiaopu_api::FILE_DESCRIPTOR_SET)? })
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints one response message.
+    pub fn print<M: prost::Message + prost::Name>(&self, message: &M) -> anyhow::Result<()> {
+        let dynamic = self.dynamic(message)?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&dynamic)?);
+        } else {
+            let mut out = String::new();
+            write_message(&mut out, &dynamic, 0);
+            print!("{out}");
+        }
+        Ok(())
+    }
+
+    fn dynamic<M: prost::Message + prost::Name>(&self, message: &M) -> anyhow::Result<DynamicMessage> {
+        let descriptor = self
+            .pool
+            .get_message_by_name(&M::full_name())
+            .ok_or_else(|| anyhow::anyhow!("no descriptor for {}", M::full_name()))?;
+        Ok(DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())?)
+    }
+}
+
+fn write_message(out: &mut String, message: &DynamicMessage, depth: usize) {
+    for field in message.descriptor().fields() {
+        let value = message.get_field(&field);
+        if is_empty(&field, &value, message) {
+            continue;
+        }
+        let indent = "  ".repeat(depth);
+        match value.as_ref() {
+            Value::List(items) => {
+                let _ = writeln!(out, "{indent}{}:", field.name());
+                for item in items {
+                    match item {
+                        Value::Message(m) if !is_inline(m) => {
+                            let _ = writeln!(out, "{indent}  -");
+                            write_message(out, m, depth + 2);
+                        }
+                        other => {
+                            let _ = writeln!(out, "{indent}  - {}", scalar(&field, other));
+                        }
+                    }
+                }
+            }
+            Value::Map(map) => {
+                let _ = writeln!(out, "{indent}{}:", field.name());
+                for (key, value) in map {
+                    let key = match key {
+                        MapKey::String(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    let _ = writeln!(out, "{indent}  {key}: {}", scalar(&field, value));
+                }
+            }
+            Value::Message(m) if !is_inline(m) => {
+                let _ = writeln!(out, "{indent}{}:", field.name());
+                write_message(out, m, depth + 1);
+            }
+            other => {
+                let _ = writeln!(out, "{indent}{}: {}", field.name(), scalar(&field, other));
+            }
+        }
+    }
+}
+
+fn is_empty(field: &FieldDescriptor, value: &Value, message: &DynamicMessage) -> bool {
+    match value {
+        Value::String(s) => s.is_empty(),
+        Value::Bytes(b) => b.is_empty(),
+        Value::List(l) => l.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Message(_) => !message.has_field(field),
+        Value::EnumNumber(0) => true,
+        _ => false,
+    }
+}
+
+/// Messages printed on one line: timestamps and money.
+fn is_inline(message: &DynamicMessage) -> bool {
+    matches!(message.descriptor().full_name(), "google.protobuf.Timestamp" | "xiaopu.type.v1.Money")
+}
+
+fn scalar(field: &FieldDescriptor, value: &Value) -> String {
+    match value {
+        Value::EnumNumber(n) => match field.kind() {
+            Kind::Enum(e) => e.get_value(*n).map_or_else(|| n.to_string(), |v| enum_word(e.name(), v.name())),
+            _ => n.to_string(),
+        },
+        Value::Message(m) if m.descriptor().full_name() == "google.protobuf.Timestamp" => timestamp(m),
+        Value::Message(m) if m.descriptor().full_name() == "xiaopu.type.v1.Money" => money(m),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::I32(n) => n.to_string(),
+        Value::I64(n) => n.to_string(),
+        Value::U32(n) => n.to_string(),
+        Value::U64(n) => n.to_string(),
+        Value::F32(n) => n.to_string(),
+        Value::F64(n) => n.to_string(),
+        Value::Bytes(b) => format!("{} bytes", b.len()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `DECISION_REASON_SCORE_STALE` of enum `DecisionReason` reads `score_stale`.
+fn enum_word(enum_name: &str, value_name: &str) -> String {
+    let mut prefix = String::new();
+    for (i, c) in enum_name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            prefix.push('_');
+        }
+        prefix.push(c.to_ascii_uppercase());
+    }
+    prefix.push('_');
+    value_name.strip_prefix(&prefix).unwrap_or(value_name).to_lowercase()
+}
+
+fn timestamp(m: &DynamicMessage) -> String {
+    let seconds = m.get_field_by_name("seconds").and_then(|v| v.as_i64()).unwrap_or(0);
+    let nanos = m.get_field_by_name("nanos").and_then(|v| v.as_i32()).unwrap_or(0);
+    chrono::DateTime::from_timestamp(seconds, u32::try_from(nanos).unwrap_or(0))
+        .map_or_else(|| format!("{seconds}s"), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+fn money(m: &DynamicMessage) -> String {
+    let minor = m.get_field_by_name("minor_units").and_then(|v| v.as_i64()).unwrap_or(0);
+    let currency = m.get_field_by_name("currency").and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    format_money(minor, &currency)
+}
+
+/// `19900 CNY` reads `199.00 CNY`; currencies without minor units print whole.
+pub fn format_money(minor: i64, currency: &str) -> String {
+    let exponent = match currency {
+        "JPY" | "KRW" | "VND" => 0,
+        _ => 2,
+    };
+    if exponent == 0 {
+        return format!("{minor} {currency}");
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", abs / 100, abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_words_drop_the_prefix() {
+        assert_eq!(enum_word("DecisionReason", "DECISION_REASON_SCORE_STALE"), "score_stale");
+        assert_eq!(enum_word("PromoterStatus", "PROMOTER_STATUS_APPROVED"), "approved");
+    }
+
+    #[test]
+    fn money_keeps_every_fen() {
+        assert_eq!(format_money(19900, "CNY"), "199.00 CNY");
+        assert_eq!(format_money(-5, "CNY"), "-0.05 CNY");
+        assert_eq!(format_money(1094, "CNY"), "10.94 CNY");
+        assert_eq!(format_money(500, "JPY"), "500 JPY");
+    }
+
+    #[test]
+    fn responses_print_readably_and_as_json() {
+        let printer = Printer::new(false).expect("descriptors");
+        let decision = xiaopu_api::eligibility::Decision {
+            eligible: false,
+            reason: xiaopu_api::eligibility::DecisionReason::ScoreNotAboveThreshold.into(),
+            score: 690,
+            ..Default::default()
+        };
+        let mut out = String::new();
+        write_message(&mut out, &printer.dynamic(&decision).expect("dynamic"), 0);
+        assert!(out.contains("eligible: false"), "{out}");
+        assert!(out.contains("reason: score_not_above_threshold"), "{out}");
+        let json = serde_json::to_value(printer.dynamic(&decision).expect("dynamic")).expect("json");
+        assert_eq!(json["reason"], "DECISION_REASON_SCORE_NOT_ABOVE_THRESHOLD");
+        assert_eq!(json["score"], 690);
+    }
+}

@@ -1,0 +1,216 @@
+//! The shared vocabulary of errors a client sees: a `tonic::Status` with the standard
+//! rich details (`ErrorInfo` with a reason code, `BadRequest` field violations).
+//! Each service keeps its own error enum and maps it to a Status in one place with
+//! these helpers.
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// `ErrorInfo.domain` of every Xiaopu error.
+pub const ERROR_DOMAIN: &str = "xiaopu.dev";
+
+/// Reason codes shared across services (`ErrorInfo.reason`). Services add their own.
+pub mod reason {
+    pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const ALREADY_EXISTS: &str = "ALREADY_EXISTS";
+    pub const TOKEN_MISSING: &str = "TOKEN_MISSING";
+    pub const TOKEN_EXPIRED: &str = "TOKEN_EXPIRED";
+    pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
+    pub const ROLE_NOT_ALLOWED: &str = "ROLE_NOT_ALLOWED";
+    pub const NOT_OWNER: &str = "NOT_OWNER";
+    pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
+    pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
+    pub const INTERNAL: &str = "INTERNAL";
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
+}
+
+/// A Status carrying an `ErrorInfo` with `reason`.
+pub fn status_with_reason(code: Code, reason: &str, message: impl Into<String>) -> Status {
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::<String, String>::new());
+    Status::with_error_details(code, message, details)
+}
+
+/// One broken rule of one request field, e.g. `score`: "must be between 350 and 950".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field in the request, e.g. `lines[2].paid_amount.minor_units`.
+    pub field: String,
+    pub rule: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self { field: field.into(), rule: rule.into() }
+    }
+
+    /// The same violation seen from an enclosing message, e.g. `lines[2].` + field.
+    pub fn nested(self, prefix: &str) -> Self {
+        Self { field: format!("{prefix}{}", self.field), rule: self.rule }
+    }
+}
+
+impl std::fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` {}", self.field, self.rule)
+    }
+}
+
+/// A request that broke one or more field rules: InvalidArgument naming each.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", join(.0))]
+pub struct Invalid(pub Vec<FieldViolation>);
+
+fn join(violations: &[FieldViolation]) -> String {
+    violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+impl Invalid {
+    pub fn field(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self(vec![FieldViolation::new(field, rule)])
+    }
+}
+
+impl From<FieldViolation> for Invalid {
+    fn from(violation: FieldViolation) -> Self {
+        Self(vec![violation])
+    }
+}
+
+impl From<Invalid> for Status {
+    fn from(invalid: Invalid) -> Self {
+        let mut details =
+            ErrorDetails::with_error_info(reason::INVALID_ARGUMENT, ERROR_DOMAIN, HashMap::<String, String>::new());
+        for v in &invalid.0 {
+            details.add_bad_request_violation(v.field.clone(), v.rule.clone());
+        }
+        Status::with_error_details(Code::InvalidArgument, invalid.to_string(), details)
+    }
+}
+
+/// Collects every violation of a request before answering, so a client learns all
+/// its mistakes at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps the value of a passing check; records the violation of a failing one.
+    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
+        result.map_err(|v| self.0.push(v)).ok()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, rule: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, rule));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Ok when nothing was recorded.
+    pub fn finish(self) -> Result<(), Invalid> {
+        if self.0.is_empty() { Ok(()) } else { Err(Invalid(self.0)) }
+    }
+
+    /// The checked values when nothing was recorded, e.g. `v.finish_with(a.zip(b))?`.
+    pub fn finish_with<T>(self, value: Option<T>) -> Result<T, Invalid> {
+        if !self.0.is_empty() {
+            return Err(Invalid(self.0));
+        }
+        // Every check passed, so every value is present; None would be a caller bug.
+        value.ok_or_else(|| Invalid::field("request", "is incomplete"))
+    }
+}
+
+/// Whether a database error means "the database cannot be reached now" (the call may
+/// succeed later) rather than a fault in the statement.
+pub fn is_database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Errors of getting or keeping a connection, not of a statement:
+            // 08 connection exception; 57P01-57P04 shutdown, crash, cannot connect now;
+            // 53300 too many connections; 55000 database not accepting connections;
+            // 3D000 database missing; 28 authorization failed.
+            code.starts_with("08")
+                || code.starts_with("28")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "57P04" | "53300" | "55000" | "3D000")
+        }),
+        _ => false,
+    }
+}
+
+/// The constraint a statement violated with a unique violation (SQLSTATE 23505).
+pub fn unique_violation(err: &sqlx::Error) -> Option<&str> {
+    match err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => db.constraint(),
+        _ => None,
+    }
+}
+
+/// Whether the statement lost a serialization or deadlock race and may be retried.
+pub fn is_retryable_conflict(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
+}
+
+/// The Status for a database error nobody expected: Unavailable when the database is
+/// unreachable, otherwise Internal (logged with its cause, which the client never sees).
+pub fn database_status(err: &sqlx::Error) -> Status {
+    if is_database_unavailable(err) {
+        tracing::warn!(error = %err, "database unavailable");
+        return status_with_reason(
+            Code::Unavailable,
+            reason::DATABASE_UNAVAILABLE,
+            "database unavailable; retry later",
+        );
+    }
+    internal_status(err)
+}
+
+/// Internal, with the cause logged and kept out of the client's message.
+pub fn internal_status(err: &dyn std::fmt::Display) -> Status {
+    tracing::error!(error = %err, "internal error");
+    status_with_reason(Code::Internal, reason::INTERNAL, "internal error")
+}
+
+/// Reads the reason code and field violations of a Status (tests and the CLI).
+pub fn status_details(status: &Status) -> (Option<String>, Vec<FieldViolation>) {
+    let details = status.get_error_details();
+    let reason = details.error_info().map(|info| info.reason.clone());
+    let fields = details
+        .bad_request()
+        .map(|br| br.field_violations.iter().map(|v| FieldViolation::new(&v.field, &v.description)).collect())
+        .unwrap_or_default();
+    (reason, fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_names_every_field_in_message_and_details() {
+        let mut v = Violations::new();
+        v.add("score", "must be between 350 and 950");
+        v.add("person_id", "is required");
+        let status = Status::from(v.finish().expect_err("two violations"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("`score` must be between 350 and 950"), "{}", status.message());
+        let (reason, fields) = status_details(&status);
+        assert_eq!(reason.as_deref(), Some(reason::INVALID_ARGUMENT));
+        assert_eq!(fields.len(), 2);
+        assert_eq!(fields[1].field, "person_id");
+    }
+
+    #[test]
+    fn pool_timeout_is_unavailable_not_internal() {
+        assert_eq!(database_status(&sqlx::Error::PoolTimedOut).code(), Code::Unavailable);
+        assert_eq!(database_status(&sqlx::Error::RowNotFound).code(), Code::Internal);
+    }
+}

@@ -1,0 +1,17 @@
+//! Plumbing shared by every Xiaopu service, written once: configuration, telemetry,
+//! the database, authentication, errors, validation, server bootstrap and the feed.
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod feed;
+pub mod grpc_client;
+pub mod paging;
+pub mod server;
+pub mod service;
+pub mod telemetry;
+pub mod time;
+pub mod validate;
+
+#[cfg(feature = "testing")]
+pub mod testing;

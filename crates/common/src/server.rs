@@ -1,0 +1,293 @@
+//! Server bootstrap shared by every service: the database pool and migrations, the
+//! tonic server with its tower layers (deadline, load shedding, tracing, auth),
+//! health that follows the database, reflection, the feed, and graceful shutdown.
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+
+use sqlx::{PgPool, migrate::Migrator};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{
+    body::Body,
+    server::NamedService,
+    service::RoutesBuilder,
+    transport::{Identity, Server, ServerTlsConfig},
+};
+use tonic_health::{ServingStatus, server::HealthReporter};
+use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
+use xiaopu_api::feed::feed_service_server::FeedServiceServer;
+
+use crate::{
+    auth::{AuthLayer, Role, TokenSigner, TokenVerifier},
+    config::{CommonSettings, ServerSettings, UpstreamSettings},
+    db,
+    feed::{FeedServer, GrpcFeedSource},
+    grpc_client::{CallCredentials, Upstream, upstream},
+    telemetry,
+};
+
+/// How long start-up waits for the database before giving up.
+const DATABASE_PATIENCE: Duration = Duration::from_secs(60);
+
+/// What every service starts with: settings, pool, keys and the shutdown token.
+pub struct Infra {
+    pub settings: CommonSettings,
+    pub pool: PgPool,
+    pub verifier: Arc<TokenVerifier>,
+    pub signer: TokenSigner,
+    pub shutdown: CancellationToken,
+}
+
+impl Infra {
+    /// Opens the pool and, when configured, applies migrations (the feed's and the
+    /// service's) under sqlx's advisory lock.
+    pub async fn start(settings: &CommonSettings, migrator: Migrator) -> anyhow::Result<Self> {
+        let pool = db::pool(&settings.database, &settings.telemetry.service_name)?;
+        if settings.database.migrate_on_start {
+            db::migrate_when_ready(&pool, migrator, DATABASE_PATIENCE).await?;
+        }
+        Ok(Self {
+            settings: settings.clone(),
+            pool,
+            verifier: Arc::new(TokenVerifier::from_settings(&settings.auth)?),
+            signer: TokenSigner::from_settings(&settings.auth)?,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// A channel to another service, calling as `role=service, sub=<this service>`.
+    pub fn upstream(&self, settings: &UpstreamSettings, key: &str) -> anyhow::Result<Upstream> {
+        let credentials = CallCredentials::new(
+            self.signer.clone(),
+            Role::Service,
+            &self.settings.telemetry.service_name,
+            Duration::from_secs(self.settings.auth.service_token_ttl_seconds),
+        );
+        Ok(upstream(settings, key, credentials)?)
+    }
+
+    /// Follows another service's feed over gRPC.
+    pub fn feed_source(&self, settings: &UpstreamSettings, key: &str) -> anyhow::Result<GrpcFeedSource> {
+        Ok(GrpcFeedSource::new(self.upstream(settings, key)?, self.settings.server.max_message_bytes))
+    }
+
+    /// This service's own feed (its outbox), ready to add to the server.
+    pub fn feed_service(&self) -> FeedServiceServer<FeedServer> {
+        let limit = self.settings.server.max_message_bytes;
+        FeedServiceServer::new(FeedServer::new(self.pool.clone(), self.shutdown.clone()))
+            .max_encoding_message_size(limit)
+            .max_decoding_message_size(limit)
+    }
+
+    pub fn server(&self) -> GrpcServer {
+        GrpcServer {
+            settings: self.settings.server.clone(),
+            pool: self.pool.clone(),
+            verifier: self.verifier.clone(),
+            shutdown: self.shutdown.clone(),
+            routes: RoutesBuilder::default(),
+            names: Vec::new(),
+        }
+    }
+}
+
+/// The gRPC server being assembled.
+pub struct GrpcServer {
+    settings: ServerSettings,
+    pool: PgPool,
+    verifier: Arc<TokenVerifier>,
+    shutdown: CancellationToken,
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+}
+
+impl GrpcServer {
+    /// Adds a service; its name is reported by the health service.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// Binds the configured address and serves.
+    pub async fn bind(self) -> anyhow::Result<RunningServer> {
+        let listener = TcpListener::bind(self.settings.listen_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} (server.listen_addr): {e}", self.settings.listen_addr))?;
+        self.serve(listener).await
+    }
+
+    /// Serves on an already bound listener (tests bind `127.0.0.1:0`).
+    pub async fn serve(mut self, listener: TcpListener) -> anyhow::Result<RunningServer> {
+        let local_addr = listener.local_addr()?;
+        let (reporter, health) = tonic_health::server::health_reporter();
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(xiaopu_api::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(xiaopu_api::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+        self.routes.add_service(health);
+        self.routes.add_service(reflection_v1);
+        self.routes.add_service(reflection_v1alpha);
+
+        let settings = &self.settings;
+        let mut builder = Server::builder();
+        if let (Some(cert), Some(key)) = (&settings.tls_cert_path, &settings.tls_key_path) {
+            let identity = Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?);
+            builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
+        }
+        let router = builder
+            .timeout(Duration::from_millis(settings.request_timeout_ms))
+            .tcp_nodelay(true)
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .trace_fn(telemetry::server_span)
+            // Outermost first: shed when the global limit is reached rather than queue.
+            .layer(LoadShedLayer::new())
+            .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit))
+            .layer(AuthLayer::new(self.verifier.clone(), settings.public_reflection))
+            .add_routes(self.routes.routes());
+
+        // Known to health from the first call, NOT_SERVING until the database answers.
+        set_all(&reporter, &self.names, ServingStatus::NotServing).await;
+        let health_task = tokio::spawn(follow_database(
+            reporter,
+            self.names.clone(),
+            self.pool.clone(),
+            Duration::from_millis(settings.health_check_interval_ms),
+            self.shutdown.clone(),
+        ));
+        let shutdown = self.shutdown.clone();
+        let grace = Duration::from_millis(settings.shutdown_grace_ms);
+        let stop = shutdown.clone().cancelled_owned();
+        let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop);
+        let task = tokio::spawn(async move {
+            tokio::pin!(serving);
+            let result = tokio::select! {
+                result = &mut serving => result.map_err(anyhow::Error::from),
+                _ = shutdown.cancelled() => match tokio::time::timeout(grace, &mut serving).await {
+                    Ok(result) => result.map_err(anyhow::Error::from),
+                    Err(_) => {
+                        tracing::warn!(grace_ms = grace.as_millis() as u64, "calls still running after the grace period; stopping anyway");
+                        Ok(())
+                    }
+                },
+            };
+            let _ = health_task.await;
+            result
+        });
+        tracing::info!(%local_addr, services = ?self.names, "serving");
+        Ok(RunningServer { local_addr, shutdown: self.shutdown, task })
+    }
+}
+
+/// Reports SERVING only while the database answers, NOT_SERVING otherwise and from
+/// the moment shutdown begins.
+async fn follow_database(
+    reporter: HealthReporter,
+    names: Vec<&'static str>,
+    pool: PgPool,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut last = None;
+    loop {
+        let status = match tokio::time::timeout(interval.max(Duration::from_millis(500)), db::ping(&pool)).await {
+            Ok(Ok(())) => ServingStatus::Serving,
+            Ok(Err(err)) => {
+                tracing::debug!(error = %err, "health: database not answering");
+                ServingStatus::NotServing
+            }
+            Err(_) => ServingStatus::NotServing,
+        };
+        if last != Some(status) {
+            tracing::info!(status = ?status, "health changed");
+            set_all(&reporter, &names, status).await;
+            last = Some(status);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.cancelled() => {
+                set_all(&reporter, &names, ServingStatus::NotServing).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn set_all(reporter: &HealthReporter, names: &[&'static str], status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in names {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// A server running in the background.
+pub struct RunningServer {
+    pub local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Cancelling this token starts a graceful shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await?
+    }
+
+    /// Starts a graceful shutdown and waits for the in-flight calls to finish.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully.
+    pub async fn run_until_signalled(self) -> anyhow::Result<()> {
+        let token = self.shutdown.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown signal received; draining");
+            token.cancel();
+        });
+        self.wait().await
+    }
+}
+
+/// Resolves on SIGTERM (Kubernetes) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

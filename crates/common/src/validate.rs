@@ -1,0 +1,86 @@
+//! Field rules shared by every service's request validation. Each returns the
+//! violation naming the field and the rule.
+use chrono::{DateTime, Utc};
+
+use crate::error::FieldViolation;
+
+/// Longest id (person, product, order, request ids) accepted from a client.
+pub const MAX_ID_LEN: usize = 128;
+
+/// A required identifier: 1-128 characters of letters, digits and `-_.:@`.
+pub fn id<'a>(field: &str, value: &'a str) -> Result<&'a str, FieldViolation> {
+    if value.is_empty() {
+        return Err(FieldViolation::new(field, "is required"));
+    }
+    if value.len() > MAX_ID_LEN {
+        return Err(FieldViolation::new(field, format!("must be at most {MAX_ID_LEN} characters")));
+    }
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@')) {
+        return Err(FieldViolation::new(field, "may contain only letters, digits and - _ . : @"));
+    }
+    Ok(value)
+}
+
+/// A required free text of at most `max_chars` characters, trimmed, without control
+/// characters (newlines allowed when `multiline`).
+pub fn text<'a>(field: &str, value: &'a str, max_chars: usize, multiline: bool) -> Result<&'a str, FieldViolation> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(FieldViolation::new(field, "is required"));
+    }
+    optional_text(field, trimmed, max_chars, multiline)
+}
+
+/// Like [`text`] but empty is allowed.
+pub fn optional_text<'a>(
+    field: &str,
+    value: &'a str,
+    max_chars: usize,
+    multiline: bool,
+) -> Result<&'a str, FieldViolation> {
+    let trimmed = value.trim();
+    if trimmed.chars().count() > max_chars {
+        return Err(FieldViolation::new(field, format!("must be at most {max_chars} characters")));
+    }
+    if trimmed.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t'))) {
+        return Err(FieldViolation::new(field, "must not contain control characters"));
+    }
+    Ok(trimmed)
+}
+
+/// An optional timestamp that must be a valid time.
+pub fn timestamp(field: &str, value: Option<&prost_types::Timestamp>) -> Result<Option<DateTime<Utc>>, FieldViolation> {
+    value
+        .map(|ts| crate::time::from_timestamp(ts).ok_or_else(|| FieldViolation::new(field, "is not a valid time")))
+        .transpose()
+}
+
+/// A required timestamp.
+pub fn required_timestamp(
+    field: &str,
+    value: Option<&prost_types::Timestamp>,
+) -> Result<DateTime<Utc>, FieldViolation> {
+    timestamp(field, value)?.ok_or_else(|| FieldViolation::new(field, "is required"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_bounded_and_plain() {
+        assert!(id("person_id", "p-1").is_ok());
+        assert_eq!(id("person_id", "").expect_err("empty").rule, "is required");
+        assert!(id("person_id", &"x".repeat(129)).is_err());
+        assert!(id("person_id", "a b").is_err());
+        assert!(id("person_id", "张三").is_err());
+    }
+
+    #[test]
+    fn text_counts_characters_not_bytes() {
+        assert!(text("reason", &"好".repeat(200), 200, false).is_ok());
+        assert!(text("reason", &"好".repeat(201), 200, false).is_err());
+        assert!(text("reason", "a\u{0007}b", 200, false).is_err());
+        assert!(text("reason", "a\nb", 200, true).is_ok());
+    }
+}

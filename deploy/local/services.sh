@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Runs the whole system as local processes with the same XIAOPU_* environment the
+# Helm chart sets, so what runs here is what runs on Kubernetes.
+#
+#   services.sh up      build, start PostgreSQL and every service, wait until healthy
+#   services.sh down    stop every service started here and the PostgreSQL cluster
+#   services.sh env     print the shell exports that point the CLI at the system
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+state="$root/target/local"
+bin="$root/target/debug"
+# name:port, in start order (a service's upstreams start before it).
+services=(eligibility:50051)
+log() { echo "services.sh: $*" >&2; }
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+secret() {
+  mkdir -p "$state"
+  if [ ! -s "$state/secret" ]; then
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$state/secret"
+    chmod 600 "$state/secret"
+  fi
+  cat "$state/secret"
+}
+
+write_env() {
+  {
+    echo "export XIAOPU_AUTH__SECRET=$(secret)"
+    for entry in "${services[@]}"; do
+      name=${entry%%:*}
+      port=$(cat "$state/$name.port")
+      echo "export XIAOPU_$(echo "$name" | tr a-z A-Z)_URL=http://127.0.0.1:$port"
+    done
+  } >"$state/env"
+}
+
+up() {
+  log "building the services and the CLI"
+  cargo build --quiet --bins
+  admin=$(deploy/local/postgres.sh start run)
+  mkdir -p "$state/logs"
+  export XIAOPU_AUTH__SECRET
+  XIAOPU_AUTH__SECRET=$(secret)
+  for entry in "${services[@]}"; do
+    name=${entry%%:*}
+    port=${entry##*:}
+    pidfile="$state/$name.pid"
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      log "$name is already running (pid $(cat "$pidfile"))"
+      continue
+    fi
+    while ! port_free "$port"; do port=$((port + 10)); done
+    db="xiaopu_$name"
+    psql -qAt "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
+      || psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
+    XIAOPU_DATABASE__URL="${admin%/*}/$db" \
+    XIAOPU_SERVER__LISTEN_ADDR="127.0.0.1:$port" \
+    XIAOPU_TELEMETRY__LOG_FORMAT=json \
+      nohup "$bin/xiaopu-$name" serve >"$state/logs/$name.log" 2>&1 &
+    echo $! >"$pidfile"
+    echo "$port" >"$state/$name.port"
+    log "started $name on 127.0.0.1:$port (pid $!, log target/local/logs/$name.log)"
+  done
+  write_env
+  # shellcheck disable=SC1091
+  . "$state/env"
+  "$bin/xiaopu" health --wait 60 >/dev/null || { log "services did not become healthy; see target/local/logs"; "$bin/xiaopu" health || true; exit 1; }
+  log "all services are SERVING"
+}
+
+down() {
+  for entry in "${services[@]}"; do
+    name=${entry%%:*}
+    pidfile="$state/$name.pid"
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+      log "stopped $name"
+    fi
+    rm -f "$pidfile"
+  done
+  deploy/local/postgres.sh stop run
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  env) write_env; cat "$state/env" ;;
+  *) echo "usage: services.sh up|down|env" >&2; exit 2 ;;
+esac

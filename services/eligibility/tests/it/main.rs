@@ -1,0 +1,8 @@
+//! Eligibility through a real tonic client against the real server on a loopback
+//! port and a fresh PostgreSQL database per test.
+mod auth;
+mod config;
+mod feed;
+mod lifecycle;
+mod rules;
+mod support;
