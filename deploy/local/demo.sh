@@ -6,23 +6,55 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck disable=SC1091
 . "$root/target/local/env"
 xiaopu="$root/target/debug/xiaopu"
-run_id=$(date +%s)
+run=$(date +%s)
+alice="alice-$run" bob="bob-$run" supplier="west-lake-tea-$run"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ xiaopu %s\n' "$*"; "$xiaopu" "$@"; }
+# Runs quietly and prints one field of the answer (for the ids the story needs).
+get() { local field=$1; shift; "$xiaopu" --field "$field" "$@"; }
+refused() { printf '$ xiaopu %s\n' "$*"; if "$xiaopu" "$@"; then echo "unexpected: that should have been refused" >&2; exit 1; fi; }
 
-say "Eligibility: only a credit score above 700 opens a mini-shop (DOMAIN.md rule 1)"
+say "1. Eligibility: only a credit score above 700 opens a mini-shop"
 say "The credit bureau reports Alice at 720: she is eligible"
-show --as service:credit-bureau eligibility record-score --person "alice-$run_id" --score 720 --source zhima
+show --as service:credit-bureau eligibility record-score --person "$alice" --score 720 --source zhima
 say "Bob scores 690: refused, and told why"
-show --as service:credit-bureau eligibility record-score --person "bob-$run_id" --score 690 --source zhima
-say "Bob asks for himself (a promoter sees only their own status)"
-show --as "promoter:bob-$run_id" eligibility check --person "bob-$run_id"
-say "Later Alice's score falls to 650: her promoter status is suspended"
-show --as service:credit-bureau eligibility record-score --person "alice-$run_id" --score 650 --source zhima
-say "Alice's decision history: every decision with its evidence and rule"
-show --as "promoter:alice-$run_id" eligibility decisions --person "alice-$run_id"
-say "Bob may not read Alice's status"
-if "$xiaopu" --as "promoter:bob-$run_id" eligibility status --person "alice-$run_id"; then
-  echo "unexpected: Bob read Alice's status" >&2; exit 1
-fi
+show --as service:credit-bureau eligibility record-score --person "$bob" --score 690 --source zhima
+
+say "2. A supplier publishes products and sets commission rates"
+tea=$(get product.product_id --as "supplier:$supplier" supplier publish --title "西湖龙井 Longjing tea 250g" \
+  --description "Pre-Qingming harvest" --price 19900 --category tea --image https://img.example/longjing.jpg)
+pot=$(get product.product_id --as "supplier:$supplier" supplier publish --title "紫砂壶 Yixing teapot" \
+  --price 38800 --category teaware --image https://img.example/yixing.jpg)
+echo "published $tea and $pot"
+show --as "supplier:$supplier" supplier set-rate --product "$tea" --bps 550
+show --as "supplier:$supplier" supplier set-rate --product "$pot" --bps 1000
+
+say "3. Alice browses the supply: current rate and commission per unit"
+show --as "promoter:$alice" promoter search --query 茶 --page-size 5
+
+say "4. Alice opens her mini-shop and lists both products with her reasons (推荐理由)"
+shop=$(get shop.shop_id --as "promoter:$alice" promoter open-shop --name "Alice 的茶铺" --description "好茶好器")
+echo "opened shop $shop"
+listing=$(get listing.listing_id --as "promoter:$alice" promoter add --shop "$shop" --product "$tea" --reason "今年的明前茶，清香回甘")
+get listing.listing_id --as "promoter:$alice" promoter add --shop "$shop" --product "$pot" --reason "泡绿茶不闷香" >/dev/null
+say "She shares her shop in a WeChat group and the tea on Douyin"
+show --as "promoter:$alice" promoter link --shop "$shop" --channel wechat
+code=$(get share_link.code --as "promoter:$alice" promoter link --shop "$shop" --listing "$listing" --channel douyin)
+say "The link redirector resolves the Douyin code $code"
+show --as service:link-redirector promoter resolve --code "$code"
+say "What a consumer sees: the shop page, no commission shown"
+show --as service:web promoter page --shop "$shop"
+
+say "5. Bob tries to open a shop: refused with the eligibility reason"
+refused --as "promoter:$bob" promoter open-shop --name "Bob's bargains"
+
+say "6. Later Alice's score falls to 650: she is suspended, and so is her shop"
+show --as service:credit-bureau eligibility record-score --person "$alice" --score 650 --source zhima
+for _ in $(seq 1 50); do
+  [ "$(get status --as service:web promoter page --shop "$shop")" = SHOP_STATUS_SUSPENDED ] && break
+  sleep 0.1
+done
+show --as service:web promoter page --shop "$shop"
+say "Her links stop resolving for attribution"
+refused --as service:link-redirector promoter resolve --code "$code"

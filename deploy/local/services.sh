@@ -12,8 +12,15 @@ cd "$root"
 state="$root/target/local"
 bin="$root/target/debug"
 # name:port, in start order (a service's upstreams start before it).
-services=(eligibility:50051)
+services=(eligibility:50051 storefront:50052)
 log() { echo "services.sh: $*" >&2; }
+
+# The upstream URLs a service is configured with (as the Helm chart sets them).
+upstream_env() {
+  case "$1" in
+    storefront) echo "XIAOPU_STOREFRONT__ELIGIBILITY__URL=http://127.0.0.1:$(cat "$state/eligibility.port")" ;;
+  esac
+}
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -56,9 +63,11 @@ up() {
     db="xiaopu_$name"
     psql -qAt "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
       || psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
-    XIAOPU_DATABASE__URL="${admin%/*}/$db" \
-    XIAOPU_SERVER__LISTEN_ADDR="127.0.0.1:$port" \
-    XIAOPU_TELEMETRY__LOG_FORMAT=json \
+    # shellcheck disable=SC2046
+    env $(upstream_env "$name") \
+      XIAOPU_DATABASE__URL="${admin%/*}/$db" \
+      XIAOPU_SERVER__LISTEN_ADDR="127.0.0.1:$port" \
+      XIAOPU_TELEMETRY__LOG_FORMAT=json \
       nohup "$bin/xiaopu-$name" serve >"$state/logs/$name.log" 2>&1 &
     echo $! >"$pidfile"
     echo "$port" >"$state/$name.port"
@@ -72,8 +81,9 @@ up() {
 }
 
 down() {
-  for entry in "${services[@]}"; do
-    name=${entry%%:*}
+  # Stop in reverse order: a service before the upstreams it follows.
+  for ((i = ${#services[@]} - 1; i >= 0; i--)); do
+    name=${services[i]%%:*}
     pidfile="$state/$name.pid"
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")

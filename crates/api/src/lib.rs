@@ -20,8 +20,31 @@ pub mod xiaopu {
             tonic::include_proto!("xiaopu.eligibility.v1");
         }
     }
+    pub mod storefront {
+        pub mod v1 {
+            tonic::include_proto!("xiaopu.storefront.v1");
+        }
+    }
 }
 
 pub use xiaopu::eligibility::v1 as eligibility;
 pub use xiaopu::feed::v1 as feed;
+pub use xiaopu::storefront::v1 as storefront;
 pub use xiaopu::r#type::v1 as types;
+
+/// Feed topics: the contract between a producer's outbox and its consumers. Each
+/// names the event message it carries.
+pub mod topics {
+    /// `eligibility.v1.PromoterStatusChanged`, keyed by person id.
+    pub const PROMOTER_STATUS: &str = "eligibility.promoter_status";
+    /// `storefront.v1.ListingChanged`, keyed by shop id.
+    pub const LISTING: &str = "storefront.listing";
+    /// `storefront.v1.CommissionRateSet`, keyed by product id.
+    pub const RATE: &str = "storefront.rate";
+    /// `storefront.v1.ProductWithdrawn`, keyed by product id.
+    pub const PRODUCT: &str = "storefront.product";
+    /// `storefront.v1.ShareLinkChanged`, keyed by code.
+    pub const SHARE_LINK: &str = "storefront.share_link";
+    /// `storefront.v1.ShopStatusChanged`, keyed by shop id.
+    pub const SHOP: &str = "storefront.shop";
+}

@@ -14,7 +14,10 @@ pub struct HealthArgs {
 }
 
 pub async fn run(ctx: &Context, args: HealthArgs) -> anyhow::Result<()> {
-    let services = [("eligibility", ctx.connection.eligibility_url.as_str())];
+    let services = [
+        ("eligibility", ctx.connection.eligibility_url.as_str()),
+        ("storefront", ctx.connection.storefront_url.as_str()),
+    ];
     let deadline = args.wait.map(|s| Instant::now() + Duration::from_secs(s));
     loop {
         let mut all_serving = true;

@@ -4,6 +4,8 @@ mod connect;
 mod eligibility;
 mod health;
 mod output;
+mod promoter;
+mod supplier;
 
 use std::{process::ExitCode, time::Duration};
 
@@ -20,6 +22,9 @@ struct Cli {
     /// Print responses as canonical protobuf JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Print only one field of the response, e.g. `--field shop.shop_id` (for scripts).
+    #[arg(long, global = true, value_name = "PATH")]
+    field: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,6 +46,12 @@ enum Command {
     /// Credit-score decisions and promoter status.
     #[command(subcommand)]
     Eligibility(eligibility::EligibilityCommand),
+    /// A supplier's catalog and commission rates.
+    #[command(subcommand)]
+    Supplier(supplier::SupplierCommand),
+    /// A promoter's supply search, mini-shop, listings and share links.
+    #[command(subcommand)]
+    Promoter(promoter::PromoterCommand),
 }
 
 pub struct Context {
@@ -63,7 +74,7 @@ pub fn timestamp_arg(value: &str) -> anyhow::Result<prost_types::Timestamp> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let printer = match Printer::new(cli.json) {
+    let printer = match Printer::new(cli.json, cli.field) {
         Ok(printer) => printer,
         Err(err) => {
             eprintln!("xiaopu: {err:#}");
@@ -78,6 +89,8 @@ async fn main() -> ExitCode {
         }
         Command::Health(args) => health::run(&ctx, args).await,
         Command::Eligibility(command) => eligibility::run(&ctx, command).await,
+        Command::Supplier(command) => supplier::run(&ctx, command).await,
+        Command::Promoter(command) => promoter::run(&ctx, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

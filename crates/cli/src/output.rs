@@ -7,22 +7,27 @@ use prost_reflect::{DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKe
 
 pub struct Printer {
     json: bool,
+    /// Print only this field (a dotted path), for scripts.
+    field: Option<String>,
     pool: DescriptorPool,
 }
 
 impl Printer {
-    pub fn new(json: bool) -> anyhow::Result<Self> {
-        Ok(Self { json, pool: DescriptorPool::decode(xiaopu_api::FILE_DESCRIPTOR_SET)? })
-    }
-
-    pub fn is_json(&self) -> bool {
-        self.json
+    pub fn new(json: bool, field: Option<String>) -> anyhow::Result<Self> {
+        Ok(Self { json, field, pool: DescriptorPool::decode(xiaopu_api::FILE_DESCRIPTOR_SET)? })
     }
 
     /// Prints one response message.
     pub fn print<M: prost::Message + prost::Name>(&self, message: &M) -> anyhow::Result<()> {
         let dynamic = self.dynamic(message)?;
-        if self.json {
+        if let Some(path) = &self.field {
+            let value = serde_json::to_value(&dynamic)?;
+            let found = pick(&value, path).ok_or_else(|| anyhow::anyhow!("the response has no field `{path}`"))?;
+            match found {
+                serde_json::Value::String(s) => println!("{s}"),
+                other => println!("{other}"),
+            }
+        } else if self.json {
             println!("{}", serde_json::to_string_pretty(&dynamic)?);
         } else {
             let mut out = String::new();
@@ -39,6 +44,32 @@ impl Printer {
             .ok_or_else(|| anyhow::anyhow!("no descriptor for {}", M::full_name()))?;
         Ok(DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())?)
     }
+}
+
+/// The value at a dotted path such as `shop.shop_id` or `offers.0.product.title`;
+/// names may be given in snake_case or the JSON's lowerCamelCase.
+fn pick<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    path.split('.').try_fold(value, |node, part| match node {
+        serde_json::Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+        serde_json::Value::Object(map) => map.get(part).or_else(|| map.get(&lower_camel(part))),
+        _ => None,
+    })
+}
+
+fn lower_camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn write_message(out: &mut String, message: &DynamicMessage, depth: usize) {
@@ -182,7 +213,7 @@ mod tests {
 
     #[test]
     fn responses_print_readably_and_as_json() {
-        let printer = Printer::new(false).expect("descriptors");
+        let printer = Printer::new(false, None).expect("descriptors");
         let decision = xiaopu_api::eligibility::Decision {
             eligible: false,
             reason: xiaopu_api::eligibility::DecisionReason::ScoreNotAboveThreshold.into(),
@@ -196,5 +227,14 @@ mod tests {
         let json = serde_json::to_value(printer.dynamic(&decision).expect("dynamic")).expect("json");
         assert_eq!(json["reason"], "DECISION_REASON_SCORE_NOT_ABOVE_THRESHOLD");
         assert_eq!(json["score"], 690);
+        assert_eq!(pick(&json, "reason"), Some(&serde_json::json!("DECISION_REASON_SCORE_NOT_ABOVE_THRESHOLD")));
+    }
+
+    #[test]
+    fn fields_are_picked_by_snake_or_camel_path() {
+        let value = serde_json::json!({"shop": {"shopId": "s1"}, "offers": [{"product": {"title": "Tea"}}]});
+        assert_eq!(pick(&value, "shop.shop_id"), Some(&serde_json::json!("s1")));
+        assert_eq!(pick(&value, "offers.0.product.title"), Some(&serde_json::json!("Tea")));
+        assert_eq!(pick(&value, "shop.missing"), None);
     }
 }

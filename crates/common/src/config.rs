@@ -353,6 +353,14 @@ pub struct UpstreamSettings {
 }
 
 impl UpstreamSettings {
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            timeout_ms: Self::default_timeout_ms(),
+            connect_timeout_ms: Self::default_connect_timeout_ms(),
+        }
+    }
+
     fn default_timeout_ms() -> u64 {
         3_000
     }

@@ -21,6 +21,19 @@ pub fn id<'a>(field: &str, value: &'a str) -> Result<&'a str, FieldViolation> {
     Ok(value)
 }
 
+/// A required UUID, e.g. a product or shop id.
+pub fn uuid(field: &str, value: &str) -> Result<uuid::Uuid, FieldViolation> {
+    if value.is_empty() {
+        return Err(FieldViolation::new(field, "is required"));
+    }
+    uuid::Uuid::parse_str(value).map_err(|_| FieldViolation::new(field, "is not a valid id"))
+}
+
+/// An optional UUID: empty means none.
+pub fn optional_uuid(field: &str, value: &str) -> Result<Option<uuid::Uuid>, FieldViolation> {
+    if value.is_empty() { Ok(None) } else { uuid(field, value).map(Some) }
+}
+
 /// A required free text of at most `max_chars` characters, trimmed, without control
 /// characters (newlines allowed when `multiline`).
 pub fn text<'a>(field: &str, value: &'a str, max_chars: usize, multiline: bool) -> Result<&'a str, FieldViolation> {

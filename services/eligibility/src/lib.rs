@@ -17,8 +17,6 @@ use xiaopu_common::{
     time::{SharedClock, SystemClock},
 };
 
-pub use api::TOPIC_PROMOTER_STATUS;
-
 /// The service's whole configuration.
 pub type Settings = config::Settings<EligibilitySettings>;
 

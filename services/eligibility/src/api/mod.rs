@@ -7,7 +7,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
-use xiaopu_api::eligibility::{self as pb, eligibility_service_server::EligibilityService};
+use xiaopu_api::{
+    eligibility::{self as pb, eligibility_service_server::EligibilityService},
+    topics,
+};
 use xiaopu_common::{
     auth::{Caller, CallerExt, Role},
     error::{Invalid, Violations},
@@ -22,9 +25,6 @@ use crate::{
     domain::{self, Evidence, MAX_SCORE, MIN_SCORE, Rule, Status as PromoterStatus},
     store::{self, DecisionRecord, PromoterRecord, ScoreRecord},
 };
-
-/// Feed topic of [`pb::PromoterStatusChanged`], keyed by person id.
-pub const TOPIC_PROMOTER_STATUS: &str = "eligibility.promoter_status";
 
 /// Roles that may read and check anyone.
 const PRIVILEGED: &[Role] = &[Role::Service, Role::Admin];
@@ -152,8 +152,11 @@ impl EligibilityApi {
                 changed_at: Some(to_timestamp(now)),
             };
             // The decision id is the event id: one decision, at most one change.
-            publish(&mut tx, &OutboxEvent::new(decision.decision_id, TOPIC_PROMOTER_STATUS, &score.person_id, &event))
-                .await?;
+            publish(
+                &mut tx,
+                &OutboxEvent::new(decision.decision_id, topics::PROMOTER_STATUS, &score.person_id, &event),
+            )
+            .await?;
         }
         tx.commit().await?;
         tracing::info!(person_id = %score.person_id, score = score.evidence.score, status = status.as_str(), changed, "credit score recorded");

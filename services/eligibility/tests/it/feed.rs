@@ -6,9 +6,9 @@ use tonic::Code;
 use xiaopu_api::{
     eligibility::{PromoterStatus, PromoterStatusChanged},
     feed::{WatchEventsRequest, feed_service_client::FeedServiceClient},
+    topics,
 };
 use xiaopu_common::{auth::Role, feed::decode_payload, testing::authed};
-use xiaopu_eligibility::TOPIC_PROMOTER_STATUS;
 
 use crate::support::spawn;
 
@@ -24,7 +24,7 @@ async fn approval_suspension_and_reinstatement_are_each_published_once() {
     app.record("r5", "p1", 710, TimeDelta::zero()).await.expect("710");
 
     let mut feed = FeedServiceClient::new(app.channel.clone());
-    let request = WatchEventsRequest { topics: vec![TOPIC_PROMOTER_STATUS.into()], ..Default::default() };
+    let request = WatchEventsRequest { topics: vec![topics::PROMOTER_STATUS.into()], ..Default::default() };
     let mut stream = feed.watch_events(authed(request, Role::Service, "storefront")).await.expect("watch").into_inner();
     let mut changes = Vec::new();
     while changes.len() < 3 {

@@ -1,0 +1,212 @@
+//! `xiaopu promoter …`: browsing the supply, the mini-shop, listings and share links.
+use clap::{Subcommand, ValueEnum};
+use xiaopu_api::storefront::{self as pb, storefront_service_client::StorefrontServiceClient};
+
+use crate::{Context, request_id};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Sort {
+    Rate,
+    Newest,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Channel {
+    Wechat,
+    Moments,
+    Douyin,
+    Weibo,
+    Xiaohongshu,
+    Live,
+    Other,
+}
+
+impl From<Channel> for pb::Channel {
+    fn from(c: Channel) -> Self {
+        match c {
+            Channel::Wechat => pb::Channel::Wechat,
+            Channel::Moments => pb::Channel::Moments,
+            Channel::Douyin => pb::Channel::Douyin,
+            Channel::Weibo => pb::Channel::Weibo,
+            Channel::Xiaohongshu => pb::Channel::Xiaohongshu,
+            Channel::Live => pb::Channel::Live,
+            Channel::Other => pb::Channel::Other,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PromoterCommand {
+    /// Browse the supply with current rates and commission per unit.
+    Search {
+        #[arg(long, default_value = "")]
+        query: String,
+        #[arg(long, default_value = "")]
+        category: String,
+        #[arg(long, default_value_t = 0)]
+        min_bps: i32,
+        #[arg(long, default_value_t = 0)]
+        max_bps: i32,
+        #[arg(long, value_enum, default_value = "rate")]
+        sort: Sort,
+        #[arg(long, default_value_t = 0)]
+        page_size: i32,
+        #[arg(long, default_value = "")]
+        page_token: String,
+    },
+    /// Open your mini-shop (needs a credit score above the threshold).
+    OpenShop {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Your shop.
+    Shop,
+    /// List a supplier product in your shop.
+    Add {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        product: String,
+        /// Your recommendation reason (推荐理由).
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// 1-based; appends when omitted.
+        #[arg(long, default_value_t = 0)]
+        position: i32,
+    },
+    /// Edit a listing's recommendation reason.
+    EditReason {
+        #[arg(long)]
+        listing: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Put these listings first, in this order.
+    Reorder {
+        #[arg(long)]
+        shop: String,
+        #[arg(long = "listing", required = true)]
+        listings: Vec<String>,
+    },
+    /// Remove a listing (its history stays).
+    Remove {
+        #[arg(long)]
+        listing: String,
+    },
+    /// Your listings with rates and commission per unit.
+    Listings {
+        #[arg(long)]
+        shop: String,
+        #[arg(long, default_value_t = 0)]
+        page_size: i32,
+        #[arg(long, default_value = "")]
+        page_token: String,
+    },
+    /// The shop page as a consumer sees it.
+    Page {
+        #[arg(long)]
+        shop: String,
+        #[arg(long, default_value_t = 0)]
+        page_size: i32,
+        #[arg(long, default_value = "")]
+        page_token: String,
+    },
+    /// Create a share link for the whole shop or one listing.
+    Link {
+        #[arg(long)]
+        shop: String,
+        #[arg(long, default_value = "")]
+        listing: String,
+        #[arg(long, value_enum)]
+        channel: Channel,
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Your shop's share links.
+    Links {
+        #[arg(long)]
+        shop: String,
+    },
+    /// Revoke a share link.
+    Revoke {
+        #[arg(long)]
+        code: String,
+    },
+    /// Resolve a share code as the link redirector does (service role).
+    Resolve {
+        #[arg(long)]
+        code: String,
+    },
+}
+
+pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> {
+    let mut client = StorefrontServiceClient::new(ctx.connection.connect(&ctx.connection.storefront_url)?);
+    let p = &ctx.printer;
+    match command {
+        PromoterCommand::Search { query, category, min_bps, max_bps, sort, page_size, page_token } => {
+            let sort = match sort {
+                Sort::Rate => pb::ProductSort::Rate,
+                Sort::Newest => pb::ProductSort::Newest,
+            };
+            let request = pb::SearchProductsRequest {
+                query,
+                category,
+                min_rate_bps: min_bps,
+                max_rate_bps: max_bps,
+                sort: sort.into(),
+                page_size,
+                page_token,
+            };
+            p.print(&client.search_products(request).await?.into_inner())
+        }
+        PromoterCommand::OpenShop { name, description } => {
+            p.print(&client.open_shop(pb::OpenShopRequest { name, description }).await?.into_inner())
+        }
+        PromoterCommand::Shop => p.print(&client.get_my_shop(pb::GetMyShopRequest {}).await?.into_inner()),
+        PromoterCommand::Add { shop, product, reason, position } => {
+            let request =
+                pb::AddListingRequest { shop_id: shop, product_id: product, recommendation_reason: reason, position };
+            p.print(&client.add_listing(request).await?.into_inner())
+        }
+        PromoterCommand::EditReason { listing, reason } => {
+            let request = pb::UpdateListingRequest { listing_id: listing, recommendation_reason: reason };
+            p.print(&client.update_listing(request).await?.into_inner())
+        }
+        PromoterCommand::Reorder { shop, listings } => {
+            let request = pb::ReorderListingsRequest { shop_id: shop, listing_ids: listings };
+            p.print(&client.reorder_listings(request).await?.into_inner())
+        }
+        PromoterCommand::Remove { listing } => {
+            p.print(&client.remove_listing(pb::RemoveListingRequest { listing_id: listing }).await?.into_inner())
+        }
+        PromoterCommand::Listings { shop, page_size, page_token } => {
+            let request = pb::ListShopListingsRequest { shop_id: shop, page_size, page_token };
+            p.print(&client.list_shop_listings(request).await?.into_inner())
+        }
+        PromoterCommand::Page { shop, page_size, page_token } => {
+            let request = pb::GetShopPageRequest { shop_id: shop, page_size, page_token };
+            p.print(&client.get_shop_page(request).await?.into_inner())
+        }
+        PromoterCommand::Link { shop, listing, channel, request_id: id } => {
+            let request = pb::CreateShareLinkRequest {
+                request_id: request_id(id),
+                shop_id: shop,
+                listing_id: listing,
+                channel: pb::Channel::from(channel).into(),
+            };
+            p.print(&client.create_share_link(request).await?.into_inner())
+        }
+        PromoterCommand::Links { shop } => {
+            let request = pb::ListShareLinksRequest { shop_id: shop, page_size: 0, page_token: String::new() };
+            p.print(&client.list_share_links(request).await?.into_inner())
+        }
+        PromoterCommand::Revoke { code } => {
+            p.print(&client.revoke_share_link(pb::RevokeShareLinkRequest { code }).await?.into_inner())
+        }
+        PromoterCommand::Resolve { code } => {
+            p.print(&client.resolve_share_code(pb::ResolveShareCodeRequest { code }).await?.into_inner())
+        }
+    }
+}

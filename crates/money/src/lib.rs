@@ -1,0 +1,119 @@
+//! Exact money (DOMAIN.md rule 7): amounts are integers in the currency's minor unit,
+//! rates are basis points, and there is one rounding rule — round half to even —
+//! applied once per line, never to sums.
+
+/// 100% in basis points.
+pub const BPS_DENOMINATOR: i64 = 10_000;
+
+/// `amount × bps / 10000`, rounded half to even. Exact for every `i64` amount and
+/// `i32` rate (the product is formed in 128 bits); `None` only if the result does
+/// not fit in `i64`, which no rate of at most 100% can cause.
+pub fn apply_bps(amount: i64, bps: i32) -> Option<i64> {
+    let numerator = i128::from(amount) * i128::from(bps);
+    i64::try_from(div_round_half_even(numerator, i128::from(BPS_DENOMINATOR))).ok()
+}
+
+/// `n / d` rounded to the nearest integer, ties to the even one. `d` must be positive.
+fn div_round_half_even(n: i128, d: i128) -> i128 {
+    debug_assert!(d > 0, "the denominator is positive");
+    let quotient = n.div_euclid(d);
+    let remainder = n.rem_euclid(d); // 0 <= remainder < d
+    match (2 * remainder).cmp(&d) {
+        std::cmp::Ordering::Less => quotient,
+        std::cmp::Ordering::Greater => quotient + 1,
+        std::cmp::Ordering::Equal if quotient % 2 == 0 => quotient,
+        std::cmp::Ordering::Equal => quotient + 1,
+    }
+}
+
+/// One order line's commission, split between the platform and the promoter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommissionSplit {
+    /// What the supplier pays: round(commissionable × rate).
+    pub commission: i64,
+    /// The platform's service fee: round(commission × fee rate).
+    pub service_fee: i64,
+    /// commission − service fee.
+    pub promoter_share: i64,
+}
+
+/// The split of a line with `commissionable` = paid − refunded, at `rate_bps`, with
+/// the platform's `fee_bps`. Inputs must be non-negative; rates at most 100%.
+pub fn split(commissionable: i64, rate_bps: i32, fee_bps: i32) -> CommissionSplit {
+    debug_assert!(commissionable >= 0 && (0..=10_000).contains(&rate_bps) && (0..=10_000).contains(&fee_bps));
+    // With rates of at most 100% the results are at most the inputs: they fit.
+    let commission = apply_bps(commissionable, rate_bps).unwrap_or(0);
+    let service_fee = apply_bps(commission, fee_bps).unwrap_or(0);
+    CommissionSplit { commission, service_fee, promoter_share: commission - service_fee }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The worked examples of DOMAIN.md rule 7 (fee 1000 bps).
+    #[test]
+    fn domain_worked_examples() {
+        let cases = [
+            (19900, 0, 550, (1094, 109, 985)),
+            (19900, 9950, 550, (547, 55, 492)),
+            (12345, 0, 1000, (1234, 123, 1111)),
+            (1050, 0, 1000, (105, 10, 95)),
+            (250, 0, 250, (6, 1, 5)),
+            (19900, 19900, 550, (0, 0, 0)),
+        ];
+        for (paid, refunded, rate, (commission, fee, promoter)) in cases {
+            let s = split(paid - refunded, rate, 1000);
+            assert_eq!(
+                (s.commission, s.service_fee, s.promoter_share),
+                (commission, fee, promoter),
+                "{paid}/{refunded}/{rate}"
+            );
+        }
+    }
+
+    #[test]
+    fn ties_go_to_even_in_both_directions() {
+        assert_eq!(div_round_half_even(5, 2), 2);
+        assert_eq!(div_round_half_even(7, 2), 4);
+        assert_eq!(div_round_half_even(-5, 2), -2);
+        assert_eq!(div_round_half_even(-7, 2), -4);
+        assert_eq!(div_round_half_even(-6, 4), -2);
+        assert_eq!(apply_bps(i64::MAX, 10_000), Some(i64::MAX));
+        assert_eq!(apply_bps(i64::MAX, 20_000), None);
+    }
+
+    proptest! {
+        /// The rounded value is the exact value's nearest integer, ties to even.
+        #[test]
+        fn rounding_is_nearest_ties_to_even(amount in -10_000_000_000i64..10_000_000_000, bps in 0i32..=10_000) {
+            let got = i128::from(apply_bps(amount, bps).expect("fits"));
+            let exact_times_d = i128::from(amount) * i128::from(bps);
+            let distance = (got * 10_000 - exact_times_d).abs();
+            prop_assert!(distance * 2 <= 10_000, "more than half a unit away");
+            if distance * 2 == 10_000 {
+                prop_assert_eq!(got % 2, 0, "a tie must go to the even neighbour");
+            }
+        }
+
+        /// The split always adds up, never exceeds what was paid, and a full refund
+        /// leaves exactly zero.
+        #[test]
+        fn split_adds_up(paid in 0i64..1_000_000_000, refunded_part in 0u32..=100, rate in 0i32..=9_000, fee in 0i32..=10_000) {
+            let refunded = paid * i64::from(refunded_part) / 100;
+            let s = split(paid - refunded, rate, fee);
+            prop_assert_eq!(s.commission, s.service_fee + s.promoter_share);
+            prop_assert!(s.commission <= paid - refunded);
+            prop_assert!(s.service_fee >= 0 && s.promoter_share >= 0);
+            prop_assert_eq!(split(paid - paid, rate, fee), CommissionSplit::default());
+        }
+
+        /// Monotone: refunding more never raises the commission.
+        #[test]
+        fn more_refund_never_more_commission(paid in 0i64..1_000_000_000, a in 0i64..1_000_000_000, b in 0i64..1_000_000_000, rate in 0i32..=9_000) {
+            let (small, large) = (a.min(b).min(paid), a.max(b).min(paid));
+            prop_assert!(split(paid - large, rate, 1000).commission <= split(paid - small, rate, 1000).commission);
+        }
+    }
+}

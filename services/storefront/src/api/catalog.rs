@@ -1,0 +1,504 @@
+//! Suppliers' catalog and commission rates, and promoters' search of the supply.
+use chrono::{DateTime, TimeDelta, Utc};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+use xiaopu_api::{storefront as pb, types::Money};
+use xiaopu_common::{
+    auth::{CallerExt, Role},
+    error::{FieldViolation, Invalid, Violations, unique_violation},
+    feed::{publish, publish_all},
+    paging::{Page, next_page},
+    time::to_timestamp,
+    validate,
+};
+
+use super::{Error, StorefrontApi, convert, events, page};
+use crate::{
+    domain::{ProductStatus, StockStatus, like_pattern},
+    store::{self, product::ProductRecord, rate::RateRecord},
+};
+
+const MAX_TITLE_CHARS: usize = 120;
+const MAX_DESCRIPTION_CHARS: usize = 5000;
+const MAX_IMAGES: usize = 9;
+const MAX_IMAGE_URL_LEN: usize = 1024;
+/// One billion yuan, in fen.
+const MAX_PRICE_MINOR: i64 = 100_000_000_000;
+const MAX_QUERY_CHARS: usize = 100;
+/// Clock skew tolerated on a rate's effective time ("now or later").
+const PAST_TOLERANCE: TimeDelta = TimeDelta::seconds(60);
+
+/// Supplier-editable fields, validated.
+struct ProductFields {
+    title: Option<String>,
+    description: Option<String>,
+    price: Option<(i64, String)>,
+    image_urls: Option<Vec<String>>,
+    category: Option<String>,
+    stock_status: Option<StockStatus>,
+}
+
+/// The supplier-editable fields as a request carries them.
+struct RawProduct<'a> {
+    title: &'a str,
+    description: &'a str,
+    price: Option<&'a Money>,
+    image_urls: &'a [String],
+    category: &'a str,
+    stock_status: i32,
+}
+
+impl<'a> From<&'a pb::PublishProductRequest> for RawProduct<'a> {
+    fn from(r: &'a pb::PublishProductRequest) -> Self {
+        Self {
+            title: &r.title,
+            description: &r.description,
+            price: r.price.as_ref(),
+            image_urls: &r.image_urls,
+            category: &r.category,
+            stock_status: r.stock_status,
+        }
+    }
+}
+
+impl<'a> From<&'a pb::Product> for RawProduct<'a> {
+    fn from(r: &'a pb::Product) -> Self {
+        Self {
+            title: &r.title,
+            description: &r.description,
+            price: r.price.as_ref(),
+            image_urls: &r.image_urls,
+            category: &r.category,
+            stock_status: r.stock_status,
+        }
+    }
+}
+
+/// Validates the fields named by `wanted` (all of them when publishing); field names
+/// in violations carry `prefix`.
+fn product_fields(
+    api: &StorefrontApi,
+    v: &mut Violations,
+    prefix: &str,
+    wanted: impl Fn(&str) -> bool,
+    raw: RawProduct<'_>,
+) -> ProductFields {
+    let RawProduct { title, description, price, image_urls, category, stock_status } = raw;
+    let field = |name: &str| format!("{prefix}{name}");
+    ProductFields {
+        title: wanted("title")
+            .then(|| v.check(validate::text(&field("title"), title, MAX_TITLE_CHARS, false)).map(str::to_owned))
+            .flatten(),
+        description: wanted("description")
+            .then(|| {
+                v.check(validate::optional_text(&field("description"), description, MAX_DESCRIPTION_CHARS, true))
+                    .map(str::to_owned)
+            })
+            .flatten(),
+        price: wanted("price").then(|| v.check(api.price(&field("price"), price))).flatten(),
+        image_urls: wanted("image_urls").then(|| v.check(images(&field("image_urls"), image_urls))).flatten(),
+        category: wanted("category")
+            .then(|| v.check(validate::id(&field("category"), category)).map(str::to_owned))
+            .flatten(),
+        stock_status: wanted("stock_status")
+            .then(|| match stock_status {
+                0 => Some(StockStatus::InStock),
+                n => v.check(
+                    convert::stock_status_from(n)
+                        .ok_or_else(|| FieldViolation::new(field("stock_status"), "is not a known stock status")),
+                ),
+            })
+            .flatten(),
+    }
+}
+
+fn images(field: &str, urls: &[String]) -> Result<Vec<String>, FieldViolation> {
+    if urls.len() > MAX_IMAGES {
+        return Err(FieldViolation::new(field, format!("must hold at most {MAX_IMAGES} images")));
+    }
+    for (i, url) in urls.iter().enumerate() {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > MAX_IMAGE_URL_LEN {
+            return Err(FieldViolation::new(
+                format!("{field}[{i}]"),
+                format!("must be an http(s) URL of at most {MAX_IMAGE_URL_LEN} characters"),
+            ));
+        }
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(FieldViolation::new(format!("{field}[{i}]"), "must not contain spaces or control characters"));
+        }
+    }
+    Ok(urls.to_vec())
+}
+
+impl StorefrontApi {
+    fn price(&self, field: &str, price: Option<&Money>) -> Result<(i64, String), FieldViolation> {
+        let price = price.ok_or_else(|| FieldViolation::new(field, "is required"))?;
+        if price.minor_units <= 0 || price.minor_units > MAX_PRICE_MINOR {
+            return Err(FieldViolation::new(
+                format!("{field}.minor_units"),
+                format!("must be between 1 and {MAX_PRICE_MINOR}"),
+            ));
+        }
+        if !self.settings.currencies().any(|c| c == price.currency) {
+            return Err(FieldViolation::new(
+                format!("{field}.currency"),
+                format!("must be one of {}", self.settings.currencies().collect::<Vec<_>>().join(", ")),
+            ));
+        }
+        Ok((price.minor_units, price.currency.clone()))
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn publish_product(
+    api: &StorefrontApi,
+    request: Request<pb::PublishProductRequest>,
+) -> Result<Response<pb::PublishProductResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(&[Role::Supplier])?;
+    let r = request.into_inner();
+    let mut v = Violations::new();
+    let request_id = v.check(validate::id("request_id", &r.request_id));
+    let f = product_fields(api, &mut v, "", |_| true, RawProduct::from(&r));
+    let (request_id, (title, (description, (price, (image_urls, (category, stock_status)))))) = v
+        .finish_with(
+            request_id
+                .zip(f.title.zip(f.description.zip(f.price.zip(f.image_urls.zip(f.category.zip(f.stock_status)))))),
+        )
+        .map_err(Error::from)?;
+    let now = api.clock.now();
+    let product = ProductRecord {
+        product_id: Uuid::now_v7(),
+        supplier_id: caller.subject.clone(),
+        title,
+        description,
+        price_minor: price.0,
+        currency: price.1,
+        image_urls,
+        category,
+        stock_status,
+        status: ProductStatus::Active,
+        published_at: now,
+        updated_at: now,
+        withdrawn_at: None,
+        withdrawal_reason: None,
+        request_id: request_id.to_owned(),
+    };
+    let stored = if store::product::insert(&api.pool, &product).await.map_err(Error::from)? {
+        tracing::info!(product_id = %product.product_id, supplier_id = %caller.subject, "product published");
+        product
+    } else {
+        // A retry: answer with what the first call published.
+        store::product::by_request(&api.pool, &caller.subject, request_id)
+            .await
+            .map_err(Error::from)?
+            .ok_or_else(|| Error::RequestIdReused(request_id.to_owned()))?
+    };
+    Ok(Response::new(pb::PublishProductResponse { product: Some(convert::product(&stored)) }))
+}
+
+/// The product if it exists and the caller is the supplier who owns it.
+async fn owned_product(
+    conn: &mut sqlx::PgConnection,
+    caller: &xiaopu_common::auth::Caller,
+    product_id: Uuid,
+) -> Result<ProductRecord, Status> {
+    let product = store::product::get_for_update(&mut *conn, product_id)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::not_found("product", product_id))?;
+    caller.require_owner(Role::Supplier, &product.supplier_id, &[])?;
+    Ok(product)
+}
+
+#[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id))]
+pub async fn update_product(
+    api: &StorefrontApi,
+    request: Request<pb::UpdateProductRequest>,
+) -> Result<Response<pb::UpdateProductResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(&[Role::Supplier])?;
+    let r = request.into_inner();
+    let mut v = Violations::new();
+    let product_id = v.check(validate::uuid("product_id", &r.product_id));
+    const EDITABLE: [&str; 6] = ["title", "description", "price", "image_urls", "category", "stock_status"];
+    let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+    if paths.is_empty() {
+        v.add("update_mask", format!("must name at least one of {}", EDITABLE.join(", ")));
+    }
+    for (i, path) in paths.iter().enumerate() {
+        if !EDITABLE.contains(&path.as_str()) {
+            v.add(
+                format!("update_mask.paths[{i}]"),
+                format!("`{path}` is not editable; editable: {}", EDITABLE.join(", ")),
+            );
+        }
+    }
+    let given = r.product.unwrap_or_default();
+    let f = product_fields(api, &mut v, "product.", |name| paths.iter().any(|p| p == name), RawProduct::from(&given));
+    let product_id = v.finish_with(product_id).map_err(Error::from)?;
+
+    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let mut product = owned_product(&mut tx, &caller, product_id).await?;
+    if product.status == ProductStatus::Withdrawn {
+        return Err(Error::ProductWithdrawn(product_id.to_string()).into());
+    }
+    if let Some(title) = f.title {
+        product.title = title;
+    }
+    if let Some(description) = f.description {
+        product.description = description;
+    }
+    if let Some((minor, currency)) = f.price {
+        product.price_minor = minor;
+        product.currency = currency;
+    }
+    if let Some(urls) = f.image_urls {
+        product.image_urls = urls;
+    }
+    if let Some(category) = f.category {
+        product.category = category;
+    }
+    if let Some(stock) = f.stock_status {
+        product.stock_status = stock;
+    }
+    product.updated_at = api.clock.now();
+    store::product::update(&mut *tx, &product).await.map_err(Error::from)?;
+    tx.commit().await.map_err(Error::from)?;
+    Ok(Response::new(pb::UpdateProductResponse { product: Some(convert::product(&product)) }))
+}
+
+#[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id))]
+pub async fn withdraw_product(
+    api: &StorefrontApi,
+    request: Request<pb::WithdrawProductRequest>,
+) -> Result<Response<pb::WithdrawProductResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(&[Role::Supplier])?;
+    let r = request.into_inner();
+    let mut v = Violations::new();
+    let product_id = v.check(validate::uuid("product_id", &r.product_id));
+    let reason = v.check(validate::optional_text("reason", &r.reason, 500, true));
+    let (product_id, reason) = v.finish_with(product_id.zip(reason)).map_err(Error::from)?;
+
+    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let mut product = owned_product(&mut tx, &caller, product_id).await?;
+    if product.status == ProductStatus::Withdrawn {
+        // Withdrawing twice changes nothing.
+        return Ok(Response::new(pb::WithdrawProductResponse {
+            product: Some(convert::product(&product)),
+            listings_ended: 0,
+        }));
+    }
+    let now = api.clock.now();
+    product.status = ProductStatus::Withdrawn;
+    product.withdrawn_at = Some(now);
+    product.withdrawal_reason = Some(reason.to_owned());
+    product.updated_at = now;
+    store::product::update(&mut *tx, &product).await.map_err(Error::from)?;
+    let ended = store::listing::end_all_of_product(&mut *tx, product_id, now).await.map_err(Error::from)?;
+    let mut outgoing: Vec<_> =
+        ended.iter().map(|(listing, promoter)| events::listing_changed(listing, promoter)).collect();
+    outgoing.extend(events::product_withdrawn(&product));
+    publish_all(&mut tx, &outgoing).await.map_err(Error::from)?;
+    tx.commit().await.map_err(Error::from)?;
+    tracing::info!(%product_id, listings_ended = ended.len(), "product withdrawn");
+    Ok(Response::new(pb::WithdrawProductResponse {
+        product: Some(convert::product(&product)),
+        listings_ended: i32::try_from(ended.len()).unwrap_or(i32::MAX),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id))]
+pub async fn get_product(
+    api: &StorefrontApi,
+    request: Request<pb::GetProductRequest>,
+) -> Result<Response<pb::GetProductResponse>, Status> {
+    request.caller()?;
+    let product_id =
+        validate::uuid("product_id", &request.get_ref().product_id).map_err(|v| Error::from(Invalid::from(v)))?;
+    let product = store::product::get(&api.pool, product_id)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::not_found("product", product_id))?;
+    let rate = store::rate::at(&api.pool, product_id, api.clock.now()).await.map_err(Error::from)?;
+    Ok(Response::new(pb::GetProductResponse {
+        product: Some(convert::product(&product)),
+        current_rate_bps: rate.map_or(0, |r| r.rate_bps),
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(supplier_id = %request.get_ref().supplier_id))]
+pub async fn list_supplier_products(
+    api: &StorefrontApi,
+    request: Request<pb::ListSupplierProductsRequest>,
+) -> Result<Response<pb::ListSupplierProductsResponse>, Status> {
+    let r = request.get_ref();
+    let supplier_id = validate::id("supplier_id", &r.supplier_id).map_err(|v| Error::from(Invalid::from(v)))?;
+    request.caller()?.require_owner(Role::Supplier, supplier_id, &[Role::Admin])?;
+    let page: Page<(DateTime<Utc>, Uuid)> = page(r.page_size, &r.page_token)?;
+    let mut rows = store::product::list_by_supplier(&api.pool, supplier_id, page.after, page.limit + 1)
+        .await
+        .map_err(Error::from)?;
+    let next_page_token = next_page(&mut rows, page.limit, |p| (p.published_at, p.product_id));
+    Ok(Response::new(pb::ListSupplierProductsResponse {
+        products: rows.iter().map(convert::product).collect(),
+        next_page_token,
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id, rate_bps = request.get_ref().rate_bps))]
+pub async fn set_commission_rate(
+    api: &StorefrontApi,
+    request: Request<pb::SetCommissionRateRequest>,
+) -> Result<Response<pb::SetCommissionRateResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(&[Role::Supplier])?;
+    let r = request.into_inner();
+    let now = api.clock.now();
+    let mut v = Violations::new();
+    let request_id = v.check(validate::id("request_id", &r.request_id));
+    let product_id = v.check(validate::uuid("product_id", &r.product_id));
+    if let Err(rule) = api.rate_bounds().check(r.rate_bps) {
+        v.add("rate_bps", rule);
+    }
+    let effective_from =
+        v.check(validate::timestamp("effective_from", r.effective_from.as_ref())).map(|t| t.unwrap_or(now));
+    if effective_from.is_some_and(|t| t < now - PAST_TOLERANCE) {
+        v.add("effective_from", "must not be in the past: rates apply from now or later");
+    }
+    let (request_id, (product_id, effective_from)) =
+        v.finish_with(request_id.zip(product_id.zip(effective_from))).map_err(Error::from)?;
+
+    if let Some(existing) =
+        store::rate::by_request(&api.pool, &caller.subject, request_id).await.map_err(Error::from)?
+    {
+        if existing.product_id != product_id || existing.rate_bps != r.rate_bps {
+            return Err(Error::RequestIdReused(request_id.to_owned()).into());
+        }
+        return Ok(Response::new(pb::SetCommissionRateResponse { rate: Some(convert::rate(&existing)) }));
+    }
+    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let product = owned_product(&mut tx, &caller, product_id).await?;
+    if product.status == ProductStatus::Withdrawn {
+        return Err(Error::ProductWithdrawn(product_id.to_string()).into());
+    }
+    let rate = RateRecord {
+        rate_id: Uuid::now_v7(),
+        product_id,
+        rate_bps: r.rate_bps,
+        effective_from,
+        set_by: caller.subject.clone(),
+        set_at: now,
+        request_id: request_id.to_owned(),
+    };
+    match store::rate::insert(&mut *tx, &rate).await {
+        Ok(true) => {}
+        Ok(false) => return Err(Error::RequestIdReused(request_id.to_owned()).into()),
+        Err(err) if unique_violation(&err) == Some("commission_rate_effective_unique") => {
+            return Err(Error::RateAlreadyScheduled {
+                product_id: product_id.to_string(),
+                effective_from: effective_from.to_rfc3339(),
+            }
+            .into());
+        }
+        Err(err) => return Err(Error::from(err).into()),
+    }
+    publish(&mut tx, &events::rate_set(&rate, &product.supplier_id)).await.map_err(Error::from)?;
+    tx.commit().await.map_err(Error::from)?;
+    tracing::info!(%product_id, rate_bps = rate.rate_bps, effective_from = %rate.effective_from, "commission rate set");
+    Ok(Response::new(pb::SetCommissionRateResponse { rate: Some(convert::rate(&rate)) }))
+}
+
+#[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id))]
+pub async fn get_commission_rate(
+    api: &StorefrontApi,
+    request: Request<pb::GetCommissionRateRequest>,
+) -> Result<Response<pb::GetCommissionRateResponse>, Status> {
+    request.caller()?;
+    let r = request.get_ref();
+    let mut v = Violations::new();
+    let product_id = v.check(validate::uuid("product_id", &r.product_id));
+    let at = v.check(validate::timestamp("at", r.at.as_ref()));
+    let (product_id, at) = v.finish_with(product_id.zip(at)).map_err(Error::from)?;
+    let at = at.unwrap_or_else(|| api.clock.now());
+    let rate = store::rate::at(&api.pool, product_id, at).await.map_err(Error::from)?.ok_or_else(|| {
+        Error::NotFound { what: "commission rate in force", id: format!("{product_id} at {}", to_timestamp(at)) }
+    })?;
+    Ok(Response::new(pb::GetCommissionRateResponse { rate: Some(convert::rate(&rate)) }))
+}
+
+#[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id))]
+pub async fn list_commission_rates(
+    api: &StorefrontApi,
+    request: Request<pb::ListCommissionRatesRequest>,
+) -> Result<Response<pb::ListCommissionRatesResponse>, Status> {
+    request.caller()?;
+    let r = request.get_ref();
+    let product_id = validate::uuid("product_id", &r.product_id).map_err(|v| Error::from(Invalid::from(v)))?;
+    let page: Page<(DateTime<Utc>, Uuid)> = page(r.page_size, &r.page_token)?;
+    let mut rows = store::rate::list(&api.pool, product_id, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let next_page_token = next_page(&mut rows, page.limit, |r| (r.effective_from, r.rate_id));
+    Ok(Response::new(pb::ListCommissionRatesResponse {
+        rates: rows.iter().map(convert::rate).collect(),
+        next_page_token,
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(query = %request.get_ref().query))]
+pub async fn search_products(
+    api: &StorefrontApi,
+    request: Request<pb::SearchProductsRequest>,
+) -> Result<Response<pb::SearchProductsResponse>, Status> {
+    request.caller()?.require_role(&[Role::Promoter, Role::Admin, Role::Service])?;
+    let r = request.get_ref();
+    let mut v = Violations::new();
+    let query = v.check(validate::optional_text("query", &r.query, MAX_QUERY_CHARS, false));
+    let category = if r.category.is_empty() { None } else { v.check(validate::id("category", &r.category)) };
+    let min = if r.min_rate_bps == 0 { 0 } else { r.min_rate_bps };
+    let max = if r.max_rate_bps == 0 { 10_000 } else { r.max_rate_bps };
+    if !(0..=10_000).contains(&min) {
+        v.add("min_rate_bps", "must be between 0 and 10000");
+    }
+    if !(0..=10_000).contains(&max) {
+        v.add("max_rate_bps", "must be between 0 and 10000");
+    }
+    if min > max {
+        v.add("min_rate_bps", "must not exceed max_rate_bps");
+    }
+    let sort = match pb::ProductSort::try_from(r.sort) {
+        Ok(pb::ProductSort::Unspecified | pb::ProductSort::Rate) => Some(pb::ProductSort::Rate),
+        Ok(pb::ProductSort::Newest) => Some(pb::ProductSort::Newest),
+        Err(_) => {
+            v.add("sort", "is not a known sort order");
+            None
+        }
+    };
+    let query = v.finish_with(query).map_err(Error::from)?;
+    let filter = store::product::SearchFilter {
+        pattern: (!query.is_empty()).then(|| like_pattern(query)),
+        category: category.map(str::to_owned),
+        min_rate_bps: min,
+        max_rate_bps: max,
+    };
+    let now = api.clock.now();
+    let (offers, next_page_token) = if sort == Some(pb::ProductSort::Newest) {
+        let page: Page<(DateTime<Utc>, Uuid)> = page(r.page_size, &r.page_token)?;
+        let mut rows = store::product::search_by_newest(&api.pool, &filter, now, page.after, page.limit + 1)
+            .await
+            .map_err(Error::from)?;
+        let token = next_page(&mut rows, page.limit, |o| (o.product.published_at, o.product.product_id));
+        (rows, token)
+    } else {
+        let page: Page<(i32, Uuid)> = page(r.page_size, &r.page_token)?;
+        let mut rows = store::product::search_by_rate(&api.pool, &filter, now, page.after, page.limit + 1)
+            .await
+            .map_err(Error::from)?;
+        let token = next_page(&mut rows, page.limit, |o| (o.rate_bps, o.product.product_id));
+        (rows, token)
+    };
+    Ok(Response::new(pb::SearchProductsResponse {
+        offers: offers.iter().map(|o| convert::offer(&o.product, o.rate_bps)).collect(),
+        next_page_token,
+    }))
+}

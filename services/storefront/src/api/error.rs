@@ -1,0 +1,80 @@
+//! The storefront's errors and, in one place, the Status each becomes.
+use tonic::{Code, Status};
+use xiaopu_common::error::{Invalid, database_status, internal_status, reason, status_with_reason};
+
+use crate::domain::MAX_LISTINGS_PER_SHOP;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("product `{0}` has been withdrawn by its supplier")]
+    ProductWithdrawn(String),
+    #[error("the shop already holds {MAX_LISTINGS_PER_SHOP} listings, the most a shop may have; remove one first")]
+    ListingLimit,
+    #[error("product `{0}` is already listed in this shop")]
+    AlreadyListed(String),
+    #[error("a rate for product `{product_id}` already takes effect at {effective_from}")]
+    RateAlreadyScheduled { product_id: String, effective_from: String },
+    #[error("{explanation}")]
+    NotEligible { explanation: String },
+    #[error("eligibility cannot be checked now ({0}); try again shortly")]
+    EligibilityUnavailable(String),
+    #[error("shop `{0}` is suspended")]
+    ShopSuspended(String),
+    #[error("the listing behind share code `{0}` has been removed")]
+    ListingRemoved(String),
+    #[error("request_id `{0}` was already used for a different request")]
+    RequestIdReused(String),
+    #[error("eligibility answered unexpectedly: {0}")]
+    Upstream(Status),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub mod reasons {
+    pub const LISTING_LIMIT_REACHED: &str = "LISTING_LIMIT_REACHED";
+    pub const PRODUCT_WITHDRAWN: &str = "PRODUCT_WITHDRAWN";
+    pub const ALREADY_LISTED: &str = "ALREADY_LISTED";
+    pub const RATE_ALREADY_SCHEDULED: &str = "RATE_ALREADY_SCHEDULED";
+    pub const NOT_ELIGIBLE: &str = "NOT_ELIGIBLE";
+    pub const SHOP_SUSPENDED: &str = "SHOP_SUSPENDED";
+    pub const LISTING_REMOVED: &str = "LISTING_REMOVED";
+}
+
+impl Error {
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
+        Self::NotFound { what, id: id.to_string() }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        let message = err.to_string();
+        match err {
+            Error::Invalid(invalid) => invalid.into(),
+            Error::NotFound { .. } => status_with_reason(Code::NotFound, reason::NOT_FOUND, message),
+            Error::ProductWithdrawn(_) => {
+                status_with_reason(Code::FailedPrecondition, reasons::PRODUCT_WITHDRAWN, message)
+            }
+            Error::ListingLimit => status_with_reason(Code::ResourceExhausted, reasons::LISTING_LIMIT_REACHED, message),
+            Error::AlreadyListed(_) => status_with_reason(Code::AlreadyExists, reasons::ALREADY_LISTED, message),
+            Error::RateAlreadyScheduled { .. } => {
+                status_with_reason(Code::AlreadyExists, reasons::RATE_ALREADY_SCHEDULED, message)
+            }
+            Error::NotEligible { .. } => status_with_reason(Code::FailedPrecondition, reasons::NOT_ELIGIBLE, message),
+            Error::EligibilityUnavailable(_) => {
+                status_with_reason(Code::Unavailable, reason::UPSTREAM_UNAVAILABLE, message)
+            }
+            Error::ShopSuspended(_) => status_with_reason(Code::FailedPrecondition, reasons::SHOP_SUSPENDED, message),
+            Error::ListingRemoved(_) => status_with_reason(Code::FailedPrecondition, reasons::LISTING_REMOVED, message),
+            Error::RequestIdReused(_) => {
+                status_with_reason(Code::FailedPrecondition, reason::IDEMPOTENCY_KEY_REUSED, message)
+            }
+            Error::Upstream(status) => internal_status(&status),
+            Error::Database(db) => database_status(&db),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Share links: created by a shop's promoter, resolved by the link redirector and
+//! the web front (service role) when a buyer opens one.
+use chrono::{DateTime, Utc};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+use xiaopu_api::storefront as pb;
+use xiaopu_common::{
+    auth::{CallerExt, Role},
+    error::{FieldViolation, Violations, unique_violation},
+    feed::publish,
+    paging::{Page, next_page},
+    validate,
+};
+
+use super::{
+    Error, StorefrontApi, convert, events, page,
+    shops::{shop_id, shop_of},
+};
+use crate::{
+    domain::{ProductStatus, ShopStatus, share_code},
+    store::{self, share_link::ShareLinkRecord},
+};
+
+/// Fresh codes drawn before giving up on a (vanishingly unlikely) run of collisions.
+const CODE_ATTEMPTS: usize = 5;
+
+#[tracing::instrument(skip_all, fields(shop_id = %request.get_ref().shop_id))]
+pub async fn create_share_link(
+    api: &StorefrontApi,
+    request: Request<pb::CreateShareLinkRequest>,
+) -> Result<Response<pb::CreateShareLinkResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(&[Role::Promoter])?;
+    let r = request.into_inner();
+    let mut v = Violations::new();
+    let request_id = v.check(validate::id("request_id", &r.request_id));
+    let shop = v.check(validate::uuid("shop_id", &r.shop_id));
+    let listing_id = v.check(validate::optional_uuid("listing_id", &r.listing_id));
+    let channel = v.check(convert::channel_from(r.channel).ok_or_else(|| {
+        FieldViolation::new("channel", "is required: wechat, moments, douyin, weibo, xiaohongshu, live or other")
+    }));
+    let (request_id, (shop_id, (listing_id, channel))) =
+        v.finish_with(request_id.zip(shop.zip(listing_id.zip(channel)))).map_err(Error::from)?;
+    let shop = shop_of(api, &caller, shop_id, &[]).await?;
+
+    if let Some(existing) =
+        store::share_link::by_request(&api.pool, &caller.subject, request_id).await.map_err(Error::from)?
+    {
+        if existing.shop_id != shop_id || existing.listing_id != listing_id || existing.channel != channel {
+            return Err(Error::RequestIdReused(request_id.to_owned()).into());
+        }
+        return Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(convert::share_link(&existing)) }));
+    }
+    let product_id = match listing_id {
+        Some(id) => {
+            let listing = store::listing::get(&api.pool, id).await.map_err(Error::from)?;
+            match listing {
+                Some(l) if l.shop_id == shop_id && l.removed_at.is_none() => Some(l.product_id),
+                _ => return Err(Error::not_found("active listing of this shop", id).into()),
+            }
+        }
+        None => None,
+    };
+    for _ in 0..CODE_ATTEMPTS {
+        let link = ShareLinkRecord {
+            code: share_code::generate(),
+            shop_id,
+            promoter_id: shop.promoter_id.clone(),
+            listing_id,
+            product_id,
+            channel,
+            created_at: api.clock.now(),
+            revoked_at: None,
+            request_id: request_id.to_owned(),
+        };
+        let mut tx = api.pool.begin().await.map_err(Error::from)?;
+        match store::share_link::insert(&mut *tx, &link).await {
+            Ok(true) => {
+                publish(&mut tx, &events::share_link_changed(&link)).await.map_err(Error::from)?;
+                tx.commit().await.map_err(Error::from)?;
+                return Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(convert::share_link(&link)) }));
+            }
+            // A concurrent retry of the same request stored it first.
+            Ok(false) => {
+                drop(tx);
+                let stored = store::share_link::by_request(&api.pool, &caller.subject, request_id)
+                    .await
+                    .map_err(Error::from)?
+                    .ok_or_else(|| Error::RequestIdReused(request_id.to_owned()))?;
+                return Ok(Response::new(pb::CreateShareLinkResponse {
+                    share_link: Some(convert::share_link(&stored)),
+                }));
+            }
+            Err(err) if unique_violation(&err) == Some("share_link_pkey") => continue,
+            Err(err) => return Err(Error::from(err).into()),
+        }
+    }
+    Err(Error::from(sqlx::Error::Protocol("could not draw an unused share code".into())).into())
+}
+
+#[tracing::instrument(skip_all, fields(code = %request.get_ref().code))]
+pub async fn revoke_share_link(
+    api: &StorefrontApi,
+    request: Request<pb::RevokeShareLinkRequest>,
+) -> Result<Response<pb::RevokeShareLinkResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(&[Role::Promoter])?;
+    let code = request.into_inner().code;
+    let link = store::share_link::get(&api.pool, &code)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::not_found("share code", &code))?;
+    caller.require_owner(Role::Promoter, &link.promoter_id, &[])?;
+    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let Some(revoked) = store::share_link::revoke(&mut *tx, &code, api.clock.now()).await.map_err(Error::from)? else {
+        // Already revoked: nothing changes.
+        return Ok(Response::new(pb::RevokeShareLinkResponse { share_link: Some(convert::share_link(&link)) }));
+    };
+    publish(&mut tx, &events::share_link_changed(&revoked)).await.map_err(Error::from)?;
+    tx.commit().await.map_err(Error::from)?;
+    Ok(Response::new(pb::RevokeShareLinkResponse { share_link: Some(convert::share_link(&revoked)) }))
+}
+
+#[tracing::instrument(skip_all, fields(shop_id = %request.get_ref().shop_id))]
+pub async fn list_share_links(
+    api: &StorefrontApi,
+    request: Request<pb::ListShareLinksRequest>,
+) -> Result<Response<pb::ListShareLinksResponse>, Status> {
+    let r = request.get_ref();
+    let shop_id = shop_id(&r.shop_id)?;
+    let page: Page<(DateTime<Utc>, String)> = page(r.page_size, &r.page_token)?;
+    shop_of(api, request.caller()?, shop_id, &[Role::Admin]).await?;
+    let mut rows =
+        store::share_link::list(&api.pool, shop_id, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let next_page_token = next_page(&mut rows, page.limit, |l| (l.created_at, l.code.clone()));
+    Ok(Response::new(pb::ListShareLinksResponse {
+        share_links: rows.iter().map(convert::share_link).collect(),
+        next_page_token,
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(code = %request.get_ref().code))]
+pub async fn resolve_share_code(
+    api: &StorefrontApi,
+    request: Request<pb::ResolveShareCodeRequest>,
+) -> Result<Response<pb::ResolveShareCodeResponse>, Status> {
+    request.caller()?.require_role(&[Role::Service, Role::Admin])?;
+    let code = &request.get_ref().code;
+    let not_found = || Error::not_found("share code", code);
+    // A malformed code is simply unknown: no lookup, and nothing to learn from it.
+    if !share_code::is_well_formed(code) {
+        return Err(not_found().into());
+    }
+    let found = store::share_link::resolve(&api.pool, code).await.map_err(Error::from)?.ok_or_else(not_found)?;
+    if found.link.revoked_at.is_some() {
+        return Err(not_found().into());
+    }
+    if found.shop_status == ShopStatus::Suspended {
+        return Err(Error::ShopSuspended(found.link.shop_id.to_string()).into());
+    }
+    if found.product_status == Some(ProductStatus::Withdrawn) {
+        let product: Uuid = found.link.product_id.unwrap_or_default();
+        return Err(Error::ProductWithdrawn(product.to_string()).into());
+    }
+    if found.listing_active == Some(false) {
+        return Err(Error::ListingRemoved(code.clone()).into());
+    }
+    Ok(Response::new(pb::ResolveShareCodeResponse {
+        share_link: Some(convert::share_link(&found.link)),
+        shop_status: convert::shop_status(found.shop_status).into(),
+    }))
+}

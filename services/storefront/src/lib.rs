@@ -1,0 +1,114 @@
+//! Storefront: suppliers' catalog and commission rates, promoters' mini-shops of at
+//! most 1000 listings, and share links (DOMAIN.md rules 2–5).
+//!
+//! `api` decodes, authorises and orchestrates; `domain` holds the rules; `store` the
+//! SQL. [`start`] builds the whole server from settings, for `main` and tests alike;
+//! it also follows eligibility's feed to suspend and reactivate shops.
+pub mod api;
+pub mod domain;
+pub mod store;
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use xiaopu_api::{storefront::storefront_service_server::StorefrontServiceServer, topics};
+use xiaopu_common::{
+    config::{self, ConfigError, Section, UpstreamSettings, Validate},
+    feed::FeedConsumer,
+    server::{Infra, RunningServer},
+    service::ServiceApp,
+    time::{SharedClock, SystemClock},
+};
+
+/// The service's whole configuration.
+pub type Settings = config::Settings<StorefrontSettings>;
+
+/// `XIAOPU_STOREFRONT__…`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StorefrontSettings {
+    /// Where eligibility answers (`XIAOPU_STOREFRONT__ELIGIBILITY__URL`).
+    pub eligibility: UpstreamSettings,
+    /// Suppliers' rates must stay within these bounds (basis points).
+    pub min_rate_bps: i32,
+    pub max_rate_bps: i32,
+    /// Currencies products may be priced in, comma-separated ISO codes.
+    pub currencies: String,
+}
+
+impl Default for StorefrontSettings {
+    fn default() -> Self {
+        Self {
+            eligibility: UpstreamSettings::new("http://127.0.0.1:50051"),
+            min_rate_bps: 1,
+            max_rate_bps: 9000,
+            currencies: "CNY".into(),
+        }
+    }
+}
+
+impl StorefrontSettings {
+    pub fn currencies(&self) -> impl Iterator<Item = &str> {
+        self.currencies.split(',').map(str::trim).filter(|c| !c.is_empty())
+    }
+}
+
+impl Section for StorefrontSettings {
+    const KEY: &'static str = "storefront";
+}
+
+impl Validate for StorefrontSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.eligibility.validate("storefront.eligibility")?;
+        if !(1..=10_000).contains(&self.min_rate_bps) {
+            return Err(ConfigError::invalid("storefront.min_rate_bps", "must be between 1 and 10000"));
+        }
+        if !(self.min_rate_bps..=10_000).contains(&self.max_rate_bps) {
+            return Err(ConfigError::invalid("storefront.max_rate_bps", "must be between min_rate_bps and 10000"));
+        }
+        if self.currencies().next().is_none()
+            || self.currencies().any(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(ConfigError::invalid("storefront.currencies", "must list ISO 4217 codes, e.g. CNY or CNY,HKD"));
+        }
+        Ok(())
+    }
+}
+
+pub struct Storefront;
+
+impl ServiceApp for Storefront {
+    type Section = StorefrontSettings;
+    const NAME: &'static str = "storefront";
+    const DEFAULT_LISTEN_ADDR: &'static str = "127.0.0.1:50052";
+
+    fn migrator() -> sqlx::migrate::Migrator {
+        sqlx::migrate!()
+    }
+
+    async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
+        start(settings, Arc::new(SystemClock)).await
+    }
+}
+
+/// Starts the storefront server and its follower of eligibility's feed.
+pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
+    let infra = Infra::start(&settings.common, Storefront::migrator()).await?;
+    let eligibility = infra.upstream(&settings.service.eligibility, "storefront.eligibility")?;
+    let source = Arc::new(infra.feed_source(&settings.service.eligibility, "storefront.eligibility")?);
+    let consumer = FeedConsumer::new(
+        "eligibility",
+        infra.pool.clone(),
+        source,
+        &[topics::PROMOTER_STATUS],
+        api::PromoterStatusHandler { clock: clock.clone() },
+    );
+    tokio::spawn(consumer.run(infra.shutdown.clone()));
+
+    let limit = settings.common.server.max_message_bytes;
+    let api =
+        StorefrontServiceServer::new(api::StorefrontApi::new(infra.pool.clone(), clock, settings.service, eligibility))
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit);
+    infra.server().add_service(api).add_service(infra.feed_service()).bind().await
+}

@@ -1,0 +1,7 @@
+//! The storefront through real tonic clients against the real server, with the real
+//! eligibility server beside it, each on a loopback port with its own database.
+mod catalog;
+mod links;
+mod listings;
+mod shops;
+mod support;

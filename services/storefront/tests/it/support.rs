@@ -1,0 +1,176 @@
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use tonic::{Status, transport::Channel};
+use xiaopu_api::{
+    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
+    storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
+    types::Money,
+};
+use xiaopu_common::{
+    auth::Role,
+    config::UpstreamSettings,
+    server::RunningServer,
+    testing::{self, TestDatabase, authed},
+    time::{Clock, OffsetClock, to_timestamp},
+};
+use xiaopu_storefront::{Settings, StorefrontSettings, start};
+
+pub struct TestApp {
+    pub _storefront: RunningServer,
+    pub eligibility: RunningServer,
+    pub db: TestDatabase,
+    _eligibility_db: TestDatabase,
+    pub clock: OffsetClock,
+    pub channel: Channel,
+    pub eligibility_channel: Channel,
+}
+
+pub async fn spawn() -> TestApp {
+    testing::init_logs();
+    let eligibility_db = TestDatabase::create("sf_elig").await;
+    let eligibility = xiaopu_eligibility::start(
+        xiaopu_eligibility::Settings {
+            common: testing::common_settings(&eligibility_db.url, "eligibility"),
+            service: Default::default(),
+        },
+        Arc::new(xiaopu_common::time::SystemClock),
+    )
+    .await
+    .expect("eligibility starts");
+    spawn_with(eligibility, eligibility_db).await
+}
+
+/// A storefront whose eligibility upstream is `eligibility_url` (e.g. nothing listening).
+pub async fn spawn_with(eligibility: RunningServer, eligibility_db: TestDatabase) -> TestApp {
+    let db = TestDatabase::create("sf").await;
+    let settings = Settings {
+        common: testing::common_settings(&db.url, "storefront"),
+        service: StorefrontSettings {
+            eligibility: UpstreamSettings::new(&format!("http://{}", eligibility.local_addr)),
+            ..StorefrontSettings::default()
+        },
+    };
+    let clock = OffsetClock::default();
+    let storefront = start(settings, Arc::new(clock.clone())).await.expect("storefront starts");
+    let channel = testing::channel(storefront.local_addr).await;
+    let eligibility_channel = testing::channel(eligibility.local_addr).await;
+    TestApp {
+        _storefront: storefront,
+        eligibility,
+        db,
+        _eligibility_db: eligibility_db,
+        clock,
+        channel,
+        eligibility_channel,
+    }
+}
+
+pub fn cny(minor_units: i64) -> Option<Money> {
+    Some(Money { minor_units, currency: "CNY".into() })
+}
+
+impl TestApp {
+    pub fn client(&self) -> StorefrontServiceClient<Channel> {
+        StorefrontServiceClient::new(self.channel.clone())
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Records a credit score for `person` with the real eligibility service.
+    pub async fn score(&self, person: &str, score: i32) {
+        let request = RecordCreditScoreRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            person_id: person.into(),
+            score,
+            source: "zhima".into(),
+            observed_at: None,
+        };
+        EligibilityServiceClient::new(self.eligibility_channel.clone())
+            .record_credit_score(authed(request, Role::Service, "bureau"))
+            .await
+            .expect("record score");
+    }
+
+    pub async fn publish(&self, supplier: &str, title: &str, price: i64) -> pb::Product {
+        let request = pb::PublishProductRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            title: title.into(),
+            description: format!("{title}, fresh from the supplier"),
+            price: cny(price),
+            image_urls: vec!["https://img.example/1.jpg".into()],
+            category: "tea".into(),
+            stock_status: pb::StockStatus::InStock.into(),
+        };
+        let answer = self.client().publish_product(authed(request, Role::Supplier, supplier)).await.expect("publish");
+        answer.into_inner().product.expect("product")
+    }
+
+    pub async fn set_rate(
+        &self,
+        supplier: &str,
+        product_id: &str,
+        rate_bps: i32,
+        effective_from: Option<DateTime<Utc>>,
+    ) -> Result<pb::CommissionRate, Status> {
+        let request = pb::SetCommissionRateRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            product_id: product_id.into(),
+            rate_bps,
+            effective_from: effective_from.map(to_timestamp),
+        };
+        let answer = self.client().set_commission_rate(authed(request, Role::Supplier, supplier)).await?;
+        Ok(answer.into_inner().rate.expect("rate"))
+    }
+
+    /// An eligible promoter with an open shop.
+    pub async fn shop(&self, promoter: &str) -> pb::Shop {
+        self.score(promoter, 720).await;
+        let request = pb::OpenShopRequest { name: format!("{promoter}'s picks"), description: "好物推荐".into() };
+        let answer = self.client().open_shop(authed(request, Role::Promoter, promoter)).await.expect("open shop");
+        answer.into_inner().shop.expect("shop")
+    }
+
+    pub async fn add(
+        &self,
+        promoter: &str,
+        shop_id: &str,
+        product_id: &str,
+        reason: &str,
+    ) -> Result<pb::Listing, Status> {
+        let request = pb::AddListingRequest {
+            shop_id: shop_id.into(),
+            product_id: product_id.into(),
+            recommendation_reason: reason.into(),
+            position: 0,
+        };
+        let answer = self.client().add_listing(authed(request, Role::Promoter, promoter)).await?;
+        Ok(answer.into_inner().listing.expect("listing"))
+    }
+
+    pub async fn page(&self, shop_id: &str) -> pb::GetShopPageResponse {
+        let request = pb::GetShopPageRequest { shop_id: shop_id.into(), page_size: 100, page_token: String::new() };
+        self.client().get_shop_page(authed(request, Role::Service, "web")).await.expect("page").into_inner()
+    }
+
+    pub async fn pool(&self) -> sqlx::PgPool {
+        self.db.connect().await
+    }
+
+    /// Waits until `check` holds (feeds are asynchronous), for at most 10 s.
+    pub async fn eventually<F, Fut>(&self, what: &str, check: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
+}
