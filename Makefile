@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run up down demo test lint fmt clippy proto-lint sqlx-prepare build clean-local
+.PHONY: run up down test lint fmt clippy proto-lint sqlx-prepare build bench
 
 ## run: build, start PostgreSQL and every service, play the demo; leaves the system up
 run: up
@@ -43,3 +43,7 @@ build:
 ## sqlx-prepare: regenerate the .sqlx query data after changing a query or migration
 sqlx-prepare:
 	@deploy/local/sqlx-prepare.sh
+
+## bench: the services as release binaries under load, each figure beside a same-run baseline
+bench:
+	@deploy/local/bench.sh $(BENCH_ARGS)

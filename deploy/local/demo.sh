@@ -49,7 +49,24 @@ show --as service:web promoter page --shop "$shop"
 say "5. Bob tries to open a shop: refused with the eligibility reason"
 refused --as "promoter:$bob" promoter open-shop --name "Bob's bargains"
 
-say "6. Later Alice's score falls to 650: she is suspended, and so is her shop"
+say "6. A buyer opens Alice's Douyin link, then pays for the tea (the order system reports both)"
+buyer="buyer-$run"
+show --as service:link-redirector orders click --code "$code" --visitor "$buyer"
+# Attribution follows the storefront's feed; wait until it knows Alice's link.
+for _ in $(seq 1 50); do
+  "$xiaopu" --as service:order-system orders paid --order "order-$run" --buyer "$buyer" \
+    --line "line-$run-1:$tea:$supplier:19900" --line "line-$run-2:$pot:$supplier:38800" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+say "Alice sees the attributed lines (buyer masked) and why each is hers"
+show --as "promoter:$alice" promoter orders --promoter "$alice"
+show --as "promoter:$alice" promoter explain --line "line-$run-1"
+say "The buyer confirms receipt, then returns half of the teapot"
+show --as service:order-system orders confirm --order "order-$run"
+show --as service:order-system orders refund --order "order-$run" --line "line-$run-2" --amount 19400
+show --as "promoter:$alice" --field line.commission promoter explain --line "line-$run-2"
+
+say "7. Later Alice's score falls to 650: she is suspended, and so is her shop"
 show --as service:credit-bureau eligibility record-score --person "$alice" --score 650 --source zhima
 for _ in $(seq 1 50); do
   [ "$(get status --as service:web promoter page --shop "$shop")" = SHOP_STATUS_SUSPENDED ] && break

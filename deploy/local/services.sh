@@ -12,13 +12,14 @@ cd "$root"
 state="$root/target/local"
 bin="$root/target/debug"
 # name:port, in start order (a service's upstreams start before it).
-services=(eligibility:50051 storefront:50052)
+services=(eligibility:50051 storefront:50052 attribution:50053)
 log() { echo "services.sh: $*" >&2; }
 
 # The upstream URLs a service is configured with (as the Helm chart sets them).
 upstream_env() {
   case "$1" in
     storefront) echo "XIAOPU_STOREFRONT__ELIGIBILITY__URL=http://127.0.0.1:$(cat "$state/eligibility.port")" ;;
+    attribution) echo "XIAOPU_ATTRIBUTION__STOREFRONT__URL=http://127.0.0.1:$(cat "$state/storefront.port")" ;;
   esac
 }
 

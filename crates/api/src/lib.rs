@@ -10,6 +10,16 @@ pub mod xiaopu {
             include!(concat!(env!("OUT_DIR"), "/xiaopu.r#type.v1.rs"));
         }
     }
+    pub mod attribution {
+        pub mod v1 {
+            tonic::include_proto!("xiaopu.attribution.v1");
+        }
+    }
+    pub mod bench {
+        pub mod v1 {
+            tonic::include_proto!("xiaopu.bench.v1");
+        }
+    }
     pub mod feed {
         pub mod v1 {
             tonic::include_proto!("xiaopu.feed.v1");
@@ -27,6 +37,8 @@ pub mod xiaopu {
     }
 }
 
+pub use xiaopu::attribution::v1 as attribution;
+pub use xiaopu::bench::v1 as bench;
 pub use xiaopu::eligibility::v1 as eligibility;
 pub use xiaopu::feed::v1 as feed;
 pub use xiaopu::storefront::v1 as storefront;
@@ -41,10 +53,12 @@ pub mod topics {
     pub const LISTING: &str = "storefront.listing";
     /// `storefront.v1.CommissionRateSet`, keyed by product id.
     pub const RATE: &str = "storefront.rate";
-    /// `storefront.v1.ProductWithdrawn`, keyed by product id.
+    /// `storefront.v1.ProductPublished` and `ProductWithdrawn`, keyed by product id.
     pub const PRODUCT: &str = "storefront.product";
     /// `storefront.v1.ShareLinkChanged`, keyed by code.
     pub const SHARE_LINK: &str = "storefront.share_link";
     /// `storefront.v1.ShopStatusChanged`, keyed by shop id.
     pub const SHOP: &str = "storefront.shop";
+    /// `attribution.v1.CommissionChanged`, keyed by line id.
+    pub const COMMISSION: &str = "attribution.commission";
 }

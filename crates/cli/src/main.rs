@@ -3,6 +3,7 @@
 mod connect;
 mod eligibility;
 mod health;
+mod orders;
 mod output;
 mod promoter;
 mod supplier;
@@ -49,9 +50,12 @@ enum Command {
     /// A supplier's catalog and commission rates.
     #[command(subcommand)]
     Supplier(supplier::SupplierCommand),
-    /// A promoter's supply search, mini-shop, listings and share links.
+    /// A promoter's supply search, mini-shop, listings, share links and orders.
     #[command(subcommand)]
     Promoter(promoter::PromoterCommand),
+    /// Order-system events: clicks, payments, confirmations, refunds.
+    #[command(subcommand)]
+    Orders(orders::OrdersCommand),
 }
 
 pub struct Context {
@@ -91,6 +95,7 @@ async fn main() -> ExitCode {
         Command::Eligibility(command) => eligibility::run(&ctx, command).await,
         Command::Supplier(command) => supplier::run(&ctx, command).await,
         Command::Promoter(command) => promoter::run(&ctx, command).await,
+        Command::Orders(command) => orders::run(&ctx, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,9 @@
 //! `xiaopu promoter …`: browsing the supply, the mini-shop, listings and share links.
 use clap::{Subcommand, ValueEnum};
-use xiaopu_api::storefront::{self as pb, storefront_service_client::StorefrontServiceClient};
+use xiaopu_api::{
+    attribution::{self as attr, attribution_service_client::AttributionServiceClient},
+    storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
+};
 
 use crate::{Context, request_id};
 
@@ -139,10 +142,26 @@ pub enum PromoterCommand {
         #[arg(long)]
         code: String,
     },
+    /// The order lines you earn on, newest first (buyers masked).
+    Orders {
+        #[arg(long)]
+        promoter: String,
+        #[arg(long, default_value_t = 0)]
+        page_size: i32,
+        #[arg(long, default_value = "")]
+        page_token: String,
+    },
+    /// Why an order line was attributed to you (or to nobody).
+    Explain {
+        #[arg(long)]
+        line: String,
+    },
 }
 
 pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> {
+    // Channels connect lazily: building both costs nothing until one is used.
     let mut client = StorefrontServiceClient::new(ctx.connection.connect(&ctx.connection.storefront_url)?);
+    let mut attribution = AttributionServiceClient::new(ctx.connection.connect(&ctx.connection.attribution_url)?);
     let p = &ctx.printer;
     match command {
         PromoterCommand::Search { query, category, min_bps, max_bps, sort, page_size, page_token } => {
@@ -207,6 +226,13 @@ pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> 
         }
         PromoterCommand::Resolve { code } => {
             p.print(&client.resolve_share_code(pb::ResolveShareCodeRequest { code }).await?.into_inner())
+        }
+        PromoterCommand::Orders { promoter, page_size, page_token } => {
+            let request = attr::ListPromoterLinesRequest { promoter_id: promoter, page_size, page_token };
+            p.print(&attribution.list_promoter_lines(request).await?.into_inner())
+        }
+        PromoterCommand::Explain { line } => {
+            p.print(&attribution.explain_line(attr::ExplainLineRequest { line_id: line }).await?.into_inner())
         }
     }
 }

@@ -184,10 +184,14 @@ pub async fn publish_product(
         withdrawal_reason: None,
         request_id: request_id.to_owned(),
     };
-    let stored = if store::product::insert(&api.pool, &product).await.map_err(Error::from)? {
+    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let stored = if store::product::insert(&mut *tx, &product).await.map_err(Error::from)? {
+        publish(&mut tx, &events::product_published(&product)).await.map_err(Error::from)?;
+        tx.commit().await.map_err(Error::from)?;
         tracing::info!(product_id = %product.product_id, supplier_id = %caller.subject, "product published");
         product
     } else {
+        drop(tx);
         // A retry: answer with what the first call published.
         store::product::by_request(&api.pool, &caller.subject, request_id)
             .await

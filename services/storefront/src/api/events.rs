@@ -32,6 +32,16 @@ pub fn rate_set(rate: &RateRecord, supplier_id: &str) -> OutboxEvent {
     OutboxEvent::new(rate.rate_id, topics::RATE, rate.product_id.to_string(), &event)
 }
 
+pub fn product_published(product: &ProductRecord) -> OutboxEvent {
+    let event = pb::ProductPublished {
+        product_id: product.product_id.to_string(),
+        supplier_id: product.supplier_id.clone(),
+        published_at: Some(to_timestamp(product.published_at)),
+    };
+    // The product id is the event id: a product is published once.
+    OutboxEvent::new(product.product_id, topics::PRODUCT, product.product_id.to_string(), &event)
+}
+
 pub fn product_withdrawn(product: &ProductRecord) -> Option<OutboxEvent> {
     let withdrawn_at = product.withdrawn_at?;
     let event = pb::ProductWithdrawn {

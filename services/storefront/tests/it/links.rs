@@ -110,6 +110,7 @@ async fn every_change_leaves_through_the_outbox() {
         topics,
         [
             "storefront.shop",
+            "storefront.product",
             "storefront.rate",
             "storefront.listing",
             "storefront.share_link",

@@ -1,0 +1,158 @@
+//! The public page of a 1000-listing shop, 50 listings per page, against the
+//! trivial server with the same stack: peak requests per second, then latency at
+//! 70% of that peak.
+use futures::{StreamExt, stream};
+use xiaopu_api::{
+    bench::{EchoRequest, bench_service_client::BenchServiceClient},
+    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
+    storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
+    types::Money,
+};
+use xiaopu_common::auth::Role;
+
+use super::Options;
+use crate::{
+    harness::{Row, closed_loop, open_loop, progress},
+    system::System,
+};
+
+const LISTINGS: usize = 1000;
+const PAGE_SIZE: i32 = 50;
+
+/// Builds the shop through the APIs and returns its id and every page's token.
+async fn build_shop(system: &System) -> anyhow::Result<(String, Vec<String>)> {
+    progress("shop page: building a shop of 1000 listings through the APIs");
+    let mut eligibility = EligibilityServiceClient::new(system.client("eligibility", Role::Service, "bench")?);
+    eligibility
+        .record_credit_score(RecordCreditScoreRequest {
+            request_id: "bench-score".into(),
+            person_id: "bench-promoter".into(),
+            score: 800,
+            source: "bench".into(),
+            observed_at: None,
+        })
+        .await?;
+    let supplier = StorefrontServiceClient::new(system.client("storefront", Role::Supplier, "bench-supplier")?);
+    let products: Vec<String> = stream::iter(0..LISTINGS)
+        .map(|i| {
+            let mut client = supplier.clone();
+            async move {
+                let product = client
+                    .publish_product(pb::PublishProductRequest {
+                        request_id: format!("bench-product-{i}"),
+                        title: format!("商品 {i} Product"),
+                        description: "A product for the benchmark, with a description of ordinary length.".into(),
+                        price: Some(Money { minor_units: 1000 + i as i64, currency: "CNY".into() }),
+                        image_urls: vec![format!("https://img.example/{i}.jpg")],
+                        category: "bench".into(),
+                        stock_status: pb::StockStatus::InStock.into(),
+                    })
+                    .await?
+                    .into_inner()
+                    .product
+                    .map(|p| p.product_id)
+                    .unwrap_or_default();
+                client
+                    .set_commission_rate(pb::SetCommissionRateRequest {
+                        request_id: format!("bench-rate-{i}"),
+                        product_id: product.clone(),
+                        rate_bps: 500 + (i % 10) as i32 * 100,
+                        effective_from: None,
+                    })
+                    .await?;
+                Ok::<_, tonic::Status>(product)
+            }
+        })
+        .buffered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let mut promoter = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, "bench-promoter")?);
+    let shop = promoter
+        .open_shop(pb::OpenShopRequest { name: "Bench shop".into(), description: String::new() })
+        .await?
+        .into_inner()
+        .shop
+        .map(|s| s.shop_id)
+        .unwrap_or_default();
+    for product in &products {
+        promoter
+            .add_listing(pb::AddListingRequest {
+                shop_id: shop.clone(),
+                product_id: product.clone(),
+                recommendation_reason: "推荐理由：好用不贵，回购三次了".into(),
+                position: 0,
+            })
+            .await?;
+    }
+    let mut web = StorefrontServiceClient::new(system.client("storefront", Role::Service, "web")?);
+    let mut tokens = vec![String::new()];
+    loop {
+        let request = pb::GetShopPageRequest {
+            shop_id: shop.clone(),
+            page_size: PAGE_SIZE,
+            page_token: tokens.last().cloned().unwrap_or_default(),
+        };
+        let page = web.get_shop_page(request).await?.into_inner();
+        anyhow::ensure!(page.listings.len() == PAGE_SIZE as usize, "a page of {} listings", page.listings.len());
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        tokens.push(page.next_page_token);
+    }
+    anyhow::ensure!(tokens.len() == LISTINGS / PAGE_SIZE as usize, "{} pages", tokens.len());
+    Ok((shop, tokens))
+}
+
+pub async fn run(system: &System, options: &Options) -> anyhow::Result<Vec<Row>> {
+    let (shop, tokens) = build_shop(system).await?;
+
+    progress("shop page: trivial server peak");
+    let echo = BenchServiceClient::new(system.client("bench", Role::Service, "web")?);
+    let trivial = closed_loop(options.concurrency, options.duration, move |_| {
+        let mut client = echo.clone();
+        async move { client.echo(EchoRequest { payload: "ping".into() }).await.map(|_| ()) }
+    })
+    .await;
+
+    let web = StorefrontServiceClient::new(system.client("storefront", Role::Service, "web")?);
+    let read_page = move |i: u64| {
+        let mut client = web.clone();
+        let request = pb::GetShopPageRequest {
+            shop_id: shop.clone(),
+            page_size: PAGE_SIZE,
+            page_token: tokens[(i as usize * 7) % tokens.len()].clone(),
+        };
+        async move { client.get_shop_page(request).await.map(|_| ()) }
+    };
+    progress("shop page: peak");
+    let mut peak = closed_loop(options.concurrency, options.duration, read_page.clone()).await;
+    let target = peak.ops_per_sec() * 0.7;
+    progress(&format!("shop page: latency at 70% of peak ({target:.0}/s)"));
+    let mut at_70 = open_loop(target, options.duration, read_page).await;
+
+    let mut trivial = trivial;
+    let baseline =
+        format!("trivial tonic, same stack: {:.0}/s (p99 {:.2} ms)", trivial.ops_per_sec(), trivial.quantile_ms(0.99));
+    Ok(vec![
+        Row {
+            operation: format!("shop page (1000 listings, 50/page), {} clients", options.concurrency),
+            figure: format!("{:.0} req/s", peak.ops_per_sec()),
+            p50_ms: Some(peak.quantile_ms(0.5)),
+            p99_ms: Some(peak.quantile_ms(0.99)),
+            baseline: baseline.clone(),
+            ratio: Some(peak.ops_per_sec() / trivial.ops_per_sec()),
+            note: format!("target ≥ 30%; {} errors", peak.errors),
+        },
+        Row {
+            operation: "shop page at 70% of its peak (open loop)".into(),
+            figure: format!("{:.0} req/s", at_70.ops_per_sec()),
+            p50_ms: Some(at_70.quantile_ms(0.5)),
+            p99_ms: Some(at_70.quantile_ms(0.99)),
+            baseline,
+            ratio: None,
+            note: format!("target p99 < 10 ms; {} errors", at_70.errors),
+        },
+    ])
+}

@@ -1,0 +1,138 @@
+//! Real service binaries as child processes, for end-to-end tests, fault tests and
+//! benchmarks: started with the same `XIAOPU_*` environment the Helm chart sets.
+use std::{
+    collections::BTreeMap,
+    net::{SocketAddr, TcpListener},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+/// The directory holding the workspace's binaries next to the running executable
+/// (`target/<profile>`, also when running from `target/<profile>/deps`).
+pub fn binary_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current executable");
+    let mut dir = exe.parent().expect("executable directory").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// A free loopback address (the port is released before the service binds it).
+pub fn free_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address")
+}
+
+/// One running service binary.
+pub struct ServiceProcess {
+    pub name: String,
+    pub addr: SocketAddr,
+    env: BTreeMap<String, String>,
+    child: Option<Child>,
+}
+
+impl ServiceProcess {
+    /// Starts `xiaopu-<name> serve` on a free port with `env` (plus the listen
+    /// address), logging to `target/<profile>/logs/<name>-<port>.log`.
+    pub fn start(name: &str, env: BTreeMap<String, String>) -> Self {
+        let mut process = Self { name: name.into(), addr: free_addr(), env, child: None };
+        process.spawn();
+        process
+    }
+
+    fn spawn(&mut self) {
+        let binary = binary_dir().join(format!("xiaopu-{}", self.name));
+        assert!(binary.exists(), "{} is not built: build the workspace's binaries first", binary.display());
+        let logs = binary_dir().join("logs");
+        std::fs::create_dir_all(&logs).expect("log directory");
+        let log =
+            std::fs::File::create(logs.join(format!("{}-{}.log", self.name, self.addr.port()))).expect("log file");
+        let child = Command::new(binary)
+            .arg("serve")
+            .envs(&self.env)
+            .env("XIAOPU_SERVER__LISTEN_ADDR", self.addr.to_string())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start service");
+        self.child = Some(child);
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Waits until the service reports SERVING (its database answers).
+    pub async fn wait_serving(&self, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Ok(channel) = tonic::transport::Channel::from_shared(self.url()).expect("url").connect().await
+                && let Ok(answer) =
+                    HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await
+                && answer.into_inner().status() == ServingStatus::Serving
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{} did not become SERVING within {patience:?}", self.name);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: the process dies mid-whatever, as in a node failure.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for the graceful exit; true when it exited cleanly.
+    pub fn terminate(&mut self, patience: Duration) -> bool {
+        let Some(mut child) = self.child.take() else { return true };
+        let Ok(raw) = i32::try_from(child.id()) else { return false };
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    /// Starts the same service again on the same port, after a kill.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Resident memory now and at its peak, in KiB (from /proc).
+    pub fn memory_kib(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        Some((field("VmRSS:")?, field("VmHWM:")?))
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,169 @@
+//! Deciding lines and telling settlement: from facts to a line's decision, money and
+//! state, and from the change between two versions of a line to the commission events
+//! on the feed. Ingest, the storefront's feed and late clicks all go through here.
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use xiaopu_api::{
+    attribution::{self as pb, CommissionCause, CommissionChanged},
+    topics,
+    types::Money,
+};
+use xiaopu_common::{feed::OutboxEvent, time::to_timestamp};
+
+use crate::{
+    domain::{
+        self, Facts, Rules,
+        line::{self, Earning, State},
+    },
+    store::lines::LineRow,
+};
+
+/// Namespace of the stable commission event ids (UUID v5).
+const EVENT_NAMESPACE: Uuid = Uuid::from_u128(0x8c1e_7d0a_4f6b_4a55_9d2c_3b4a_5e6f_7a8b);
+
+#[derive(Debug, Clone, Copy)]
+pub struct Engine {
+    pub rules: Rules,
+}
+
+pub fn state_of(line: &LineRow) -> State {
+    State::parse(&line.state).unwrap_or(State::Paid)
+}
+
+impl Engine {
+    /// Fills the line's decision from its facts, then its money and state.
+    pub fn decide(&self, line: &mut LineRow, facts: &Facts, now: DateTime<Utc>) {
+        let d = domain::decide(facts, &self.rules);
+        let candidate = d.candidate.as_ref();
+        let changed = line.reason != d.reason.as_str()
+            || line.promoter_id.as_deref() != candidate.map(|c| c.promoter_id.as_str())
+            || line.rate_id != d.rate.map(|r| r.rate_id)
+            || line.click_event_id.as_deref() != d.click.as_ref().map(|c| c.event_id.as_str());
+        if changed {
+            line.decided_at = now;
+        }
+        line.attributed = d.attributed();
+        line.reason = d.reason.as_str().to_owned();
+        line.summary = d.summary;
+        line.promoter_id = candidate.map(|c| c.promoter_id.clone());
+        line.shop_id = candidate.map(|c| c.shop_id);
+        line.share_code = d.code;
+        line.click_event_id = d.click.as_ref().map(|c| c.event_id.clone());
+        line.clicked_at = d.click.as_ref().map(|c| c.clicked_at);
+        line.rate_id = d.rate.map(|r| r.rate_id);
+        line.rate_bps = d.rate.map(|r| r.bps);
+        recompute(line);
+    }
+}
+
+/// The line's state and commission from its amounts, receipt and decision.
+pub fn recompute(line: &mut LineRow) {
+    line.state = line::state(line.paid_minor, line.refunded_minor, line.confirmed_at.is_some()).as_str().to_owned();
+    line.commission_minor = match (line.attributed, line.rate_bps) {
+        (true, Some(bps)) => line::commission(line.paid_minor, line.refunded_minor, bps),
+        _ => 0,
+    };
+}
+
+/// What the line earns its promoter, if anyone.
+pub fn earning(line: &LineRow) -> Option<Earning> {
+    match (line.attributed, &line.promoter_id, line.shop_id) {
+        (true, Some(promoter_id), Some(shop_id)) => Some(Earning {
+            promoter_id: promoter_id.clone(),
+            shop_id,
+            commission: line.commission_minor,
+            state: state_of(line),
+        }),
+        _ => None,
+    }
+}
+
+/// Why a line changed, for the events it causes.
+#[derive(Debug, Clone, Copy)]
+pub struct Cause<'a> {
+    pub kind: CommissionCause,
+    /// The input event (or feed event) behind it: part of each event's stable id.
+    pub id: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// The commission events between two versions of a line (none if nobody's
+/// commission or state moved).
+pub fn events(before: Option<&LineRow>, after: &LineRow, cause: Cause<'_>) -> Vec<OutboxEvent> {
+    let money = |minor| Some(Money { minor_units: minor, currency: after.currency.clone() });
+    line::changes(before.and_then(earning).as_ref(), earning(after).as_ref())
+        .into_iter()
+        .map(|change| {
+            let event = CommissionChanged {
+                line_id: after.line_id.clone(),
+                order_id: after.order_id.clone(),
+                promoter_id: change.promoter_id.clone(),
+                shop_id: change.shop_id.to_string(),
+                supplier_id: after.supplier_id.clone(),
+                product_id: after.product_id.to_string(),
+                commission: money(change.current),
+                previous_commission: money(change.previous),
+                state: line_state(change.state).into(),
+                rate_bps: after.rate_bps.unwrap_or(0),
+                paid_amount: money(after.paid_minor),
+                refunded_amount: money(after.refunded_minor),
+                paid_at: Some(to_timestamp(after.paid_at)),
+                confirmed_at: after.confirmed_at.map(to_timestamp),
+                cause: cause.kind.into(),
+                occurred_at: Some(to_timestamp(cause.at)),
+            };
+            let id = Uuid::new_v5(
+                &EVENT_NAMESPACE,
+                format!("{}|{}|{}", after.line_id, change.promoter_id, cause.id).as_bytes(),
+            );
+            OutboxEvent::new(id, topics::COMMISSION, after.line_id.clone(), &event)
+        })
+        .collect()
+}
+
+pub fn line_state(state: State) -> pb::LineState {
+    match state {
+        State::Paid => pb::LineState::Paid,
+        State::Received => pb::LineState::Received,
+        State::Void => pb::LineState::Void,
+    }
+}
+
+impl Engine {
+    /// Re-decides `line_ids` from fresh facts (a late click, a read-model change):
+    /// locks them, writes those that changed and publishes their commission events.
+    pub async fn reevaluate(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        mut line_ids: Vec<String>,
+        cause_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, sqlx::Error> {
+        line_ids.sort();
+        line_ids.dedup();
+        if line_ids.is_empty() {
+            return Ok(0);
+        }
+        let before = crate::store::lines::lock(&mut *conn, &line_ids).await?;
+        let facts = crate::store::lines::facts(&mut *conn, &before).await?;
+        let cause = Cause { kind: CommissionCause::Reattribution, id: cause_id, at: now };
+        let mut changed = Vec::new();
+        let mut outgoing = Vec::new();
+        for old in &before {
+            let Some(f) = facts.get(&old.line_id) else { continue };
+            let mut new = old.clone();
+            self.decide(&mut new, f, now);
+            if new != *old {
+                new.updated_at = now;
+                outgoing.extend(events(Some(old), &new, cause));
+                changed.push(new);
+            }
+        }
+        crate::store::lines::update(&mut *conn, &changed).await?;
+        xiaopu_common::feed::publish_all(conn, &outgoing).await?;
+        if !changed.is_empty() {
+            tracing::info!(lines = changed.len(), cause = cause_id, "lines re-decided");
+        }
+        Ok(changed.len())
+    }
+}

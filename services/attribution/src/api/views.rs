@@ -1,0 +1,223 @@
+//! What promoters, support and finance read: a promoter's lines, one line's
+//! explanation, and a period's totals and lines.
+use std::{collections::BTreeMap, pin::Pin};
+
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use tonic::{Request, Response, Status};
+use xiaopu_api::{attribution as pb, types::Money};
+use xiaopu_common::{
+    auth::{Caller, CallerExt, Role},
+    error::{Invalid, Violations},
+    paging::{Page, next_page},
+    time::to_timestamp,
+    validate,
+};
+
+use super::{
+    AttributionApi, Error,
+    engine::{line_state, state_of},
+};
+use crate::{
+    domain::Reason,
+    store::{self, lines::LineRow, views::Totals},
+};
+
+const PERIOD_CHUNK: i64 = 1000;
+
+/// Keeps the first and last character: enough to tell buyers apart, not to find them.
+pub fn mask(buyer_id: &str) -> String {
+    let chars: Vec<char> = buyer_id.chars().collect();
+    match chars.as_slice() {
+        [] => String::new(),
+        [_] | [_, _] => "*".repeat(chars.len()),
+        [first, .., last] => format!("{first}***{last}"),
+    }
+}
+
+fn money(minor_units: i64, currency: &str) -> Option<Money> {
+    Some(Money { minor_units, currency: currency.to_owned() })
+}
+
+fn reason(value: &str) -> pb::AttributionReason {
+    match Reason::parse(value) {
+        Some(Reason::OrderCode) => pb::AttributionReason::OrderCode,
+        Some(Reason::LastClick) => pb::AttributionReason::LastClick,
+        Some(Reason::NoClick) => pb::AttributionReason::NoClick,
+        Some(Reason::WindowExpired) => pb::AttributionReason::WindowExpired,
+        Some(Reason::UnknownCode) => pb::AttributionReason::UnknownCode,
+        Some(Reason::LinkRevoked) => pb::AttributionReason::LinkRevoked,
+        Some(Reason::ProductNotListed) => pb::AttributionReason::ProductNotListed,
+        Some(Reason::ShopSuspended) => pb::AttributionReason::ShopSuspended,
+        Some(Reason::SelfPurchase) => pb::AttributionReason::SelfPurchase,
+        Some(Reason::NoRate) => pb::AttributionReason::NoRate,
+        None => pb::AttributionReason::Unspecified,
+    }
+}
+
+/// A line as `viewer` may see it (buyers masked except for service and admin).
+pub fn line(l: &LineRow, viewer: &Caller) -> pb::OrderLine {
+    let unmasked = matches!(viewer.role, Role::Service | Role::Admin);
+    pb::OrderLine {
+        line_id: l.line_id.clone(),
+        order_id: l.order_id.clone(),
+        buyer_id: if unmasked { l.buyer_id.clone() } else { mask(&l.buyer_id) },
+        product_id: l.product_id.to_string(),
+        supplier_id: l.supplier_id.clone(),
+        quantity: l.quantity,
+        paid_amount: money(l.paid_minor, &l.currency),
+        refunded_amount: money(l.refunded_minor, &l.currency),
+        paid_at: Some(to_timestamp(l.paid_at)),
+        confirmed_at: l.confirmed_at.map(to_timestamp),
+        state: line_state(state_of(l)).into(),
+        attributed: l.attributed,
+        reason: reason(&l.reason).into(),
+        promoter_id: if l.attributed { l.promoter_id.clone().unwrap_or_default() } else { String::new() },
+        shop_id: if l.attributed { l.shop_id.map(|s| s.to_string()).unwrap_or_default() } else { String::new() },
+        rate_bps: l.rate_bps.unwrap_or(0),
+        commission: money(l.commission_minor, &l.currency),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(promoter_id = %request.get_ref().promoter_id))]
+pub async fn list_promoter_lines(
+    api: &AttributionApi,
+    request: Request<pb::ListPromoterLinesRequest>,
+) -> Result<Response<pb::ListPromoterLinesResponse>, Status> {
+    let caller = request.caller()?.clone();
+    let r = request.into_inner();
+    let promoter = validate::id("promoter_id", &r.promoter_id).map_err(|v| Error::from(Invalid::from(v)))?;
+    caller.require_owner(Role::Promoter, promoter, &[Role::Service, Role::Admin, Role::Finance])?;
+    let page: Page<(DateTime<Utc>, String)> =
+        Page::from_request(r.page_size, &r.page_token, 50, 500).map_err(Error::from)?;
+    let mut rows =
+        store::views::promoter_lines(&api.pool, promoter, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let next_page_token = next_page(&mut rows, page.limit, |l| (l.paid_at, l.line_id.clone()));
+    Ok(Response::new(pb::ListPromoterLinesResponse {
+        lines: rows.iter().map(|l| line(l, &caller)).collect(),
+        next_page_token,
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(line_id = %request.get_ref().line_id))]
+pub async fn explain_line(
+    api: &AttributionApi,
+    request: Request<pb::ExplainLineRequest>,
+) -> Result<Response<pb::ExplainLineResponse>, Status> {
+    let caller = request.caller()?.clone();
+    let line_id = validate::id("line_id", &request.get_ref().line_id).map_err(|v| Error::from(Invalid::from(v)))?;
+    caller.require_role(&[Role::Promoter, Role::Service, Role::Admin, Role::Finance])?;
+    let found = store::views::line(&api.pool, line_id)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::NotFound { what: "order line", id: line_id.to_owned() })?;
+    // A promoter sees the lines they earn on; nobody else's.
+    let earner = if found.attributed { found.promoter_id.as_deref().unwrap_or("") } else { "" };
+    caller.require_owner(Role::Promoter, earner, &[Role::Service, Role::Admin, Role::Finance])?;
+    let explanation = pb::Explanation {
+        reason: reason(&found.reason).into(),
+        summary: found.summary.clone(),
+        share_code: found.share_code.clone().unwrap_or_default(),
+        click_event_id: found.click_event_id.clone().unwrap_or_default(),
+        clicked_at: found.clicked_at.map(to_timestamp),
+        window_days: i32::try_from(api.engine.rules.window.num_days()).unwrap_or(i32::MAX),
+        rate_id: found.rate_id.map(|r| r.to_string()).unwrap_or_default(),
+        rate_bps: found.rate_bps.unwrap_or(0),
+        decided_at: Some(to_timestamp(found.decided_at)),
+    };
+    Ok(Response::new(pb::ExplainLineResponse { line: Some(line(&found, &caller)), explanation: Some(explanation) }))
+}
+
+fn period(
+    from: Option<&prost_types::Timestamp>,
+    to: Option<&prost_types::Timestamp>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), Error> {
+    let mut v = Violations::new();
+    let from = v.check(validate::required_timestamp("from", from));
+    let to = v.check(validate::required_timestamp("to", to));
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        v.add("to", "must be after from");
+    }
+    Ok(v.finish_with(from.zip(to))?)
+}
+
+fn parties(rows: Vec<Totals>) -> Vec<pb::PartyTotals> {
+    let mut grouped: BTreeMap<String, Vec<pb::StateTotals>> = BTreeMap::new();
+    for t in rows {
+        let state = crate::domain::line::State::parse(&t.state).map(line_state).unwrap_or(pb::LineState::Unspecified);
+        grouped.entry(t.party_id).or_default().push(pb::StateTotals {
+            state: state.into(),
+            lines: t.lines,
+            paid: money(t.paid, &t.currency),
+            refunded: money(t.refunded, &t.currency),
+            commission: money(t.commission, &t.currency),
+        });
+    }
+    grouped.into_iter().map(|(party_id, by_state)| pb::PartyTotals { party_id, by_state }).collect()
+}
+
+const RECONCILERS: &[Role] = &[Role::Finance, Role::Service, Role::Admin];
+
+#[tracing::instrument(skip_all)]
+pub async fn get_period_totals(
+    api: &AttributionApi,
+    request: Request<pb::GetPeriodTotalsRequest>,
+) -> Result<Response<pb::GetPeriodTotalsResponse>, Status> {
+    request.caller()?.require_role(RECONCILERS)?;
+    let r = request.get_ref();
+    let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
+    let promoters = store::views::promoter_totals(&api.pool, from, to).await.map_err(Error::from)?;
+    let suppliers = store::views::supplier_totals(&api.pool, from, to).await.map_err(Error::from)?;
+    let unattributed = store::views::unattributed_count(&api.pool, from, to).await.map_err(Error::from)?;
+    Ok(Response::new(pb::GetPeriodTotalsResponse {
+        promoters: parties(promoters),
+        suppliers: parties(suppliers),
+        unattributed_lines: unattributed,
+    }))
+}
+
+pub type LineStream = Pin<Box<dyn Stream<Item = Result<pb::StreamPeriodLinesResponse, Status>> + Send>>;
+
+#[tracing::instrument(skip_all)]
+pub async fn stream_period_lines(
+    api: &AttributionApi,
+    request: Request<pb::StreamPeriodLinesRequest>,
+) -> Result<Response<LineStream>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(RECONCILERS)?;
+    let r = request.into_inner();
+    let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
+    let pool = api.pool.clone();
+    // Chunks of a keyset scan: memory stays one chunk however long the period.
+    let stream = futures::stream::try_unfold(Some(None), move |cursor: Option<Option<(DateTime<Utc>, String)>>| {
+        let pool = pool.clone();
+        let caller = caller.clone();
+        async move {
+            let Some(after) = cursor else { return Ok(None) };
+            let rows = store::views::period_lines(&pool, from, to, r.attributed_only, after, PERIOD_CHUNK)
+                .await
+                .map_err(|e| Status::from(Error::from(e)))?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let next = (rows.len() as i64 == PERIOD_CHUNK).then(|| rows.last().map(|l| (l.paid_at, l.line_id.clone())));
+            let chunk = pb::StreamPeriodLinesResponse { lines: rows.iter().map(|l| line(l, &caller)).collect() };
+            Ok(Some((chunk, next)))
+        }
+    });
+    Ok(Response::new(Box::pin(stream)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn buyers_are_masked() {
+        assert_eq!(mask("buyer-4711"), "b***1");
+        assert_eq!(mask("ab"), "**");
+        assert_eq!(mask("王小明"), "王***明");
+    }
+}

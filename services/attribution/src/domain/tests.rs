@@ -1,0 +1,112 @@
+use chrono::{TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::*;
+
+fn rules() -> Rules {
+    Rules { window: TimeDelta::days(15), allow_self_purchase: false }
+}
+
+/// Facts for a paid line reached through a click `age` before paying, with every
+/// condition for attribution met.
+fn facts(age: TimeDelta) -> Facts {
+    let paid_at = Utc::now();
+    Facts {
+        buyer_id: "buyer".into(),
+        paid_at,
+        order_code: None,
+        last_click: Some(Click { event_id: "c1".into(), code: "CODE1234".into(), clicked_at: paid_at - age }),
+        link: Some(Link {
+            code: "CODE1234".into(),
+            shop_id: Uuid::nil(),
+            promoter_id: "promoter".into(),
+            created_at: paid_at - TimeDelta::days(30),
+            revoked_at: None,
+        }),
+        listed: true,
+        shop_active: Some(true),
+        rate: Some(Rate { rate_id: Uuid::nil(), bps: 550 }),
+    }
+}
+
+#[test]
+fn the_last_click_within_the_window_attributes() {
+    let d = decide(&facts(TimeDelta::days(2)), &rules());
+    assert_eq!(d.reason, Reason::LastClick);
+    assert_eq!(d.earner().map(|c| c.promoter_id.as_str()), Some("promoter"));
+    assert_eq!(d.rate.map(|r| r.bps), Some(550));
+    assert!(d.summary.contains("CODE1234"), "{}", d.summary);
+}
+
+#[test]
+fn window_boundary_exactly_15_days_counts_one_second_more_does_not() {
+    assert_eq!(decide(&facts(TimeDelta::days(15)), &rules()).reason, Reason::LastClick);
+    let late = decide(&facts(TimeDelta::days(15) + TimeDelta::seconds(1)), &rules());
+    assert_eq!(late.reason, Reason::WindowExpired);
+    assert!(late.earner().is_none());
+    assert!(late.summary.contains("15 days window"), "{}", late.summary);
+}
+
+#[test]
+fn the_orders_code_wins_over_clicks() {
+    let mut f = facts(TimeDelta::days(40));
+    f.order_code = Some("CODE1234".into());
+    let d = decide(&f, &rules());
+    assert_eq!(d.reason, Reason::OrderCode);
+    assert!(d.click.is_none());
+}
+
+#[test]
+fn every_reason_for_not_attributing() {
+    let mut f = facts(TimeDelta::days(1));
+    f.last_click = None;
+    assert_eq!(decide(&f, &rules()).reason, Reason::NoClick);
+
+    let mut f = facts(TimeDelta::days(1));
+    f.link = None;
+    assert_eq!(decide(&f, &rules()).reason, Reason::UnknownCode);
+
+    let mut f = facts(TimeDelta::days(1));
+    if let Some(link) = f.link.as_mut() {
+        link.revoked_at = Some(f.paid_at - TimeDelta::days(3));
+    }
+    assert_eq!(decide(&f, &rules()).reason, Reason::LinkRevoked, "revoked before the click");
+
+    let mut f = facts(TimeDelta::days(1));
+    f.listed = false;
+    let d = decide(&f, &rules());
+    assert_eq!(d.reason, Reason::ProductNotListed);
+    assert_eq!(d.candidate.map(|c| c.promoter_id), Some("promoter".into()), "the candidate is kept for the record");
+
+    let mut f = facts(TimeDelta::days(1));
+    f.shop_active = Some(false);
+    assert_eq!(decide(&f, &rules()).reason, Reason::ShopSuspended);
+    f.shop_active = None;
+    assert_eq!(decide(&f, &rules()).reason, Reason::ShopSuspended);
+
+    let mut f = facts(TimeDelta::days(1));
+    f.buyer_id = "promoter".into();
+    assert_eq!(decide(&f, &rules()).reason, Reason::SelfPurchase);
+    let lenient = Rules { allow_self_purchase: true, ..rules() };
+    assert_eq!(decide(&f, &lenient).reason, Reason::LastClick, "self-purchase is configurable");
+
+    let mut f = facts(TimeDelta::days(1));
+    f.rate = None;
+    assert_eq!(decide(&f, &rules()).reason, Reason::NoRate);
+}
+
+#[test]
+fn a_link_revoked_after_the_click_still_counts() {
+    let mut f = facts(TimeDelta::days(3));
+    if let Some(link) = f.link.as_mut() {
+        link.revoked_at = Some(f.paid_at - TimeDelta::days(1));
+    }
+    assert_eq!(decide(&f, &rules()).reason, Reason::LastClick);
+}
+
+#[test]
+fn reasons_round_trip() {
+    for r in Reason::ALL {
+        assert_eq!(Reason::parse(r.as_str()), Some(*r));
+    }
+}

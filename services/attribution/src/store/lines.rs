@@ -1,0 +1,288 @@
+//! Order lines: the facts their decisions rest on (one query for a whole batch),
+//! and bulk insert and update.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::{Click, Facts, Link, Rate};
+
+/// An order line as stored, decision included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRow {
+    pub line_id: String,
+    pub order_id: String,
+    pub buyer_id: String,
+    pub paid_at: DateTime<Utc>,
+    pub order_code: Option<String>,
+    pub product_id: Uuid,
+    pub supplier_id: String,
+    pub quantity: i32,
+    pub currency: String,
+    pub paid_minor: i64,
+    pub refunded_minor: i64,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub state: String,
+    pub attributed: bool,
+    pub reason: String,
+    pub summary: String,
+    pub promoter_id: Option<String>,
+    pub shop_id: Option<Uuid>,
+    pub share_code: Option<String>,
+    pub click_event_id: Option<String>,
+    pub clicked_at: Option<DateTime<Utc>>,
+    pub rate_id: Option<Uuid>,
+    pub rate_bps: Option<i32>,
+    pub commission_minor: i64,
+    pub decided_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The facts of each line (by line id), read in one statement for the whole batch.
+pub async fn facts(conn: &mut PgConnection, lines: &[LineRow]) -> Result<HashMap<String, Facts>, sqlx::Error> {
+    let ids: Vec<&str> = lines.iter().map(|l| l.line_id.as_str()).collect();
+    let buyers: Vec<&str> = lines.iter().map(|l| l.buyer_id.as_str()).collect();
+    let times: Vec<DateTime<Utc>> = lines.iter().map(|l| l.paid_at).collect();
+    let codes: Vec<Option<&str>> = lines.iter().map(|l| l.order_code.as_deref()).collect();
+    let products: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
+    let rows = sqlx::query!(
+        r#"SELECT i.line_id AS "line_id!", i.buyer_id AS "buyer_id!", i.paid_at AS "paid_at!", i.order_code,
+                  c.event_id AS "click_event_id?", c.share_code AS "click_code?", c.clicked_at AS "clicked_at?",
+                  l.code AS "link_code?", l.shop_id AS "link_shop_id?", l.promoter_id AS "link_promoter_id?",
+                  l.created_at AS "link_created_at?", l.revoked_at AS "link_revoked_at?",
+                  EXISTS (
+                      SELECT 1 FROM rm_listing li
+                      WHERE li.shop_id = l.shop_id AND li.product_id = i.product_id
+                        AND li.listed_at <= i.paid_at AND (li.removed_at IS NULL OR li.removed_at > i.paid_at)
+                  ) AS "listed!",
+                  (SELECT s.status = 'active' FROM rm_shop_status s
+                   WHERE s.shop_id = l.shop_id AND s.changed_at <= i.paid_at
+                   ORDER BY s.changed_at DESC LIMIT 1) AS "shop_active?",
+                  r.rate_id AS "rate_id?", r.rate_bps AS "rate_bps?"
+           FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::uuid[])
+                AS i(line_id, buyer_id, paid_at, order_code, product_id)
+           LEFT JOIN LATERAL (
+               SELECT k.event_id, k.share_code, k.clicked_at FROM click k
+               WHERE i.order_code IS NULL AND k.visitor_id = i.buyer_id AND k.clicked_at <= i.paid_at
+               ORDER BY k.clicked_at DESC, k.event_id DESC LIMIT 1
+           ) c ON true
+           LEFT JOIN rm_share_link l ON l.code = COALESCE(i.order_code, c.share_code)
+           LEFT JOIN LATERAL (
+               SELECT rr.rate_id, rr.rate_bps FROM rm_rate rr
+               WHERE rr.product_id = i.product_id AND rr.effective_from <= i.paid_at
+               ORDER BY rr.effective_from DESC LIMIT 1
+           ) r ON true"#,
+        &ids as &[&str],
+        &buyers as &[&str],
+        &times,
+        &codes as &[Option<&str>],
+        &products
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let last_click = match (r.click_event_id, r.click_code, r.clicked_at) {
+                (Some(event_id), Some(code), Some(clicked_at)) => Some(Click { event_id, code, clicked_at }),
+                _ => None,
+            };
+            let link = match (r.link_code, r.link_shop_id, r.link_promoter_id, r.link_created_at) {
+                (Some(code), Some(shop_id), Some(promoter_id), Some(created_at)) => {
+                    Some(Link { code, shop_id, promoter_id, created_at, revoked_at: r.link_revoked_at })
+                }
+                _ => None,
+            };
+            let rate = match (r.rate_id, r.rate_bps) {
+                (Some(rate_id), Some(bps)) => Some(Rate { rate_id, bps }),
+                _ => None,
+            };
+            let facts = Facts {
+                buyer_id: r.buyer_id,
+                paid_at: r.paid_at,
+                order_code: r.order_code,
+                last_click,
+                link,
+                listed: r.listed,
+                shop_active: r.shop_active,
+                rate,
+            };
+            (r.line_id, facts)
+        })
+        .collect())
+}
+
+pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sqlx::Error> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    macro_rules! column {
+        ($field:ident) => {
+            lines.iter().map(|l| l.$field.clone()).collect::<Vec<_>>()
+        };
+    }
+    sqlx::query!(
+        "INSERT INTO order_line (line_id, order_id, buyer_id, paid_at, order_code, product_id, supplier_id, quantity,
+                                 currency, paid_minor, refunded_minor, confirmed_at, state, attributed, reason, summary,
+                                 promoter_id, shop_id, share_code, click_event_id, clicked_at, rate_id, rate_bps,
+                                 commission_minor, decided_at, updated_at)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::uuid[], $7::text[],
+                              $8::int[], $9::text[], $10::bigint[], $11::bigint[], $12::timestamptz[], $13::text[],
+                              $14::bool[], $15::text[], $16::text[], $17::text[], $18::uuid[], $19::text[], $20::text[],
+                              $21::timestamptz[], $22::uuid[], $23::int[], $24::bigint[], $25::timestamptz[],
+                              $26::timestamptz[])",
+        &column!(line_id),
+        &column!(order_id),
+        &column!(buyer_id),
+        &column!(paid_at),
+        &column!(order_code) as &[Option<String>],
+        &column!(product_id),
+        &column!(supplier_id),
+        &column!(quantity),
+        &column!(currency),
+        &column!(paid_minor),
+        &column!(refunded_minor),
+        &column!(confirmed_at) as &[Option<DateTime<Utc>>],
+        &column!(state),
+        &column!(attributed),
+        &column!(reason),
+        &column!(summary),
+        &column!(promoter_id) as &[Option<String>],
+        &column!(shop_id) as &[Option<Uuid>],
+        &column!(share_code) as &[Option<String>],
+        &column!(click_event_id) as &[Option<String>],
+        &column!(clicked_at) as &[Option<DateTime<Utc>>],
+        &column!(rate_id) as &[Option<Uuid>],
+        &column!(rate_bps) as &[Option<i32>],
+        &column!(commission_minor),
+        &column!(decided_at),
+        &column!(updated_at)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes the mutable part of each line (money, state and decision).
+pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sqlx::Error> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    macro_rules! column {
+        ($field:ident) => {
+            lines.iter().map(|l| l.$field.clone()).collect::<Vec<_>>()
+        };
+    }
+    sqlx::query!(
+        "UPDATE order_line SET refunded_minor = u.refunded_minor, confirmed_at = u.confirmed_at, state = u.state,
+                attributed = u.attributed, reason = u.reason, summary = u.summary, promoter_id = u.promoter_id,
+                shop_id = u.shop_id, share_code = u.share_code, click_event_id = u.click_event_id,
+                clicked_at = u.clicked_at, rate_id = u.rate_id, rate_bps = u.rate_bps,
+                commission_minor = u.commission_minor, decided_at = u.decided_at, updated_at = u.updated_at
+         FROM UNNEST($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::bool[], $6::text[], $7::text[],
+                     $8::text[], $9::uuid[], $10::text[], $11::text[], $12::timestamptz[], $13::uuid[], $14::int[],
+                     $15::bigint[], $16::timestamptz[], $17::timestamptz[])
+              AS u(line_id, refunded_minor, confirmed_at, state, attributed, reason, summary, promoter_id, shop_id,
+                   share_code, click_event_id, clicked_at, rate_id, rate_bps, commission_minor, decided_at, updated_at)
+         WHERE order_line.line_id = u.line_id",
+        &column!(line_id),
+        &column!(refunded_minor),
+        &column!(confirmed_at) as &[Option<DateTime<Utc>>],
+        &column!(state),
+        &column!(attributed),
+        &column!(reason),
+        &column!(summary),
+        &column!(promoter_id) as &[Option<String>],
+        &column!(shop_id) as &[Option<Uuid>],
+        &column!(share_code) as &[Option<String>],
+        &column!(click_event_id) as &[Option<String>],
+        &column!(clicked_at) as &[Option<DateTime<Utc>>],
+        &column!(rate_id) as &[Option<Uuid>],
+        &column!(rate_bps) as &[Option<i32>],
+        &column!(commission_minor),
+        &column!(decided_at),
+        &column!(updated_at)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Reads and locks lines, in line id order (a stable lock order).
+pub async fn lock(conn: &mut PgConnection, line_ids: &[String]) -> Result<Vec<LineRow>, sqlx::Error> {
+    sqlx::query_as!(
+        LineRow,
+        "SELECT * FROM order_line WHERE line_id = ANY($1::text[]) ORDER BY line_id FOR UPDATE",
+        line_ids
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Lines of `order_ids`.
+pub async fn of_orders(conn: &mut PgConnection, order_ids: &[&str]) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query!("SELECT line_id FROM order_line WHERE order_id = ANY($1::text[])", order_ids as &[&str])
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.line_id).collect())
+}
+
+/// Lines a late click may change: the visitor's lines without an order code, paid
+/// at or after the click, whose known last click is not newer (within the window it
+/// may attribute them; beyond it, it changes why they are not).
+pub async fn affected_by_clicks(
+    conn: &mut PgConnection,
+    visitors: &[String],
+    clicked_at: &[DateTime<Utc>],
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT DISTINCT l.line_id FROM order_line l
+         JOIN UNNEST($1::text[], $2::timestamptz[]) AS c(visitor, at) ON l.buyer_id = c.visitor
+         WHERE l.order_code IS NULL AND l.paid_at >= c.at AND (l.clicked_at IS NULL OR l.clicked_at <= c.at)",
+        visitors,
+        clicked_at
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.line_id).collect())
+}
+
+/// Lines whose code in use is `code` (a link that appeared or was revoked).
+pub async fn using_code(conn: &mut PgConnection, code: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query!("SELECT line_id FROM order_line WHERE share_code = $1 OR order_code = $1", code)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.line_id).collect())
+}
+
+/// Lines reached through `shop_id` paid at or after `from` (optionally only of
+/// `product_id`): a change to the shop's status or listings can only move those.
+pub async fn through_shop_since(
+    conn: &mut PgConnection,
+    shop_id: Uuid,
+    product_id: Option<Uuid>,
+    from: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT line_id FROM order_line WHERE shop_id = $1 AND ($2::uuid IS NULL OR product_id = $2) AND paid_at >= $3",
+        shop_id,
+        product_id,
+        from
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.line_id).collect())
+}
+
+/// Lines of `product_id` paid at or after `from`.
+pub async fn of_product_since(
+    conn: &mut PgConnection,
+    product_id: Uuid,
+    from: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query!("SELECT line_id FROM order_line WHERE product_id = $1 AND paid_at >= $2", product_id, from)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.line_id).collect())
+}

@@ -1,0 +1,127 @@
+//! What people read: a promoter's lines, one line, and a period's totals and lines.
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use super::lines::LineRow;
+
+pub async fn line(db: impl PgExecutor<'_>, line_id: &str) -> Result<Option<LineRow>, sqlx::Error> {
+    sqlx::query_as!(LineRow, "SELECT * FROM order_line WHERE line_id = $1", line_id).fetch_optional(db).await
+}
+
+/// A promoter's attributed lines, newest payment first.
+pub async fn promoter_lines(
+    db: impl PgExecutor<'_>,
+    promoter_id: &str,
+    after: Option<(DateTime<Utc>, String)>,
+    limit: i64,
+) -> Result<Vec<LineRow>, sqlx::Error> {
+    let (after_time, after_id) = after.unzip();
+    sqlx::query_as!(
+        LineRow,
+        "SELECT * FROM order_line
+         WHERE attributed AND promoter_id = $1 AND ($2::timestamptz IS NULL OR (paid_at, line_id) < ($2, $3))
+         ORDER BY paid_at DESC, line_id DESC
+         LIMIT $4",
+        promoter_id,
+        after_time,
+        after_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Sums of one party's lines in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Totals {
+    pub party_id: String,
+    pub state: String,
+    pub currency: String,
+    pub lines: i64,
+    pub paid: i64,
+    pub refunded: i64,
+    pub commission: i64,
+}
+
+/// Attributed lines paid in [from, to), summed per promoter, state and currency.
+pub async fn promoter_totals(
+    db: impl PgExecutor<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Totals>, sqlx::Error> {
+    sqlx::query_as!(
+        Totals,
+        r#"SELECT promoter_id AS "party_id!", state, currency, count(*) AS "lines!",
+                  sum(paid_minor)::bigint AS "paid!", sum(refunded_minor)::bigint AS "refunded!",
+                  sum(commission_minor)::bigint AS "commission!"
+           FROM order_line WHERE attributed AND paid_at >= $1 AND paid_at < $2
+           GROUP BY promoter_id, state, currency ORDER BY 1, 2, 3"#,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Attributed lines paid in [from, to), summed per supplier, state and currency.
+pub async fn supplier_totals(
+    db: impl PgExecutor<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Totals>, sqlx::Error> {
+    sqlx::query_as!(
+        Totals,
+        r#"SELECT supplier_id AS "party_id!", state, currency, count(*) AS "lines!",
+                  sum(paid_minor)::bigint AS "paid!", sum(refunded_minor)::bigint AS "refunded!",
+                  sum(commission_minor)::bigint AS "commission!"
+           FROM order_line WHERE attributed AND paid_at >= $1 AND paid_at < $2
+           GROUP BY supplier_id, state, currency ORDER BY 1, 2, 3"#,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn unattributed_count(
+    db: impl PgExecutor<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) AS "n!" FROM order_line WHERE NOT attributed AND paid_at >= $1 AND paid_at < $2"#,
+        from,
+        to
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(row.n)
+}
+
+/// One chunk of the lines paid in [from, to), in (paid_at, line_id) order after `after`.
+pub async fn period_lines(
+    db: impl PgExecutor<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    attributed_only: bool,
+    after: Option<(DateTime<Utc>, String)>,
+    limit: i64,
+) -> Result<Vec<LineRow>, sqlx::Error> {
+    let (after_time, after_id) = after.unzip();
+    sqlx::query_as!(
+        LineRow,
+        "SELECT * FROM order_line
+         WHERE paid_at >= $1 AND paid_at < $2 AND (NOT $3 OR attributed)
+           AND ($4::timestamptz IS NULL OR (paid_at, line_id) > ($4, $5))
+         ORDER BY paid_at, line_id
+         LIMIT $6",
+        from,
+        to,
+        attributed_only,
+        after_time,
+        after_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,9 @@
+//! Attribution through real tonic clients against the real server, with the real
+//! storefront (and eligibility) beside it feeding its read model.
+mod bad_input;
+mod feed_out;
+mod order_independence;
+mod rules;
+mod storefront_down;
+mod support;
+mod views;

@@ -1,0 +1,28 @@
+use xiaopu_api::attribution::{AttributionReason, EventOutcome};
+
+use crate::support::{days, line, paid, spawn};
+
+#[tokio::test]
+async fn attribution_goes_on_with_the_storefront_down_and_catches_up_after() {
+    let mut app = spawn().await;
+    let w = app.world().await;
+    let s = w.since;
+    app.clock.advance(days(5));
+    let addr = app.stop_storefront().await;
+
+    let results =
+        app.ingest(vec![paid("o1", "b1", s + days(1), &w.code, vec![line("l1", &w.product, "s1", 19900)])]).await;
+    assert_eq!(results[0].outcome(), EventOutcome::Applied);
+    let (l, why) = app.line("l1").await;
+    assert_eq!(why.reason(), AttributionReason::OrderCode, "attributed from the read model alone");
+    assert!(l.attributed);
+
+    app.restart_storefront(addr).await;
+    let newer = app.publish("s1", "Published while attribution followed from behind", 1000).await;
+    app.list("p1", &w.shop, &newer).await;
+    app.caught_up().await;
+    let results =
+        app.ingest(vec![paid("o2", "b2", app.shop_clock_now(), &w.code, vec![line("l2", &newer, "s1", 10000)])]).await;
+    assert_eq!(results[0].outcome(), EventOutcome::Applied, "{results:?}");
+    assert_eq!(app.line("l2").await.0.commission.expect("c").minor_units, 1000);
+}

@@ -1,0 +1,321 @@
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tonic::transport::Channel;
+use xiaopu_api::{
+    attribution::{self as pb, attribution_service_client::AttributionServiceClient, order_event},
+    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
+    storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
+    types::Money,
+};
+use xiaopu_common::{
+    auth::Role,
+    config::UpstreamSettings,
+    server::RunningServer,
+    testing::{self, TestDatabase, authed},
+    time::{Clock, OffsetClock, SystemClock, to_timestamp},
+};
+
+pub struct TestApp {
+    pub eligibility: RunningServer,
+    pub storefront: Option<RunningServer>,
+    pub _attribution: RunningServer,
+    pub storefront_db: TestDatabase,
+    pub db: TestDatabase,
+    _eligibility_db: TestDatabase,
+    /// The storefront's clock: listings, links and rates take their times from it.
+    pub shop_clock: OffsetClock,
+    /// Attribution's clock: events may not be later than it.
+    pub clock: OffsetClock,
+    pub storefront_channel: Channel,
+    pub channel: Channel,
+}
+
+async fn start_storefront(
+    db: &TestDatabase,
+    eligibility: &RunningServer,
+    clock: &OffsetClock,
+    listen: Option<std::net::SocketAddr>,
+) -> RunningServer {
+    let mut common = testing::common_settings(&db.url, "storefront");
+    if let Some(addr) = listen {
+        common.server.listen_addr = addr;
+    }
+    let settings = xiaopu_storefront::Settings {
+        common,
+        service: xiaopu_storefront::StorefrontSettings {
+            eligibility: UpstreamSettings::new(&format!("http://{}", eligibility.local_addr)),
+            ..Default::default()
+        },
+    };
+    xiaopu_storefront::start(settings, Arc::new(clock.clone())).await.expect("storefront starts")
+}
+
+pub async fn spawn() -> TestApp {
+    testing::init_logs();
+    let eligibility_db = TestDatabase::create("at_elig").await;
+    let eligibility = xiaopu_eligibility::start(
+        xiaopu_eligibility::Settings {
+            common: testing::common_settings(&eligibility_db.url, "eligibility"),
+            service: Default::default(),
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("eligibility starts");
+    let storefront_db = TestDatabase::create("at_sf").await;
+    let shop_clock = OffsetClock::default();
+    let storefront = start_storefront(&storefront_db, &eligibility, &shop_clock, None).await;
+    let db = TestDatabase::create("at").await;
+    let clock = OffsetClock::default();
+    let mut settings = xiaopu_attribution::Settings {
+        common: testing::common_settings(&db.url, "attribution"),
+        service: xiaopu_attribution::AttributionSettings {
+            storefront: UpstreamSettings::new(&format!("http://{}", storefront.local_addr)),
+            ..Default::default()
+        },
+    };
+    settings.common.server.concurrency_limit = 64;
+    let attribution = xiaopu_attribution::start(settings, Arc::new(clock.clone())).await.expect("attribution starts");
+    let storefront_channel = testing::channel(storefront.local_addr).await;
+    let channel = testing::channel(attribution.local_addr).await;
+    TestApp {
+        eligibility,
+        storefront: Some(storefront),
+        _attribution: attribution,
+        storefront_db,
+        db,
+        _eligibility_db: eligibility_db,
+        shop_clock,
+        clock,
+        storefront_channel,
+        channel,
+    }
+}
+
+/// What the storefront holds for a test: a supplier's product with a rate, and a
+/// promoter's shop listing it with a share link.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub product: String,
+    pub shop: String,
+    pub code: String,
+    pub since: DateTime<Utc>,
+}
+
+impl TestApp {
+    pub fn client(&self) -> AttributionServiceClient<Channel> {
+        AttributionServiceClient::new(self.channel.clone())
+    }
+
+    pub fn storefront(&self) -> StorefrontServiceClient<Channel> {
+        StorefrontServiceClient::new(self.storefront_channel.clone())
+    }
+
+    pub async fn stop_storefront(&mut self) -> std::net::SocketAddr {
+        let server = self.storefront.take().expect("storefront running");
+        let addr = server.local_addr;
+        server.stop().await.expect("storefront stops");
+        addr
+    }
+
+    pub async fn restart_storefront(&mut self, addr: std::net::SocketAddr) {
+        self.storefront =
+            Some(start_storefront(&self.storefront_db, &self.eligibility, &self.shop_clock, Some(addr)).await);
+        self.storefront_channel = testing::channel(addr).await;
+    }
+
+    pub async fn publish(&self, supplier: &str, title: &str, rate_bps: i32) -> String {
+        let request = sf::PublishProductRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            title: title.into(),
+            price: Some(Money { minor_units: 19900, currency: "CNY".into() }),
+            category: "tea".into(),
+            ..Default::default()
+        };
+        let product =
+            self.storefront().publish_product(authed(request, Role::Supplier, supplier)).await.expect("publish");
+        let product_id = product.into_inner().product.expect("product").product_id;
+        if rate_bps > 0 {
+            self.set_rate(supplier, &product_id, rate_bps, None).await;
+        }
+        product_id
+    }
+
+    pub async fn set_rate(&self, supplier: &str, product: &str, rate_bps: i32, from: Option<DateTime<Utc>>) {
+        let request = sf::SetCommissionRateRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            product_id: product.into(),
+            rate_bps,
+            effective_from: from.map(to_timestamp),
+        };
+        self.storefront().set_commission_rate(authed(request, Role::Supplier, supplier)).await.expect("rate");
+    }
+
+    /// An eligible promoter's shop with a whole-shop share link.
+    pub async fn shop(&self, promoter: &str) -> (String, String) {
+        let score = RecordCreditScoreRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            person_id: promoter.into(),
+            score: 760,
+            source: "zhima".into(),
+            observed_at: None,
+        };
+        let eligibility = testing::channel(self.eligibility.local_addr).await;
+        EligibilityServiceClient::new(eligibility)
+            .record_credit_score(authed(score, Role::Service, "bureau"))
+            .await
+            .expect("score");
+        let open = sf::OpenShopRequest { name: format!("{promoter}'s shop"), description: String::new() };
+        let shop = self.storefront().open_shop(authed(open, Role::Promoter, promoter)).await.expect("shop");
+        let shop_id = shop.into_inner().shop.expect("shop").shop_id;
+        let link = sf::CreateShareLinkRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            shop_id: shop_id.clone(),
+            listing_id: String::new(),
+            channel: sf::Channel::Wechat.into(),
+        };
+        let link = self.storefront().create_share_link(authed(link, Role::Promoter, promoter)).await.expect("link");
+        (shop_id, link.into_inner().share_link.expect("link").code)
+    }
+
+    pub async fn list(&self, promoter: &str, shop: &str, product: &str) -> String {
+        let add = sf::AddListingRequest { shop_id: shop.into(), product_id: product.into(), ..Default::default() };
+        self.storefront()
+            .add_listing(authed(add, Role::Promoter, promoter))
+            .await
+            .expect("listed")
+            .into_inner()
+            .listing
+            .expect("listing")
+            .listing_id
+    }
+
+    pub async fn unlist(&self, promoter: &str, listing: &str) {
+        let remove = sf::RemoveListingRequest { listing_id: listing.into() };
+        self.storefront().remove_listing(authed(remove, Role::Promoter, promoter)).await.expect("removed");
+    }
+
+    /// A supplier product at 550 bps listed in promoter `p1`'s shop, with a link.
+    pub async fn world(&self) -> World {
+        let since = self.shop_clock.now();
+        let product = self.publish("s1", "Longjing tea", 550).await;
+        let (shop, code) = self.shop("p1").await;
+        self.list("p1", &shop, &product).await;
+        self.caught_up().await;
+        World { product, shop, code, since }
+    }
+
+    /// Waits until attribution has applied everything the storefront published.
+    pub async fn caught_up(&self) {
+        let storefront = self.storefront_db.connect().await;
+        let attribution = self.db.connect().await;
+        let (xid, seq): (i64, i64) =
+            sqlx::query_as("SELECT xid::text::bigint, seq FROM outbox ORDER BY xid DESC, seq DESC LIMIT 1")
+                .fetch_one(&storefront)
+                .await
+                .expect("storefront outbox");
+        let target = format!("{xid}.{seq}");
+        for _ in 0..400 {
+            let cursor: Option<(String,)> =
+                sqlx::query_as("SELECT position FROM feed_cursor WHERE feed = 'storefront'")
+                    .fetch_optional(&attribution)
+                    .await
+                    .expect("cursor");
+            if cursor.is_some_and(|(p,)| p == target) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("attribution did not catch up with the storefront's feed");
+    }
+
+    pub async fn ingest(&self, events: Vec<pb::OrderEvent>) -> Vec<pb::EventResult> {
+        let request = pb::IngestEventsRequest { events };
+        self.client()
+            .ingest_events(authed(request, Role::Service, "order-system"))
+            .await
+            .expect("ingest")
+            .into_inner()
+            .results
+    }
+
+    pub async fn line(&self, line_id: &str) -> (pb::OrderLine, pb::Explanation) {
+        let request = pb::ExplainLineRequest { line_id: line_id.into() };
+        let answer =
+            self.client().explain_line(authed(request, Role::Admin, "support")).await.expect("explain").into_inner();
+        (answer.line.expect("line"), answer.explanation.expect("explanation"))
+    }
+
+    pub fn shop_clock_now(&self) -> DateTime<Utc> {
+        self.shop_clock.now()
+    }
+
+    pub async fn pool(&self) -> sqlx::PgPool {
+        self.db.connect().await
+    }
+}
+
+pub fn click(id: &str, code: &str, visitor: &str, at: DateTime<Utc>) -> pb::OrderEvent {
+    pb::OrderEvent {
+        event: Some(order_event::Event::Click(pb::Click {
+            event_id: id.into(),
+            share_code: code.into(),
+            visitor_id: visitor.into(),
+            clicked_at: Some(to_timestamp(at)),
+        })),
+    }
+}
+
+pub fn cny(minor_units: i64) -> Option<Money> {
+    Some(Money { minor_units, currency: "CNY".into() })
+}
+
+pub fn line(id: &str, product: &str, supplier: &str, paid: i64) -> pb::PaidLine {
+    pb::PaidLine {
+        line_id: id.into(),
+        product_id: product.into(),
+        supplier_id: supplier.into(),
+        quantity: 1,
+        paid_amount: cny(paid),
+    }
+}
+
+pub fn paid(order: &str, buyer: &str, at: DateTime<Utc>, code: &str, lines: Vec<pb::PaidLine>) -> pb::OrderEvent {
+    pb::OrderEvent {
+        event: Some(order_event::Event::OrderPaid(pb::OrderPaid {
+            event_id: format!("paid-{order}"),
+            order_id: order.into(),
+            buyer_id: buyer.into(),
+            paid_at: Some(to_timestamp(at)),
+            lines,
+            share_code: code.into(),
+        })),
+    }
+}
+
+pub fn confirmed(order: &str, at: DateTime<Utc>) -> pb::OrderEvent {
+    pb::OrderEvent {
+        event: Some(order_event::Event::OrderConfirmed(pb::OrderConfirmed {
+            event_id: format!("confirmed-{order}"),
+            order_id: order.into(),
+            confirmed_at: Some(to_timestamp(at)),
+        })),
+    }
+}
+
+pub fn refund(id: &str, order: &str, line: &str, amount: i64, at: DateTime<Utc>) -> pb::OrderEvent {
+    pb::OrderEvent {
+        event: Some(order_event::Event::Refund(pb::Refund {
+            event_id: id.into(),
+            order_id: order.into(),
+            line_id: line.into(),
+            refunded_amount: cny(amount),
+            refunded_at: Some(to_timestamp(at)),
+        })),
+    }
+}
+
+pub fn days(n: i64) -> TimeDelta {
+    TimeDelta::days(n)
+}
