@@ -224,7 +224,7 @@ fn shuffled_and_duplicated_delivery_ends_as_in_order_delivery() {
     });
     let cases = AtomicUsize::new(0);
     let config = Config { cases: 24, failure_persistence: None, ..Config::default() };
-    let mut run = |mut runner: TestRunner| {
+    let run = |mut runner: TestRunner| {
         runner
             .run(&scenario(), |s| {
                 let case = cases.fetch_add(1, Ordering::SeqCst);
