@@ -39,12 +39,15 @@ as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Ports below the kernel's ephemeral range (32768+), so no outgoing connection can
+# be holding the one we pick; starting after a random offset spreads parallel runs.
 free_port() {
-  local port
-  for port in $(seq 54320 54999); do
+  local port offset=$((RANDOM % 500))
+  for i in $(seq 0 499); do
+    port=$((15500 + (offset + i) % 500))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
   done
-  log "no free port between 54320 and 54999"; exit 1
+  log "no free port between 15500 and 15999"; exit 1
 }
 
 start() {
@@ -61,12 +64,19 @@ start() {
     as_owner "$bindir/initdb" -D "$dir/data" -U xiaopu --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || as_owner "$bindir/initdb" -D "$dir/data" -U xiaopu --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1
   fi
-  port=$(free_port)
   # Tests create hundreds of short-lived databases: durability buys nothing there.
   extra=""
   [ "$name" = test ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c shared_buffers=256MB $extra" start >/dev/null
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c shared_buffers=256MB $extra" \
+      start >/dev/null; then
+      break
+    fi
+    [ "$attempt" = 5 ] && { log "PostgreSQL would not start; see $dir/server.log"; exit 1; }
+    log "port $port was taken; trying another"
+  done
   echo "$port" >"$dir/port"
   echo "postgres://xiaopu@127.0.0.1:$port/postgres" >"$dir/url"
   log "PostgreSQL ($("$bindir/postgres" --version | awk '{print $3}')) on 127.0.0.1:$port, data in $dir"

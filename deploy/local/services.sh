@@ -60,19 +60,35 @@ up() {
       log "$name is already running (pid $(cat "$pidfile"))"
       continue
     fi
-    while ! port_free "$port"; do port=$((port + 10)); done
     db="xiaopu_$name"
     psql -qAt "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
       || psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
-    # shellcheck disable=SC2046
-    env $(upstream_env "$name") \
-      XIAOPU_DATABASE__URL="${admin%/*}/$db" \
-      XIAOPU_SERVER__LISTEN_ADDR="127.0.0.1:$port" \
-      XIAOPU_TELEMETRY__LOG_FORMAT=json \
-      nohup "$bin/xiaopu-$name" serve >"$state/logs/$name.log" 2>&1 &
-    echo $! >"$pidfile"
+    # A port can look free and still be taken (an outgoing connection may hold it):
+    # if the service cannot bind, move on to the next candidate.
+    for attempt in 1 2 3 4 5; do
+      while ! port_free "$port"; do port=$((port + 10)); done
+      # shellcheck disable=SC2046
+      env $(upstream_env "$name") \
+        XIAOPU_DATABASE__URL="${admin%/*}/$db" \
+        XIAOPU_SERVER__LISTEN_ADDR="127.0.0.1:$port" \
+        XIAOPU_TELEMETRY__LOG_FORMAT=json \
+        nohup "$bin/xiaopu-$name" serve >"$state/logs/$name.log" 2>&1 &
+      pid=$!
+      # Wait until it listens (after its migrations) or dies.
+      for _ in $(seq 1 600); do
+        kill -0 "$pid" 2>/dev/null || break
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.1
+      done
+      kill -0 "$pid" 2>/dev/null && break
+      grep -q "cannot listen" "$state/logs/$name.log" || { log "$name exited; see target/local/logs/$name.log"; exit 1; }
+      log "$name could not listen on $port; trying another port"
+      port=$((port + 10))
+      [ "$attempt" = 5 ] && { log "$name would not start; see target/local/logs/$name.log"; exit 1; }
+    done
+    echo "$pid" >"$pidfile"
     echo "$port" >"$state/$name.port"
-    log "started $name on 127.0.0.1:$port (pid $!, log target/local/logs/$name.log)"
+    log "started $name on 127.0.0.1:$port (pid $pid, log target/local/logs/$name.log)"
   done
   write_env
   # shellcheck disable=SC1091

@@ -29,14 +29,26 @@ impl System {
                 ("XIAOPU_TELEMETRY__LOG_FILTER".to_string(), "warn".to_string()),
                 ("XIAOPU_SERVER__CONCURRENCY_LIMIT".to_string(), "4096".to_string()),
             ]);
-            if *name == "storefront" {
-                env.insert("XIAOPU_STOREFRONT__ELIGIBILITY__URL".into(), system.url("eligibility"));
+            match *name {
+                "storefront" => {
+                    env.insert("XIAOPU_STOREFRONT__ELIGIBILITY__URL".into(), system.url("eligibility"));
+                }
+                "attribution" => {
+                    env.insert("XIAOPU_ATTRIBUTION__STOREFRONT__URL".into(), system.url("storefront"));
+                }
+                _ => {}
             }
             let process = ServiceProcess::start(name, env);
             process.wait_serving(Duration::from_secs(60)).await;
             system.services.push(process);
         }
         Ok(system)
+    }
+
+    /// A pool on `name`'s own database (for baselines and waiting on feeds).
+    pub async fn database(&self, name: &str) -> anyhow::Result<sqlx::PgPool> {
+        let url = with_database(&self.admin_url, &format!("bench_{name}"));
+        Ok(sqlx::postgres::PgPoolOptions::new().max_connections(32).connect(&url).await?)
     }
 
     async fn fresh_database(&self, name: &str) -> anyhow::Result<String> {

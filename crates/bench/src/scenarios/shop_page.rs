@@ -19,8 +19,16 @@ use crate::{
 const LISTINGS: usize = 1000;
 const PAGE_SIZE: i32 = 50;
 
-/// Builds the shop through the APIs and returns its id and every page's token.
-async fn build_shop(system: &System) -> anyhow::Result<(String, Vec<String>)> {
+/// The shop the scenarios share: its id, its products and a whole-shop share code.
+pub struct BenchShop {
+    pub shop_id: String,
+    pub supplier_id: String,
+    pub products: Vec<String>,
+    pub page_tokens: Vec<String>,
+}
+
+/// Builds the shop through the APIs and returns it with every page's token.
+pub async fn build_shop(system: &System) -> anyhow::Result<BenchShop> {
     progress("shop page: building a shop of 1000 listings through the APIs");
     let mut eligibility = EligibilityServiceClient::new(system.client("eligibility", Role::Service, "bench")?);
     eligibility
@@ -102,11 +110,11 @@ async fn build_shop(system: &System) -> anyhow::Result<(String, Vec<String>)> {
         tokens.push(page.next_page_token);
     }
     anyhow::ensure!(tokens.len() == LISTINGS / PAGE_SIZE as usize, "{} pages", tokens.len());
-    Ok((shop, tokens))
+    Ok(BenchShop { shop_id: shop, supplier_id: "bench-supplier".into(), products, page_tokens: tokens })
 }
 
-pub async fn run(system: &System, options: &Options) -> anyhow::Result<Vec<Row>> {
-    let (shop, tokens) = build_shop(system).await?;
+pub async fn run(system: &System, shop: &BenchShop, options: &Options) -> anyhow::Result<Vec<Row>> {
+    let (shop, tokens) = (shop.shop_id.clone(), shop.page_tokens.clone());
 
     progress("shop page: trivial server peak");
     let echo = BenchServiceClient::new(system.client("bench", Role::Service, "web")?);

@@ -268,6 +268,7 @@ pub async fn update_product(
     }
     product.updated_at = api.clock.now();
     store::product::update(&mut *tx, &product).await.map_err(Error::from)?;
+    store::shop::touch_pages_listing(&mut *tx, product_id).await.map_err(Error::from)?;
     tx.commit().await.map_err(Error::from)?;
     Ok(Response::new(pb::UpdateProductResponse { product: Some(convert::product(&product)) }))
 }

@@ -5,7 +5,7 @@ use xiaopu_common::time::to_timestamp;
 use crate::{
     domain::{self, Channel, ProductStatus, ShopStatus, StockStatus},
     store::{
-        listing::{ListedProduct, ListingRecord},
+        listing::{ListedProduct, ListingRecord, PublicRow},
         product::ProductRecord,
         rate::RateRecord,
         share_link::ShareLinkRecord,
@@ -151,18 +151,18 @@ pub fn managed(l: &ListedProduct) -> pb::ManagedListing {
 }
 
 /// What a consumer sees of a listing: no commission, no supplier terms.
-pub fn public(l: &ListedProduct) -> pb::PublicListing {
+pub fn public(l: &PublicRow) -> pb::PublicListing {
     pb::PublicListing {
-        listing_id: l.listing.listing_id.to_string(),
-        product_id: l.product.product_id.to_string(),
-        title: l.product.title.clone(),
-        description: l.product.description.clone(),
-        price: Some(money(l.product.price_minor, &l.product.currency)),
-        image_urls: l.product.image_urls.clone(),
-        category: l.product.category.clone(),
-        stock_status: stock_status(l.product.stock_status).into(),
-        recommendation_reason: l.listing.recommendation_reason.clone(),
-        position: l.listing.position,
+        listing_id: l.listing_id.to_string(),
+        product_id: l.product_id.to_string(),
+        title: l.title.clone(),
+        description: l.description.clone(),
+        price: Some(money(l.price_minor, &l.currency)),
+        image_urls: l.image_urls.clone(),
+        category: l.category.clone(),
+        stock_status: StockStatus::parse(&l.stock_status).map_or(pb::StockStatus::Unspecified, stock_status).into(),
+        recommendation_reason: l.recommendation_reason.clone(),
+        position: l.position,
     }
 }
 

@@ -122,6 +122,7 @@ pub async fn update_listing(
         return Err(Error::not_found("active listing", listing_id).into());
     }
     store::listing::set_reason(&mut *tx, listing_id, reason).await.map_err(Error::from)?;
+    store::shop::touch_page(&mut *tx, listing.shop_id).await.map_err(Error::from)?;
     tx.commit().await.map_err(Error::from)?;
     listing.recommendation_reason = reason.to_owned();
     Ok(Response::new(pb::UpdateListingResponse { listing: Some(convert::listing(&listing)) }))
@@ -155,6 +156,7 @@ pub async fn reorder_listings(
     v.finish().map_err(Error::from)?;
     let positions = reorder(&current, &first);
     store::listing::set_positions(&mut *tx, &positions).await.map_err(Error::from)?;
+    store::shop::touch_page(&mut *tx, shop_id).await.map_err(Error::from)?;
     tx.commit().await.map_err(Error::from)?;
     Ok(Response::new(pb::ReorderListingsResponse { reordered: i32::try_from(first.len()).unwrap_or(i32::MAX) }))
 }

@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod links;
 mod listings;
+mod page_cache;
 mod promoter_status;
 mod shops;
 
@@ -27,11 +28,21 @@ pub struct StorefrontApi {
     clock: SharedClock,
     settings: StorefrontSettings,
     eligibility: EligibilityServiceClient<Upstream>,
+    pages: page_cache::PageCache,
 }
+
+/// Public pages kept in memory per replica.
+const CACHED_PAGES: usize = 10_000;
 
 impl StorefrontApi {
     pub fn new(pool: PgPool, clock: SharedClock, settings: StorefrontSettings, eligibility: Upstream) -> Self {
-        Self { pool, clock, settings, eligibility: EligibilityServiceClient::new(eligibility) }
+        Self {
+            pool,
+            clock,
+            settings,
+            eligibility: EligibilityServiceClient::new(eligibility),
+            pages: page_cache::PageCache::new(CACHED_PAGES),
+        }
     }
 
     fn rate_bounds(&self) -> RateBounds {

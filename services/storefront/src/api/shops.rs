@@ -1,4 +1,6 @@
 //! Promoters' shops: opening (gated by eligibility), details, and the public page.
+use std::sync::Arc;
+
 use tonic::{Code, Request, Response, Status};
 use uuid::Uuid;
 use xiaopu_api::{eligibility::CheckEligibilityRequest, storefront as pb};
@@ -10,7 +12,7 @@ use xiaopu_common::{
     validate,
 };
 
-use super::{Error, StorefrontApi, convert, events};
+use super::{Error, StorefrontApi, convert, events, page_cache::PageKey};
 use crate::{
     domain::{ShopStatus, shop_status_for},
     store::{self, shop::ShopRecord},
@@ -92,6 +94,7 @@ pub async fn open_shop(
         opened_at: now,
         status_since: now,
         updated_at: now,
+        page_version: 0,
     };
     store::shop::insert(&mut *tx, &shop).await.map_err(Error::from)?;
     publish(&mut tx, &events::shop_status_changed(&shop)).await.map_err(Error::from)?;
@@ -167,10 +170,20 @@ pub async fn get_shop_page(
         answer.notice = "This shop is temporarily unavailable.".into();
         return Ok(Response::new(answer));
     }
-    let mut rows = store::listing::page(&api.pool, shop_id, api.clock.now(), page.after, page.limit + 1)
-        .await
-        .map_err(Error::from)?;
-    answer.next_page_token = next_page(&mut rows, page.limit, |l| (l.listing.position, l.listing.listing_id));
-    answer.listings = rows.iter().map(convert::public).collect();
+    let key = PageKey { shop_id, page_token: r.page_token.clone(), page_size: page.limit };
+    let (listings, next_page_token) = match api.pages.get(&key, shop.page_version) {
+        Some(cached) => cached,
+        None => {
+            let mut rows = store::listing::public_page(&api.pool, shop_id, page.after, page.limit + 1)
+                .await
+                .map_err(Error::from)?;
+            let next = next_page(&mut rows, page.limit, |l| (l.position, l.listing_id));
+            let listings: Arc<[pb::PublicListing]> = rows.iter().map(convert::public).collect();
+            api.pages.put(key, shop.page_version, listings.clone(), next.clone());
+            (listings, next)
+        }
+    };
+    answer.listings = listings.to_vec();
+    answer.next_page_token = next_page_token;
     Ok(Response::new(answer))
 }

@@ -149,7 +149,7 @@ pub async fn end_all_of_product(
                WHERE product_id = $1 AND removed_at IS NULL
                RETURNING *
            ), counted AS (
-               UPDATE shop SET listing_count = shop.listing_count - n.ended
+               UPDATE shop SET listing_count = shop.listing_count - n.ended, page_version = shop.page_version + 1
                FROM (SELECT shop_id, count(*)::int AS ended FROM ended GROUP BY shop_id) n
                WHERE shop.shop_id = n.shop_id
                RETURNING shop.shop_id, shop.promoter_id
@@ -223,6 +223,49 @@ pub async fn covering(
     .await?
     .map(TryInto::try_into)
     .transpose()
+}
+
+/// A listing as the public page shows it.
+#[derive(Debug, Clone)]
+pub struct PublicRow {
+    pub listing_id: Uuid,
+    pub product_id: Uuid,
+    pub recommendation_reason: String,
+    pub position: i32,
+    pub title: String,
+    pub description: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub image_urls: Vec<String>,
+    pub category: String,
+    pub stock_status: String,
+}
+
+/// A page of what consumers see: active listings of active products, in position
+/// order; no rates (the public page never shows commission).
+pub async fn public_page(
+    db: impl PgExecutor<'_>,
+    shop_id: Uuid,
+    after: Option<(i32, Uuid)>,
+    limit: i64,
+) -> Result<Vec<PublicRow>, sqlx::Error> {
+    let (after_position, after_id) = after.unzip();
+    sqlx::query_as!(
+        PublicRow,
+        "SELECT l.listing_id, l.product_id, l.recommendation_reason, l.position, p.title, p.description,
+                p.price_minor, p.currency, p.image_urls, p.category, p.stock_status
+         FROM listing l JOIN product p ON p.product_id = l.product_id
+         WHERE l.shop_id = $1 AND l.removed_at IS NULL AND p.status = 'active'
+           AND ($2::int IS NULL OR (l.position, l.listing_id) > ($2, $3))
+         ORDER BY l.position, l.listing_id
+         LIMIT $4",
+        shop_id,
+        after_position,
+        after_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// An active listing with its product and the rate in force.

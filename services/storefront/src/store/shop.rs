@@ -16,6 +16,8 @@ pub struct ShopRecord {
     pub opened_at: DateTime<Utc>,
     pub status_since: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Changes whenever the public page would.
+    pub page_version: i64,
 }
 
 struct ShopRow {
@@ -28,6 +30,7 @@ struct ShopRow {
     opened_at: DateTime<Utc>,
     status_since: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    page_version: i64,
 }
 
 impl TryFrom<ShopRow> for ShopRecord {
@@ -43,6 +46,7 @@ impl TryFrom<ShopRow> for ShopRecord {
             opened_at: r.opened_at,
             status_since: r.status_since,
             updated_at: r.updated_at,
+            page_version: r.page_version,
         })
     }
 }
@@ -83,8 +87,9 @@ pub async fn get_for_update(db: impl PgExecutor<'_>, shop_id: Uuid) -> Result<Op
 
 pub async fn insert(db: impl PgExecutor<'_>, s: &ShopRecord) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO shop (shop_id, promoter_id, name, description, status, listing_count, opened_at, status_since, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO shop (shop_id, promoter_id, name, description, status, listing_count, opened_at, status_since,
+                           updated_at, page_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         s.shop_id,
         s.promoter_id,
         s.name,
@@ -93,7 +98,8 @@ pub async fn insert(db: impl PgExecutor<'_>, s: &ShopRecord) -> Result<(), sqlx:
         s.listing_count,
         s.opened_at,
         s.status_since,
-        s.updated_at
+        s.updated_at,
+        s.page_version
     )
     .execute(db)
     .await?;
@@ -126,7 +132,8 @@ pub async fn set_status(
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE shop SET status = $2, status_since = $3, updated_at = $3 WHERE shop_id = $1",
+        "UPDATE shop SET status = $2, status_since = $3, updated_at = $3, page_version = page_version + 1
+         WHERE shop_id = $1",
         shop_id,
         status.as_str(),
         at
@@ -136,11 +143,33 @@ pub async fn set_status(
     Ok(())
 }
 
-/// Adds `delta` to the shop's count of active listings.
+/// Adds `delta` to the shop's count of active listings (its page changes too).
 pub async fn adjust_listing_count(db: impl PgExecutor<'_>, shop_id: Uuid, delta: i32) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE shop SET listing_count = listing_count + $2 WHERE shop_id = $1", shop_id, delta)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "UPDATE shop SET listing_count = listing_count + $2, page_version = page_version + 1 WHERE shop_id = $1",
+        shop_id,
+        delta
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks the shop's page changed (a reason edited, listings reordered).
+pub async fn touch_page(db: impl PgExecutor<'_>, shop_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE shop SET page_version = page_version + 1 WHERE shop_id = $1", shop_id).execute(db).await?;
+    Ok(())
+}
+
+/// Marks changed the pages of every shop listing `product_id` (its data changed).
+pub async fn touch_pages_listing(db: impl PgExecutor<'_>, product_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE shop SET page_version = page_version + 1
+         WHERE shop_id IN (SELECT shop_id FROM listing WHERE product_id = $1 AND removed_at IS NULL)",
+        product_id
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 

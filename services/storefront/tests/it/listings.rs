@@ -181,3 +181,25 @@ async fn listings_keep_the_promoters_order_and_reasons() {
     assert_eq!(own.listings.len(), 5);
     assert!(own.listings.iter().all(|l| l.commission_per_unit.is_some()));
 }
+
+#[tokio::test]
+async fn a_suppliers_edit_shows_at_once_on_every_page_listing_it() {
+    let app = spawn().await;
+    let tea = app.publish("s1", "Tea", 1000).await;
+    let mut shops = Vec::new();
+    for promoter in ["p1", "p2"] {
+        let shop = app.shop(promoter).await;
+        app.add(promoter, &shop.shop_id, &tea.product_id, "").await.expect("listed");
+        assert_eq!(app.page(&shop.shop_id).await.listings[0].title, "Tea", "page read (and cached)");
+        shops.push(shop.shop_id);
+    }
+    let update = pb::UpdateProductRequest {
+        product_id: tea.product_id.clone(),
+        product: Some(pb::Product { title: "Tea, new harvest".into(), ..Default::default() }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
+    };
+    app.client().update_product(authed(update, Role::Supplier, "s1")).await.expect("update");
+    for shop in &shops {
+        assert_eq!(app.page(shop).await.listings[0].title, "Tea, new harvest");
+    }
+}
