@@ -66,12 +66,39 @@ show --as service:order-system orders confirm --order "order-$run"
 show --as service:order-system orders refund --order "order-$run" --line "line-$run-2" --amount 19400
 show --as "promoter:$alice" --field line.commission promoter explain --line "line-$run-2"
 
-say "7. Later Alice's score falls to 650: she is suspended, and so is her shop"
+say "7. Finance closes the period, a second user approves, the batch is exported and paid"
+from=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
+to=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
+# The hold is zero locally: wait until the sweep has made the received line settleable.
+for _ in $(seq 1 50); do
+  [ "$(get settleable.minor_units --as "promoter:$alice" promoter earnings --promoter "$alice" 2>/dev/null)" != "" ] && break
+  sleep 0.2
+done
+batch=$(get batch.batch_id --as finance:fiona finance close --from "$from" --to "$to")
+show --as finance:fiona finance lines --batch "$batch"
+say "Fiona may not approve her own batch (four eyes)"
+refused --as finance:fiona finance approve --batch "$batch"
+show --as finance:gao finance approve --batch "$batch" --field batch.status
+csv="$root/target/local/batch-$run.csv"
+"$xiaopu" --as finance:gao finance export --batch "$batch" --out "$csv"
+head -3 "$csv"
+for line in $(get lines --as finance:gao --json finance lines --batch "$batch" | grep -o '"batchLineId": *"[^"]*"' | cut -d'"' -f4); do
+  show --as finance:gao finance pay --line "$line" --reference "ICBC-$run" --field line.status
+done
+
+say "Alice's statement: what she earned, was paid, and still has coming"
+show --as "promoter:$alice" promoter earnings --promoter "$alice"
+say "Finance reconciles: attribution's lines vs the ledger vs the batches, line by line"
+"$xiaopu" --as finance:gao finance reconcile --from "$from" --to "$to" >"$root/target/local/reconcile-$run.txt"
+grep -E "^(lines_checked|clean)" "$root/target/local/reconcile-$run.txt"
+show --as finance:gao finance verify
+
+say "8. Later Alice's score falls to 650: she is suspended, and so is her shop"
 show --as service:credit-bureau eligibility record-score --person "$alice" --score 650 --source zhima
 for _ in $(seq 1 50); do
   [ "$(get status --as service:web promoter page --shop "$shop")" = SHOP_STATUS_SUSPENDED ] && break
   sleep 0.1
 done
 show --as service:web promoter page --shop "$shop"
-say "Her links stop resolving for attribution"
+say "Her links stop resolving for attribution; her earned money stays earned"
 refused --as service:link-redirector promoter resolve --code "$code"

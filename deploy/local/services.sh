@@ -12,7 +12,7 @@ cd "$root"
 state="$root/target/local"
 bin="$root/target/debug"
 # name:port, in start order (a service's upstreams start before it).
-services=(eligibility:50051 storefront:50052 attribution:50053)
+services=(eligibility:50051 storefront:50052 attribution:50053 settlement:50054)
 log() { echo "services.sh: $*" >&2; }
 
 # The upstream URLs a service is configured with (as the Helm chart sets them).
@@ -20,6 +20,11 @@ upstream_env() {
   case "$1" in
     storefront) echo "XIAOPU_STOREFRONT__ELIGIBILITY__URL=http://127.0.0.1:$(cat "$state/eligibility.port")" ;;
     attribution) echo "XIAOPU_ATTRIBUTION__STOREFRONT__URL=http://127.0.0.1:$(cat "$state/storefront.port")" ;;
+    # Locally the after-sale hold is zero and the sweep frequent, so the demo's
+    # money becomes settleable at once instead of after 7 days.
+    settlement) echo "XIAOPU_SETTLEMENT__ATTRIBUTION__URL=http://127.0.0.1:$(cat "$state/attribution.port")" \
+                     "XIAOPU_SETTLEMENT__HOLD_HOURS=${XIAOPU_SETTLEMENT__HOLD_HOURS:-0}" \
+                     "XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS=${XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS:-1000}" ;;
   esac
 }
 

@@ -30,6 +30,11 @@ pub mod xiaopu {
             tonic::include_proto!("xiaopu.eligibility.v1");
         }
     }
+    pub mod settlement {
+        pub mod v1 {
+            tonic::include_proto!("xiaopu.settlement.v1");
+        }
+    }
     pub mod storefront {
         pub mod v1 {
             tonic::include_proto!("xiaopu.storefront.v1");
@@ -41,6 +46,7 @@ pub use xiaopu::attribution::v1 as attribution;
 pub use xiaopu::bench::v1 as bench;
 pub use xiaopu::eligibility::v1 as eligibility;
 pub use xiaopu::feed::v1 as feed;
+pub use xiaopu::settlement::v1 as settlement;
 pub use xiaopu::storefront::v1 as storefront;
 pub use xiaopu::r#type::v1 as types;
 

@@ -28,6 +28,8 @@ pub struct Connection {
     pub storefront_url: String,
     #[arg(long, global = true, env = "XIAOPU_ATTRIBUTION_URL", default_value = "http://127.0.0.1:50053")]
     pub attribution_url: String,
+    #[arg(long, global = true, env = "XIAOPU_SETTLEMENT_URL", default_value = "http://127.0.0.1:50054")]
+    pub settlement_url: String,
     /// Per-call deadline in seconds.
     #[arg(long, global = true, default_value_t = 10)]
     pub timeout: u64,

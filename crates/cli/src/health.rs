@@ -18,6 +18,7 @@ pub async fn run(ctx: &Context, args: HealthArgs) -> anyhow::Result<()> {
         ("eligibility", ctx.connection.eligibility_url.as_str()),
         ("storefront", ctx.connection.storefront_url.as_str()),
         ("attribution", ctx.connection.attribution_url.as_str()),
+        ("settlement", ctx.connection.settlement_url.as_str()),
     ];
     let deadline = args.wait.map(|s| Instant::now() + Duration::from_secs(s));
     loop {

@@ -2,6 +2,7 @@
 //! finance, ops), the local token minter and the demo's driver.
 mod connect;
 mod eligibility;
+mod finance;
 mod health;
 mod orders;
 mod output;
@@ -56,6 +57,9 @@ enum Command {
     /// Order-system events: clicks, payments, confirmations, refunds.
     #[command(subcommand)]
     Orders(orders::OrdersCommand),
+    /// Finance: periods, payout batches, holds, adjustments, reports, reconciliation.
+    #[command(subcommand)]
+    Finance(finance::FinanceCommand),
 }
 
 pub struct Context {
@@ -96,6 +100,7 @@ async fn main() -> ExitCode {
         Command::Supplier(command) => supplier::run(&ctx, command).await,
         Command::Promoter(command) => promoter::run(&ctx, command).await,
         Command::Orders(command) => orders::run(&ctx, command).await,
+        Command::Finance(command) => finance::run(&ctx, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -179,18 +179,9 @@ fn money(m: &DynamicMessage) -> String {
     format_money(minor, &currency)
 }
 
-/// `19900 CNY` reads `199.00 CNY`; currencies without minor units print whole.
+/// `19900 CNY` reads `199.00 CNY`.
 pub fn format_money(minor: i64, currency: &str) -> String {
-    let exponent = match currency {
-        "JPY" | "KRW" | "VND" => 0,
-        _ => 2,
-    };
-    if exponent == 0 {
-        return format!("{minor} {currency}");
-    }
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02} {currency}", abs / 100, abs % 100)
+    format!("{} {currency}", xiaopu_money::to_decimal(minor, currency))
 }
 
 #[cfg(test)]

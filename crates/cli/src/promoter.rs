@@ -2,6 +2,7 @@
 use clap::{Subcommand, ValueEnum};
 use xiaopu_api::{
     attribution::{self as attr, attribution_service_client::AttributionServiceClient},
+    settlement::{GetPromoterEarningsRequest, settlement_service_client::SettlementServiceClient},
     storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
 };
 
@@ -156,12 +157,18 @@ pub enum PromoterCommand {
         #[arg(long)]
         line: String,
     },
+    /// Your earnings by stage, clawbacks owed and payout history.
+    Earnings {
+        #[arg(long)]
+        promoter: String,
+    },
 }
 
 pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> {
     // Channels connect lazily: building both costs nothing until one is used.
     let mut client = StorefrontServiceClient::new(ctx.connection.connect(&ctx.connection.storefront_url)?);
     let mut attribution = AttributionServiceClient::new(ctx.connection.connect(&ctx.connection.attribution_url)?);
+    let mut settlement = SettlementServiceClient::new(ctx.connection.connect(&ctx.connection.settlement_url)?);
     let p = &ctx.printer;
     match command {
         PromoterCommand::Search { query, category, min_bps, max_bps, sort, page_size, page_token } => {
@@ -233,6 +240,10 @@ pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> 
         }
         PromoterCommand::Explain { line } => {
             p.print(&attribution.explain_line(attr::ExplainLineRequest { line_id: line }).await?.into_inner())
+        }
+        PromoterCommand::Earnings { promoter } => {
+            let request = GetPromoterEarningsRequest { promoter_id: promoter };
+            p.print(&settlement.get_promoter_earnings(request).await?.into_inner())
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `xiaopu supplier …`: a supplier's catalog and commission rates.
 use clap::Subcommand;
 use xiaopu_api::{
+    settlement::{GetSupplierChargesRequest, settlement_service_client::SettlementServiceClient},
     storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
     types::Money,
 };
@@ -84,6 +85,15 @@ pub enum SupplierCommand {
         #[arg(long)]
         product: String,
     },
+    /// What you are charged in commission for a period.
+    Charges {
+        #[arg(long)]
+        supplier: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
 }
 
 pub async fn run(ctx: &Context, command: SupplierCommand) -> anyhow::Result<()> {
@@ -148,6 +158,15 @@ pub async fn run(ctx: &Context, command: SupplierCommand) -> anyhow::Result<()> 
             let request =
                 pb::GetCommissionRateRequest { product_id: product, at: at.as_deref().map(timestamp_arg).transpose()? };
             ctx.printer.print(&client.get_commission_rate(request).await?.into_inner())
+        }
+        SupplierCommand::Charges { supplier, from, to } => {
+            let mut settlement = SettlementServiceClient::new(ctx.connection.connect(&ctx.connection.settlement_url)?);
+            let request = GetSupplierChargesRequest {
+                supplier_id: supplier,
+                from: Some(timestamp_arg(&from)?),
+                to: Some(timestamp_arg(&to)?),
+            };
+            ctx.printer.print(&settlement.get_supplier_charges(request).await?.into_inner())
         }
         SupplierCommand::Rates { product } => {
             let request =

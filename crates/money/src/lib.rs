@@ -26,6 +26,27 @@ fn div_round_half_even(n: i128, d: i128) -> i128 {
     }
 }
 
+/// Digits after the decimal point of a currency's minor unit (ISO 4217).
+pub fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "JPY" | "KRW" | "VND" | "CLP" | "ISK" => 0,
+        "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// An amount in minor units written as a decimal: 19900 CNY is "199.00", −5 is "-0.05".
+pub fn to_decimal(minor: i64, currency: &str) -> String {
+    let digits = minor_digits(currency);
+    if digits == 0 {
+        return minor.to_string();
+    }
+    let scale = 10u64.pow(digits);
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = digits as usize)
+}
+
 /// One order line's commission, split between the platform and the promoter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CommissionSplit {
@@ -71,6 +92,16 @@ mod tests {
                 "{paid}/{refunded}/{rate}"
             );
         }
+    }
+
+    #[test]
+    fn decimals_keep_every_minor_unit() {
+        assert_eq!(to_decimal(19900, "CNY"), "199.00");
+        assert_eq!(to_decimal(-5, "CNY"), "-0.05");
+        assert_eq!(to_decimal(1094, "CNY"), "10.94");
+        assert_eq!(to_decimal(500, "JPY"), "500");
+        assert_eq!(to_decimal(1234, "KWD"), "1.234");
+        assert_eq!(to_decimal(i64::MIN, "CNY"), "-92233720368547758.08");
     }
 
     #[test]

@@ -1,0 +1,249 @@
+//! `xiaopu finance …`: closing periods, four-eyes approval, exports, payouts, holds,
+//! adjustments, reports and reconciliation.
+use std::io::Write;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use xiaopu_api::{
+    settlement::{self as pb, settlement_service_client::SettlementServiceClient},
+    types::Money,
+};
+
+use crate::{Context, request_id, timestamp_arg};
+
+#[derive(Debug, Subcommand)]
+pub enum FinanceCommand {
+    /// Move lines past the after-sale hold to settleable now (the service also does it on a schedule).
+    Sweep,
+    /// Close a period into a draft payout batch (closing it again returns the same batch).
+    Close {
+        /// RFC 3339, e.g. 2026-11-01T00:00:00+08:00
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Payout batches, newest first.
+    Batches,
+    /// One batch.
+    Batch {
+        #[arg(long)]
+        batch: String,
+    },
+    /// A batch's payout lines.
+    Lines {
+        #[arg(long)]
+        batch: String,
+    },
+    /// Approve a draft batch (a finance user other than its creator).
+    Approve {
+        #[arg(long)]
+        batch: String,
+    },
+    /// Export an approved batch as CSV with order-line detail (to --out or stdout).
+    Export {
+        #[arg(long)]
+        batch: String,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Record a payout line as paid, with the bank's reference.
+    Pay {
+        #[arg(long)]
+        line: String,
+        #[arg(long)]
+        reference: String,
+    },
+    /// Record a payout line as failed (it is re-issued in a later batch).
+    Fail {
+        #[arg(long)]
+        line: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Hold a promoter out of payouts (fraud review).
+    Hold {
+        #[arg(long)]
+        promoter: String,
+        #[arg(long)]
+        reason: String,
+    },
+    Release {
+        #[arg(long)]
+        promoter: String,
+        #[arg(long)]
+        reason: String,
+    },
+    Holds {
+        #[arg(long)]
+        all: bool,
+    },
+    /// A manual credit (positive) or debit (negative) to a promoter, in fen, with a reason.
+    Adjust {
+        #[arg(long)]
+        promoter: String,
+        #[arg(long, allow_hyphen_values = true)]
+        amount: i64,
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Prove the books balance.
+    Verify,
+    /// Per promoter and supplier: lines, commission by stage, fees, clawbacks, payouts.
+    Report {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// The period's order lines as CSV (to --out or stdout).
+    ExportReport {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Attribution vs the ledger vs the batches, line by line.
+    Reconcile {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+}
+
+/// A streamed CSV's chunks.
+trait Bytes {
+    fn bytes(self) -> Vec<u8>;
+}
+
+impl Bytes for pb::ExportBatchResponse {
+    fn bytes(self) -> Vec<u8> {
+        self.data
+    }
+}
+
+impl Bytes for pb::ExportPeriodReportResponse {
+    fn bytes(self) -> Vec<u8> {
+        self.data
+    }
+}
+
+/// Writes a CSV stream to a file or stdout.
+async fn save<M: Bytes>(mut stream: tonic::Streaming<M>, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let mut sink: Box<dyn Write> = match out {
+        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("create {}", path.display()))?),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut bytes = 0;
+    while let Some(chunk) = stream.message().await? {
+        let data = chunk.bytes();
+        bytes += data.len();
+        sink.write_all(&data)?;
+    }
+    sink.flush()?;
+    if let Some(path) = out {
+        eprintln!("wrote {bytes} bytes to {}", path.display());
+    }
+    Ok(())
+}
+
+pub async fn run(ctx: &Context, command: FinanceCommand) -> anyhow::Result<()> {
+    let mut client = SettlementServiceClient::new(ctx.connection.connect(&ctx.connection.settlement_url)?);
+    let p = &ctx.printer;
+    let period =
+        |from: &str, to: &str| -> anyhow::Result<_> { Ok((Some(timestamp_arg(from)?), Some(timestamp_arg(to)?))) };
+    match command {
+        FinanceCommand::Sweep => {
+            p.print(&client.run_settleable_sweep(pb::RunSettleableSweepRequest {}).await?.into_inner())
+        }
+        FinanceCommand::Close { from, to, request_id: id } => {
+            let (from, to) = period(&from, &to)?;
+            p.print(
+                &client
+                    .close_period(pb::ClosePeriodRequest { request_id: request_id(id), from, to })
+                    .await?
+                    .into_inner(),
+            )
+        }
+        FinanceCommand::Batches => p.print(
+            &client
+                .list_batches(pb::ListBatchesRequest { page_size: 0, page_token: String::new() })
+                .await?
+                .into_inner(),
+        ),
+        FinanceCommand::Batch { batch } => {
+            p.print(&client.get_batch(pb::GetBatchRequest { batch_id: batch }).await?.into_inner())
+        }
+        FinanceCommand::Lines { batch } => {
+            let request = pb::ListBatchLinesRequest { batch_id: batch, page_size: 0, page_token: String::new() };
+            p.print(&client.list_batch_lines(request).await?.into_inner())
+        }
+        FinanceCommand::Approve { batch } => {
+            p.print(&client.approve_batch(pb::ApproveBatchRequest { batch_id: batch }).await?.into_inner())
+        }
+        FinanceCommand::Export { batch, out } => {
+            save(client.export_batch(pb::ExportBatchRequest { batch_id: batch }).await?.into_inner(), out.as_deref())
+                .await
+        }
+        FinanceCommand::Pay { line, reference } => {
+            let request =
+                pb::RecordPayoutRequest { batch_line_id: line, outcome: pb::PayoutOutcome::Paid.into(), reference };
+            p.print(&client.record_payout(request).await?.into_inner())
+        }
+        FinanceCommand::Fail { line, reason } => {
+            let request = pb::RecordPayoutRequest {
+                batch_line_id: line,
+                outcome: pb::PayoutOutcome::Failed.into(),
+                reference: reason,
+            };
+            p.print(&client.record_payout(request).await?.into_inner())
+        }
+        FinanceCommand::Hold { promoter, reason } => {
+            p.print(&client.place_hold(pb::PlaceHoldRequest { promoter_id: promoter, reason }).await?.into_inner())
+        }
+        FinanceCommand::Release { promoter, reason } => {
+            p.print(&client.release_hold(pb::ReleaseHoldRequest { promoter_id: promoter, reason }).await?.into_inner())
+        }
+        FinanceCommand::Holds { all } => {
+            p.print(&client.list_holds(pb::ListHoldsRequest { include_released: all }).await?.into_inner())
+        }
+        FinanceCommand::Adjust { promoter, amount, currency, reason, request_id: id } => {
+            let request = pb::CreateAdjustmentRequest {
+                request_id: request_id(id),
+                promoter_id: promoter,
+                amount: Some(Money { minor_units: amount, currency }),
+                reason,
+            };
+            p.print(&client.create_adjustment(request).await?.into_inner())
+        }
+        FinanceCommand::Verify => p.print(&client.verify_ledger(pb::VerifyLedgerRequest {}).await?.into_inner()),
+        FinanceCommand::Report { from, to } => {
+            let (from, to) = period(&from, &to)?;
+            p.print(&client.get_period_report(pb::GetPeriodReportRequest { from, to }).await?.into_inner())
+        }
+        FinanceCommand::ExportReport { from, to, out } => {
+            let (from, to) = period(&from, &to)?;
+            save(
+                client.export_period_report(pb::ExportPeriodReportRequest { from, to }).await?.into_inner(),
+                out.as_deref(),
+            )
+            .await
+        }
+        FinanceCommand::Reconcile { from, to } => {
+            let (from, to) = period(&from, &to)?;
+            let answer = client.reconcile(pb::ReconcileRequest { from, to }).await?.into_inner();
+            p.print(&answer)?;
+            anyhow::ensure!(answer.clean, "the books do not reconcile: {} discrepancies", answer.discrepancies.len());
+            Ok(())
+        }
+    }
+}

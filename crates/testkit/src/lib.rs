@@ -1,0 +1,270 @@
+//! The whole system in one test process: the four real servers on loopback ports,
+//! each with its own database, talking gRPC and following each other's feeds —
+//! plus the clocks tests move and builders for the order system's events.
+pub mod events;
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use tonic::transport::Channel;
+use xiaopu_api::{
+    attribution::{self as pb, attribution_service_client::AttributionServiceClient},
+    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
+    settlement::settlement_service_client::SettlementServiceClient,
+    storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
+    types::Money,
+};
+use xiaopu_common::{
+    auth::Role,
+    config::UpstreamSettings,
+    server::RunningServer,
+    testing::{self, TestDatabase, authed},
+    time::{Clock, OffsetClock, SystemClock},
+};
+
+/// What settlement is configured with in a test.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub hold_hours: u32,
+    pub min_payout_minor: i64,
+    pub fee_bps: i32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { hold_hours: 7 * 24, min_payout_minor: 1000, fee_bps: 1000 }
+    }
+}
+
+/// The four services, running.
+pub struct Stack {
+    pub eligibility: RunningServer,
+    pub storefront: RunningServer,
+    pub attribution: RunningServer,
+    pub settlement: RunningServer,
+    pub storefront_db: TestDatabase,
+    pub attribution_db: TestDatabase,
+    pub settlement_db: TestDatabase,
+    _eligibility_db: TestDatabase,
+    /// Attribution's and settlement's clock: tests move it to let holds pass.
+    pub clock: OffsetClock,
+    pub channels: Channels,
+}
+
+pub struct Channels {
+    pub eligibility: Channel,
+    pub storefront: Channel,
+    pub attribution: Channel,
+    pub settlement: Channel,
+}
+
+/// A product at 550 bps listed in promoter `p1`'s shop with a share link.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub product: String,
+    pub supplier: String,
+    pub shop: String,
+    pub code: String,
+    pub since: DateTime<Utc>,
+}
+
+fn upstream(server: &RunningServer) -> UpstreamSettings {
+    UpstreamSettings::new(&format!("http://{}", server.local_addr))
+}
+
+impl Stack {
+    pub async fn spawn(options: Options) -> Self {
+        testing::init_logs();
+        let eligibility_db = TestDatabase::create("k_elig").await;
+        let storefront_db = TestDatabase::create("k_sf").await;
+        let attribution_db = TestDatabase::create("k_at").await;
+        let settlement_db = TestDatabase::create("k_st").await;
+        let clock = OffsetClock::default();
+        let eligibility = xiaopu_eligibility::start(
+            xiaopu_eligibility::Settings {
+                common: testing::common_settings(&eligibility_db.url, "eligibility"),
+                service: Default::default(),
+            },
+            Arc::new(SystemClock),
+        )
+        .await
+        .expect("eligibility starts");
+        let storefront = xiaopu_storefront::start(
+            xiaopu_storefront::Settings {
+                common: testing::common_settings(&storefront_db.url, "storefront"),
+                service: xiaopu_storefront::StorefrontSettings {
+                    eligibility: upstream(&eligibility),
+                    ..Default::default()
+                },
+            },
+            Arc::new(SystemClock),
+        )
+        .await
+        .expect("storefront starts");
+        let attribution = xiaopu_attribution::start(
+            xiaopu_attribution::Settings {
+                common: testing::common_settings(&attribution_db.url, "attribution"),
+                service: xiaopu_attribution::AttributionSettings {
+                    storefront: upstream(&storefront),
+                    ..Default::default()
+                },
+            },
+            Arc::new(clock.clone()),
+        )
+        .await
+        .expect("attribution starts");
+        let settlement = xiaopu_settlement::start(
+            xiaopu_settlement::Settings {
+                common: testing::common_settings(&settlement_db.url, "settlement"),
+                service: xiaopu_settlement::SettlementSettings {
+                    attribution: upstream(&attribution),
+                    hold_hours: options.hold_hours,
+                    min_payout_minor: options.min_payout_minor,
+                    fee_bps: options.fee_bps,
+                    // Tests run the sweep themselves, when they mean to.
+                    sweep_interval_ms: 3_600_000,
+                    ..Default::default()
+                },
+            },
+            Arc::new(clock.clone()),
+        )
+        .await
+        .expect("settlement starts");
+        let channels = Channels {
+            eligibility: testing::channel(eligibility.local_addr).await,
+            storefront: testing::channel(storefront.local_addr).await,
+            attribution: testing::channel(attribution.local_addr).await,
+            settlement: testing::channel(settlement.local_addr).await,
+        };
+        Self {
+            eligibility,
+            storefront,
+            attribution,
+            settlement,
+            storefront_db,
+            attribution_db,
+            settlement_db,
+            _eligibility_db: eligibility_db,
+            clock,
+            channels,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn storefront(&self) -> StorefrontServiceClient<Channel> {
+        StorefrontServiceClient::new(self.channels.storefront.clone())
+    }
+
+    pub fn attribution(&self) -> AttributionServiceClient<Channel> {
+        AttributionServiceClient::new(self.channels.attribution.clone())
+    }
+
+    pub fn settlement(&self) -> SettlementServiceClient<Channel> {
+        SettlementServiceClient::new(self.channels.settlement.clone())
+    }
+
+    /// An eligible promoter's shop listing `product`, with a whole-shop share code.
+    pub async fn shop(&self, promoter: &str, product: &str) -> (String, String) {
+        let score = RecordCreditScoreRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            person_id: promoter.into(),
+            score: 760,
+            source: "zhima".into(),
+            observed_at: None,
+        };
+        EligibilityServiceClient::new(self.channels.eligibility.clone())
+            .record_credit_score(authed(score, Role::Service, "bureau"))
+            .await
+            .expect("score");
+        let open = sf::OpenShopRequest { name: format!("{promoter}'s shop"), description: String::new() };
+        let shop = self.storefront().open_shop(authed(open, Role::Promoter, promoter)).await.expect("shop");
+        let shop_id = shop.into_inner().shop.expect("shop").shop_id;
+        let add = sf::AddListingRequest { shop_id: shop_id.clone(), product_id: product.into(), ..Default::default() };
+        self.storefront().add_listing(authed(add, Role::Promoter, promoter)).await.expect("listed");
+        let link = sf::CreateShareLinkRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            shop_id: shop_id.clone(),
+            listing_id: String::new(),
+            channel: sf::Channel::Wechat.into(),
+        };
+        let link = self.storefront().create_share_link(authed(link, Role::Promoter, promoter)).await.expect("link");
+        (shop_id, link.into_inner().share_link.expect("link").code)
+    }
+
+    /// A supplier's product at 550 bps in promoter `p1`'s shop, known to attribution.
+    pub async fn world(&self) -> World {
+        let since = SystemClock.now();
+        let request = sf::PublishProductRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            title: "Longjing tea".into(),
+            price: Some(Money { minor_units: 19900, currency: "CNY".into() }),
+            category: "tea".into(),
+            ..Default::default()
+        };
+        let product = self.storefront().publish_product(authed(request, Role::Supplier, "s1")).await.expect("publish");
+        let product = product.into_inner().product.expect("product").product_id;
+        let rate = sf::SetCommissionRateRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            product_id: product.clone(),
+            rate_bps: 550,
+            effective_from: None,
+        };
+        self.storefront().set_commission_rate(authed(rate, Role::Supplier, "s1")).await.expect("rate");
+        let (shop, code) = self.shop("p1", &product).await;
+        self.feeds_caught_up().await;
+        World { product, supplier: "s1".into(), shop, code, since }
+    }
+
+    pub async fn ingest(&self, events: Vec<pb::OrderEvent>) -> Vec<pb::EventResult> {
+        let request = pb::IngestEventsRequest { events };
+        self.attribution()
+            .ingest_events(authed(request, Role::Service, "order-system"))
+            .await
+            .expect("ingest")
+            .into_inner()
+            .results
+    }
+
+    /// Waits until attribution has applied the storefront's feed and settlement
+    /// attribution's, up to everything each published so far.
+    pub async fn feeds_caught_up(&self) {
+        caught_up(&self.storefront_db, &self.attribution_db, "storefront").await;
+        caught_up(&self.attribution_db, &self.settlement_db, "attribution").await;
+    }
+}
+
+/// Waits until `consumer` has applied `producer`'s whole outbox (feed name `feed`).
+pub async fn caught_up(producer: &TestDatabase, consumer: &TestDatabase, feed: &str) {
+    let producer = producer.connect().await;
+    let consumer = consumer.connect().await;
+    let last: Option<(i64, i64)> =
+        sqlx::query_as("SELECT xid::text::bigint, seq FROM outbox ORDER BY xid DESC, seq DESC LIMIT 1")
+            .fetch_optional(&producer)
+            .await
+            .expect("producer outbox");
+    let Some((xid, seq)) = last else { return };
+    for _ in 0..800 {
+        let cursor: Option<(String,)> = sqlx::query_as("SELECT position FROM feed_cursor WHERE feed = $1")
+            .bind(feed)
+            .fetch_optional(&consumer)
+            .await
+            .expect("cursor");
+        if cursor_reached(&cursor, xid, seq) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the {feed} feed was not applied in time");
+}
+
+/// Whether a stored cursor is at or past (xid, seq).
+fn cursor_reached(cursor: &Option<(String,)>, xid: i64, seq: i64) -> bool {
+    cursor
+        .as_ref()
+        .and_then(|(p,)| p.split_once('.'))
+        .and_then(|(x, s)| Some((x.parse::<i64>().ok()?, s.parse::<i64>().ok()?)))
+        .is_some_and(|(x, s)| (x, s) >= (xid, seq))
+}

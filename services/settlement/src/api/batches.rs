@@ -1,0 +1,407 @@
+//! Periods and payout batches: close (idempotent per period), four-eyes approval,
+//! export, and each line's payment or failure.
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+use xiaopu_api::settlement as pb;
+use xiaopu_common::{
+    auth::{Caller, CallerExt, Role},
+    error::{Invalid, Violations},
+    paging::{Page, next_page},
+    validate,
+};
+use xiaopu_money::to_decimal;
+
+use super::{Error, SettlementApi, convert, csv, period};
+use crate::{
+    domain::{
+        ledger,
+        payout::{LineStatus, Owed, payout_line},
+    },
+    store::{self, Journal, batches::LineRow},
+};
+
+pub const FINANCE: &[Role] = &[Role::Finance];
+const CSV_CHUNK: i64 = 5000;
+
+fn batch_id(value: &str) -> Result<Uuid, Error> {
+    validate::uuid("batch_id", value).map_err(|v| Error::from(Invalid::from(v)))
+}
+
+pub async fn batch_message(api: &SettlementApi, batch_id: Uuid) -> Result<pb::Batch, Error> {
+    let row = store::batches::get(&api.pool, batch_id).await?.ok_or_else(|| Error::not_found("batch", batch_id))?;
+    Ok(convert::batch(&row, &api.settings.currency))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn close_period(
+    api: &SettlementApi,
+    request: Request<pb::ClosePeriodRequest>,
+) -> Result<Response<pb::ClosePeriodResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(FINANCE)?;
+    let r = request.into_inner();
+    let mut v = Violations::new();
+    v.check(validate::id("request_id", &r.request_id));
+    v.finish().map_err(Error::from)?;
+    let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
+    let (batch_id, created) = close(api, &caller, from, to).await?;
+    Ok(Response::new(pb::ClosePeriodResponse { batch: Some(batch_message(api, batch_id).await?), created }))
+}
+
+/// What one promoter is due at a close, in one currency.
+#[derive(Default)]
+struct Due {
+    owed: Owed,
+    /// The service fee on the settled share.
+    fee: i64,
+    /// Order lines settled.
+    lines: i64,
+    /// Failed payout lines re-issued here.
+    failed: Vec<Uuid>,
+}
+
+/// Closes [from, to) into a draft batch: each promoter not on hold gets one line of
+/// their settleable share up to `to`, plus failed payouts to re-issue, less their
+/// netting balance; lines under the minimum carry forward with nothing moved.
+pub async fn close(
+    api: &SettlementApi,
+    caller: &Caller,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Uuid, bool), Error> {
+    let mut tx = api.pool.begin().await?;
+    store::lock(&mut tx, store::CLOSE_LOCK).await?;
+    if let Some(existing) = store::batches::of_period(&mut *tx, from, to).await? {
+        return Ok((existing, false));
+    }
+    let now = api.clock.now();
+    let held = store::holds::held(&mut *tx).await?;
+    let mut owed: BTreeMap<(String, String), Due> = BTreeMap::new();
+    for s in store::positions::settleable_until(&mut tx, to, &held).await? {
+        let due = owed.entry((s.promoter_id, s.currency)).or_default();
+        due.owed.settled_share = s.share;
+        due.fee = s.fee;
+        due.lines = s.lines;
+    }
+    for (promoter, currency, amount, failed) in store::batches::to_reissue(&mut tx, &held).await? {
+        let due = owed.entry((promoter, currency)).or_default();
+        due.owed.reissued = amount;
+        due.failed = failed;
+    }
+    for n in store::reports::netting(&mut tx, &held).await? {
+        owed.entry((n.party, n.currency)).or_default().owed.netting = n.amount;
+    }
+
+    let batch_id = Uuid::now_v7();
+    store::batches::insert(&mut tx, batch_id, from, to, &caller.subject, &held, now).await?;
+    let mut lines = Vec::with_capacity(owed.len());
+    let mut settle = Vec::new();
+    let mut reissued = (Vec::new(), Vec::new());
+    let mut journals = Vec::new();
+    for ((promoter, currency), Due { owed: o, fee, lines: count, failed }) in owed {
+        let line = payout_line(o, api.settings.min_payout_minor);
+        let id = Uuid::now_v7();
+        if line.status == LineStatus::Pending {
+            settle.push((promoter.clone(), currency.clone(), id));
+            for f in failed {
+                reissued.0.push(f);
+                reissued.1.push(id);
+            }
+            journals.push(Journal {
+                kind: "close",
+                line_id: None,
+                promoter_id: Some(promoter.clone()),
+                supplier_id: None,
+                batch_line_id: Some(id),
+                source_event_id: None,
+                occurred_at: now,
+                created_by: caller.subject.clone(),
+                memo: format!("period {from} – {to}"),
+                currency: currency.clone(),
+                postings: ledger::close(&promoter, o.settled_share, fee, line.netted)?,
+            });
+        }
+        let paid_now = line.status == LineStatus::Pending;
+        lines.push(LineRow {
+            batch_line_id: id,
+            batch_id,
+            promoter_id: promoter,
+            currency,
+            status: line.status.as_str().to_owned(),
+            settled_share: if paid_now { o.settled_share } else { 0 },
+            service_fee: if paid_now { fee } else { 0 },
+            reissued: if paid_now { o.reissued } else { 0 },
+            clawback_netted: line.netted,
+            amount: line.amount,
+            order_lines: if paid_now { i32::try_from(count).unwrap_or(i32::MAX) } else { 0 },
+            payment_reference: None,
+            failure_reason: None,
+            recorded_by: None,
+            recorded_at: None,
+            reissued_in: None,
+        });
+    }
+    store::batches::insert_lines(&mut tx, &lines).await?;
+    let settled = store::positions::settle(&mut tx, to, &settle, now).await?;
+    store::batches::mark_reissued(&mut tx, &reissued.0, &reissued.1).await?;
+    store::post(&mut tx, &journals, now).await?;
+    tx.commit().await?;
+    tracing::info!(%batch_id, %from, %to, lines = lines.len(), order_lines = settled, held = held.len(), "period closed");
+    Ok((batch_id, true))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn list_batches(
+    api: &SettlementApi,
+    request: Request<pb::ListBatchesRequest>,
+) -> Result<Response<pb::ListBatchesResponse>, Status> {
+    request.caller()?.require_role(FINANCE)?;
+    let r = request.get_ref();
+    let page: Page<(DateTime<Utc>, Uuid)> =
+        Page::from_request(r.page_size, &r.page_token, 20, 200).map_err(Error::from)?;
+    let mut ids = store::batches::list(&api.pool, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let mut keyed = Vec::with_capacity(ids.len());
+    for id in ids.drain(..) {
+        keyed.push((store::batches::created_at(&api.pool, id).await.map_err(Error::from)?, id));
+    }
+    let next_page_token = next_page(&mut keyed, page.limit, |k| *k);
+    let mut batches = Vec::with_capacity(keyed.len());
+    for (_, id) in keyed {
+        batches.push(batch_message(api, id).await?);
+    }
+    Ok(Response::new(pb::ListBatchesResponse { batches, next_page_token }))
+}
+
+#[tracing::instrument(skip_all, fields(batch_id = %request.get_ref().batch_id))]
+pub async fn get_batch(
+    api: &SettlementApi,
+    request: Request<pb::GetBatchRequest>,
+) -> Result<Response<pb::GetBatchResponse>, Status> {
+    request.caller()?.require_role(FINANCE)?;
+    let id = batch_id(&request.get_ref().batch_id)?;
+    Ok(Response::new(pb::GetBatchResponse { batch: Some(batch_message(api, id).await?) }))
+}
+
+#[tracing::instrument(skip_all, fields(batch_id = %request.get_ref().batch_id))]
+pub async fn list_batch_lines(
+    api: &SettlementApi,
+    request: Request<pb::ListBatchLinesRequest>,
+) -> Result<Response<pb::ListBatchLinesResponse>, Status> {
+    request.caller()?.require_role(FINANCE)?;
+    let r = request.get_ref();
+    let id = batch_id(&r.batch_id)?;
+    let page: Page<(String, String)> =
+        Page::from_request(r.page_size, &r.page_token, 100, 1000).map_err(Error::from)?;
+    let mut rows = store::batches::lines(&api.pool, id, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let next_page_token = next_page(&mut rows, page.limit, |l| (l.promoter_id.clone(), l.currency.clone()));
+    Ok(Response::new(pb::ListBatchLinesResponse {
+        lines: rows.iter().map(convert::batch_line).collect(),
+        next_page_token,
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(batch_id = %request.get_ref().batch_id))]
+pub async fn approve_batch(
+    api: &SettlementApi,
+    request: Request<pb::ApproveBatchRequest>,
+) -> Result<Response<pb::ApproveBatchResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(FINANCE)?;
+    let id = batch_id(&request.get_ref().batch_id)?;
+    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let (status, creator) =
+        store::batches::lock(&mut tx, id).await.map_err(Error::from)?.ok_or_else(|| Error::not_found("batch", id))?;
+    if status != "draft" {
+        return Err(Error::BatchState { batch_id: id.to_string(), status, action: "approval", wanted: "draft" }.into());
+    }
+    if creator == caller.subject {
+        return Err(Error::FourEyes { batch_id: id.to_string(), creator }.into());
+    }
+    store::batches::approve(&mut tx, id, &caller.subject, api.clock.now()).await.map_err(Error::from)?;
+    tx.commit().await.map_err(Error::from)?;
+    tracing::info!(batch_id = %id, approver = %caller.subject, "batch approved");
+    Ok(Response::new(pb::ApproveBatchResponse { batch: Some(batch_message(api, id).await?) }))
+}
+
+const BATCH_CSV_HEADER: &str = "batch_id,batch_line_id,promoter_id,payout_status,payout_amount,currency,order_line_id,order_id,supplier_id,paid_at,commission,service_fee,promoter_share\n";
+
+#[tracing::instrument(skip_all, fields(batch_id = %request.get_ref().batch_id))]
+pub async fn export_batch(
+    api: &SettlementApi,
+    request: Request<pb::ExportBatchRequest>,
+) -> Result<Response<csv::CsvStream<pb::ExportBatchResponse>>, Status> {
+    request.caller()?.require_role(FINANCE)?;
+    let id = batch_id(&request.get_ref().batch_id)?;
+    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let (status, _) =
+        store::batches::lock(&mut tx, id).await.map_err(Error::from)?.ok_or_else(|| Error::not_found("batch", id))?;
+    if status == "draft" {
+        return Err(Error::BatchState { batch_id: id.to_string(), status, action: "export", wanted: "approved" }.into());
+    }
+    store::batches::mark_exported(&mut tx, id, api.clock.now()).await.map_err(Error::from)?;
+    tx.commit().await.map_err(Error::from)?;
+
+    let pool = api.pool.clone();
+    // Payout lines first (one record each), then every settled order line.
+    let stream = csv::stream(BATCH_CSV_HEADER.to_owned(), move |cursor: Option<Cursor>| {
+        let pool = pool.clone();
+        async move {
+            let cursor = cursor.unwrap_or(Cursor::Lines(None));
+            let mut out = String::new();
+            match cursor {
+                Cursor::Lines(after) => {
+                    let rows = store::batches::lines(&pool, id, after, CSV_CHUNK)
+                        .await
+                        .map_err(|e| Status::from(Error::from(e)))?;
+                    for l in &rows {
+                        out.push_str(&payout_record(l));
+                    }
+                    let next = match rows.last() {
+                        Some(l) if rows.len() as i64 == CSV_CHUNK => {
+                            Cursor::Lines(Some((l.promoter_id.clone(), l.currency.clone())))
+                        }
+                        _ => Cursor::Positions(None),
+                    };
+                    Ok((out, Some(next)))
+                }
+                Cursor::Positions(after) => {
+                    let rows = store::positions::of_batch(&pool, id, after, CSV_CHUNK)
+                        .await
+                        .map_err(|e| Status::from(Error::from(e)))?;
+                    for p in &rows {
+                        out.push_str(&convert::csv_record([
+                            id.to_string(),
+                            p.batch_line_id.map(|b| b.to_string()).unwrap_or_default(),
+                            p.promoter_id.clone(),
+                            "order_line".into(),
+                            String::new(),
+                            p.currency.clone(),
+                            p.line_id.clone(),
+                            p.order_id.clone(),
+                            p.supplier_id.clone(),
+                            p.paid_at.to_rfc3339(),
+                            to_decimal(p.commission, &p.currency),
+                            to_decimal(p.fee, &p.currency),
+                            to_decimal(p.share, &p.currency),
+                        ]));
+                    }
+                    let next = rows.last().filter(|_| rows.len() as i64 == CSV_CHUNK).map(|p| {
+                        Cursor::Positions(Some((
+                            p.batch_line_id.unwrap_or_default(),
+                            p.line_id.clone(),
+                            p.promoter_id.clone(),
+                        )))
+                    });
+                    Ok((out, next))
+                }
+            }
+        }
+    });
+    Ok(Response::new(stream))
+}
+
+/// Where a batch export is: its payout lines, then its order lines.
+enum Cursor {
+    Lines(Option<(String, String)>),
+    Positions(Option<(Uuid, String, String)>),
+}
+
+fn payout_record(l: &LineRow) -> String {
+    convert::csv_record([
+        l.batch_id.to_string(),
+        l.batch_line_id.to_string(),
+        l.promoter_id.clone(),
+        l.status.clone(),
+        to_decimal(l.amount, &l.currency),
+        l.currency.clone(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        to_decimal(l.service_fee, &l.currency),
+        to_decimal(l.settled_share, &l.currency),
+    ])
+}
+
+#[tracing::instrument(skip_all, fields(batch_line_id = %request.get_ref().batch_line_id))]
+pub async fn record_payout(
+    api: &SettlementApi,
+    request: Request<pb::RecordPayoutRequest>,
+) -> Result<Response<pb::RecordPayoutResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(FINANCE)?;
+    let r = request.into_inner();
+    let mut v = Violations::new();
+    let line_id = v.check(validate::uuid("batch_line_id", &r.batch_line_id));
+    let outcome = match pb::PayoutOutcome::try_from(r.outcome) {
+        Ok(pb::PayoutOutcome::Paid) => Some(LineStatus::Paid),
+        Ok(pb::PayoutOutcome::Failed) => Some(LineStatus::Failed),
+        _ => {
+            v.add("outcome", "must be PAID or FAILED");
+            None
+        }
+    };
+    let reference = v.check(validate::text("reference", &r.reference, 200, false));
+    let (line_id, (outcome, reference)) = v.finish_with(line_id.zip(outcome.zip(reference))).map_err(Error::from)?;
+
+    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let (line, batch_status) = store::batches::line_for_update(&mut tx, line_id)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::not_found("payout line", line_id))?;
+    if batch_status != "exported" {
+        let err = Error::BatchState {
+            batch_id: line.batch_id.to_string(),
+            status: batch_status,
+            action: "recording payouts",
+            wanted: "exported",
+        };
+        return Err(err.into());
+    }
+    let same = |status: LineStatus, stored: &Option<String>| {
+        line.status == status.as_str() && stored.as_deref() == Some(reference)
+    };
+    if same(LineStatus::Paid, &line.payment_reference) || same(LineStatus::Failed, &line.failure_reason) {
+        // A retry of the same record: answer as before.
+        return Ok(Response::new(pb::RecordPayoutResponse { line: Some(convert::batch_line(&line)) }));
+    }
+    if line.status != LineStatus::Pending.as_str() {
+        return Err(Error::AlreadyRecorded { line_id: line_id.to_string(), status: line.status }.into());
+    }
+    let now = api.clock.now();
+    let (paid_ref, failure) =
+        if outcome == LineStatus::Paid { (Some(reference), None) } else { (None, Some(reference)) };
+    store::batches::record_outcome(&mut tx, line_id, outcome.as_str(), paid_ref, failure, &caller.subject, now)
+        .await
+        .map_err(Error::from)?;
+    if outcome == LineStatus::Paid {
+        let journal = Journal {
+            kind: "payout",
+            line_id: None,
+            promoter_id: Some(line.promoter_id.clone()),
+            supplier_id: None,
+            batch_line_id: Some(line_id),
+            source_event_id: None,
+            occurred_at: now,
+            created_by: caller.subject.clone(),
+            memo: format!("paid, reference {reference}"),
+            currency: line.currency.clone(),
+            postings: ledger::payout(&line.promoter_id, line.amount).map_err(Error::from)?,
+        };
+        store::post(&mut tx, &[journal], now).await.map_err(Error::from)?;
+    }
+    tx.commit().await.map_err(Error::from)?;
+    let line = LineRow {
+        status: outcome.as_str().to_owned(),
+        payment_reference: paid_ref.map(str::to_owned),
+        failure_reason: failure.map(str::to_owned),
+        recorded_by: Some(caller.subject.clone()),
+        recorded_at: Some(now),
+        ..line
+    };
+    Ok(Response::new(pb::RecordPayoutResponse { line: Some(convert::batch_line(&line)) }))
+}

@@ -1,0 +1,101 @@
+//! Applies attribution's `CommissionChanged` events to the ledger: each moves one
+//! line's commission for one promoter, posted as the difference at the line's stage
+//! (a clawback once settled). The consumer records the event id in the same
+//! transaction, so a redelivery posts nothing.
+use chrono::{DateTime, Utc};
+use xiaopu_api::{
+    attribution::{CommissionChanged, LineState},
+    feed::Event,
+    topics,
+};
+use xiaopu_common::{
+    feed::{ApplyError, EventHandler, decode_payload},
+    time::{SharedClock, from_timestamp},
+};
+
+use crate::{
+    domain::{Split, Stage, ledger, split},
+    store::{self, Journal, positions::Position},
+};
+
+pub struct CommissionFeed {
+    pub fee_bps: i32,
+    pub clock: SharedClock,
+}
+
+fn malformed(event: &Event, why: &str) -> ApplyError {
+    ApplyError::Malformed { event_id: event.event_id.clone(), why: why.to_owned() }
+}
+
+fn time(event: &Event, ts: Option<&prost_types::Timestamp>, what: &str) -> Result<DateTime<Utc>, ApplyError> {
+    ts.and_then(from_timestamp).ok_or_else(|| malformed(event, what))
+}
+
+impl EventHandler for CommissionFeed {
+    async fn apply(&self, conn: &mut sqlx::PgConnection, event: &Event) -> Result<(), ApplyError> {
+        if event.topic != topics::COMMISSION {
+            return Ok(());
+        }
+        let c: CommissionChanged = decode_payload(event)?;
+        let commission = c.commission.as_ref().ok_or_else(|| malformed(event, "no commission"))?;
+        if commission.minor_units < 0 {
+            return Err(malformed(event, "negative commission"));
+        }
+        let now = self.clock.now();
+        let occurred_at = time(event, c.occurred_at.as_ref(), "no occurred_at")?;
+        let existing = store::positions::get_for_update(conn, &c.line_id, &c.promoter_id).await?;
+        let fee_bps = existing.as_ref().map_or(self.fee_bps, |p| p.fee_bps);
+        let before = existing.as_ref().map_or(Split::default(), |p| Split {
+            commission: p.commission,
+            fee: p.fee,
+            share: p.share,
+        });
+        let after = split(commission.minor_units, fee_bps);
+        let stage = existing.as_ref().and_then(|p| Stage::parse(&p.stage)).unwrap_or(Stage::Estimated);
+        let state = match c.state() {
+            LineState::Received => "received",
+            LineState::Void => "void",
+            _ => "paid",
+        };
+        let position = Position {
+            line_id: c.line_id.clone(),
+            promoter_id: c.promoter_id.clone(),
+            order_id: c.order_id.clone(),
+            supplier_id: c.supplier_id.clone(),
+            shop_id: c.shop_id.clone(),
+            product_id: c.product_id.clone(),
+            currency: commission.currency.clone(),
+            paid_at: time(event, c.paid_at.as_ref(), "no paid_at")?,
+            confirmed_at: c.confirmed_at.as_ref().and_then(from_timestamp),
+            line_state: state.to_owned(),
+            commission: after.commission,
+            fee_bps,
+            fee: after.fee,
+            share: after.share,
+            stage: stage.as_str().to_owned(),
+            settleable_at: existing.as_ref().and_then(|p| p.settleable_at),
+            batch_line_id: existing.as_ref().and_then(|p| p.batch_line_id),
+            settled_share: existing.as_ref().and_then(|p| p.settled_share),
+            settled_fee: existing.as_ref().and_then(|p| p.settled_fee),
+            updated_at: now,
+        };
+        store::positions::upsert(conn, &position).await?;
+        let postings = ledger::commission_change(stage, &c.supplier_id, &c.promoter_id, before, after)
+            .map_err(|e| malformed(event, &e.to_string()))?;
+        let journal = Journal {
+            kind: "commission",
+            line_id: Some(c.line_id.clone()),
+            promoter_id: Some(c.promoter_id.clone()),
+            supplier_id: Some(c.supplier_id.clone()),
+            batch_line_id: None,
+            source_event_id: Some(event.event_id.clone()),
+            occurred_at,
+            created_by: "attribution-feed".into(),
+            memo: format!("{:?} at stage {}", c.cause(), stage.as_str()),
+            currency: commission.currency.clone(),
+            postings,
+        };
+        store::post(conn, &[journal], now).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,70 @@
+//! Settlement's errors and, in one place, the Status each becomes.
+use tonic::{Code, Status};
+use xiaopu_common::error::{
+    Invalid, database_status, internal_status, is_retryable_conflict, reason, status_with_reason,
+};
+
+use crate::domain::ledger::Unbalanced;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("batch {batch_id} was created by {creator}; a different finance user must approve it")]
+    FourEyes { batch_id: String, creator: String },
+    #[error("batch {batch_id} is {status}; {action} needs it {wanted}")]
+    BatchState { batch_id: String, status: String, action: &'static str, wanted: &'static str },
+    #[error("payout line {line_id} is {status}; it was already recorded")]
+    AlreadyRecorded { line_id: String, status: String },
+    #[error("promoter {0} is already on hold")]
+    AlreadyHeld(String),
+    #[error("promoter {0} is not on hold")]
+    NotHeld(String),
+    #[error("request_id `{0}` was already used for a different request")]
+    RequestIdReused(String),
+    #[error("attribution: {0}")]
+    Upstream(Status),
+    #[error("ledger: {0}")]
+    Unbalanced(#[from] Unbalanced),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl Error {
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
+        Self::NotFound { what, id: id.to_string() }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        let message = err.to_string();
+        match err {
+            Error::Invalid(invalid) => invalid.into(),
+            Error::NotFound { .. } => status_with_reason(Code::NotFound, reason::NOT_FOUND, message),
+            Error::FourEyes { .. } => status_with_reason(Code::FailedPrecondition, "FOUR_EYES", message),
+            Error::BatchState { .. } => status_with_reason(Code::FailedPrecondition, "BATCH_STATE", message),
+            Error::AlreadyRecorded { .. } => status_with_reason(Code::FailedPrecondition, "PAYOUT_RECORDED", message),
+            Error::AlreadyHeld(_) => status_with_reason(Code::AlreadyExists, reason::ALREADY_EXISTS, message),
+            Error::NotHeld(_) => status_with_reason(Code::FailedPrecondition, "NOT_HELD", message),
+            Error::RequestIdReused(_) => {
+                status_with_reason(Code::FailedPrecondition, reason::IDEMPOTENCY_KEY_REUSED, message)
+            }
+            Error::Upstream(status)
+                if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled) =>
+            {
+                status_with_reason(Code::Unavailable, reason::UPSTREAM_UNAVAILABLE, message)
+            }
+            Error::Upstream(status) => internal_status(&status),
+            Error::Unbalanced(unbalanced) => internal_status(&unbalanced),
+            Error::Database(db) if is_retryable_conflict(&db) => status_with_reason(
+                Code::Aborted,
+                "CONCURRENT_UPDATE",
+                "a concurrent change touched the same rows; retry",
+            ),
+            Error::Database(db) => database_status(&db),
+        }
+    }
+}

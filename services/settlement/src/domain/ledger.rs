@@ -1,0 +1,219 @@
+//! Double entry: the accounts, and the postings of every movement. Debits are
+//! positive, credits negative; a journal is only built if it sums to zero.
+use super::{Split, Stage};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Account {
+    /// What a supplier owes for commission (debit balance).
+    SupplierCharges,
+    /// Promoters' share by stage (credit balances: owed to them).
+    PromoterEstimated,
+    PromoterSettleable,
+    PromoterPayable,
+    /// Clawbacks a promoter owes (debit) or credits due to them (credit), netted off
+    /// their next payout.
+    PromoterNetting,
+    /// The platform's service fee by stage (credit).
+    FeeEstimated,
+    FeeSettleable,
+    FeeRevenue,
+    /// Money paid out (credit).
+    Payouts,
+    /// The platform's side of manual adjustments.
+    Adjustments,
+}
+
+impl Account {
+    pub const ALL: [Account; 10] = [
+        Account::SupplierCharges,
+        Account::PromoterEstimated,
+        Account::PromoterSettleable,
+        Account::PromoterPayable,
+        Account::PromoterNetting,
+        Account::FeeEstimated,
+        Account::FeeSettleable,
+        Account::FeeRevenue,
+        Account::Payouts,
+        Account::Adjustments,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Account::SupplierCharges => "supplier_charges",
+            Account::PromoterEstimated => "promoter_estimated",
+            Account::PromoterSettleable => "promoter_settleable",
+            Account::PromoterPayable => "promoter_payable",
+            Account::PromoterNetting => "promoter_netting",
+            Account::FeeEstimated => "fee_estimated",
+            Account::FeeSettleable => "fee_settleable",
+            Account::FeeRevenue => "fee_revenue",
+            Account::Payouts => "payouts",
+            Account::Adjustments => "adjustments",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// Accounts that hold money owed to a promoter (or by them, for netting).
+    pub fn is_promoter(self) -> bool {
+        matches!(
+            self,
+            Account::PromoterEstimated
+                | Account::PromoterSettleable
+                | Account::PromoterPayable
+                | Account::PromoterNetting
+        )
+    }
+}
+
+/// The party of the platform's own accounts.
+pub const PLATFORM: &str = "platform";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub account: Account,
+    pub party: String,
+    pub amount: i64,
+}
+
+fn entry(account: Account, party: &str, amount: i64) -> Entry {
+    Entry { account, party: party.to_owned(), amount }
+}
+
+/// Postings that sum to zero; the only way to build one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balanced(Vec<Entry>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("postings sum to {0}, not zero")]
+pub struct Unbalanced(pub i64);
+
+impl Balanced {
+    pub fn new(entries: Vec<Entry>) -> Result<Self, Unbalanced> {
+        let entries: Vec<Entry> = entries.into_iter().filter(|e| e.amount != 0).collect();
+        let sum: i64 = entries.iter().map(|e| e.amount).sum();
+        if sum == 0 { Ok(Self(entries)) } else { Err(Unbalanced(sum)) }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn stage_accounts(stage: Stage) -> (Account, Account) {
+    match stage {
+        Stage::Estimated => (Account::PromoterEstimated, Account::FeeEstimated),
+        Stage::Settleable => (Account::PromoterSettleable, Account::FeeSettleable),
+        // After settlement, changes are clawbacks (or credits) netted at the next
+        // payout, and the fee comes out of (or back into) revenue.
+        Stage::Settled => (Account::PromoterNetting, Account::FeeRevenue),
+    }
+}
+
+/// A line's commission for a promoter moving from `before` to `after` at `stage`: the
+/// supplier is charged the difference, split between promoter and platform.
+pub fn commission_change(
+    stage: Stage,
+    supplier: &str,
+    promoter: &str,
+    before: Split,
+    after: Split,
+) -> Result<Balanced, Unbalanced> {
+    let (promoter_account, fee_account) = stage_accounts(stage);
+    Balanced::new(vec![
+        entry(Account::SupplierCharges, supplier, after.commission - before.commission),
+        entry(promoter_account, promoter, -(after.share - before.share)),
+        entry(fee_account, PLATFORM, -(after.fee - before.fee)),
+    ])
+}
+
+/// Lines becoming settleable: their share and fee move one stage on.
+pub fn sweep(promoter: &str, share: i64, fee: i64) -> Result<Balanced, Unbalanced> {
+    Balanced::new(vec![
+        entry(Account::PromoterEstimated, promoter, share),
+        entry(Account::PromoterSettleable, promoter, -share),
+        entry(Account::FeeEstimated, PLATFORM, fee),
+        entry(Account::FeeSettleable, PLATFORM, -fee),
+    ])
+}
+
+/// A period closing into a payout line: settleable share becomes payable, the fee
+/// becomes revenue, and the netting balance is cleared against the payable.
+pub fn close(promoter: &str, share: i64, fee: i64, netted: i64) -> Result<Balanced, Unbalanced> {
+    Balanced::new(vec![
+        entry(Account::PromoterSettleable, promoter, share),
+        entry(Account::PromoterPayable, promoter, -share),
+        entry(Account::FeeSettleable, PLATFORM, fee),
+        entry(Account::FeeRevenue, PLATFORM, -fee),
+        entry(Account::PromoterPayable, promoter, netted),
+        entry(Account::PromoterNetting, promoter, -netted),
+    ])
+}
+
+/// A payout line paid.
+pub fn payout(promoter: &str, amount: i64) -> Result<Balanced, Unbalanced> {
+    Balanced::new(vec![entry(Account::PromoterPayable, promoter, amount), entry(Account::Payouts, promoter, -amount)])
+}
+
+/// A manual adjustment: positive credits the promoter (due at the next payout),
+/// negative debits them; the platform bears the other side.
+pub fn adjustment(promoter: &str, amount: i64) -> Result<Balanced, Unbalanced> {
+    Balanced::new(vec![
+        entry(Account::Adjustments, PLATFORM, amount),
+        entry(Account::PromoterNetting, promoter, -amount),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::split;
+
+    fn sum(b: &Balanced) -> i64 {
+        b.entries().iter().map(|e| e.amount).sum()
+    }
+
+    #[test]
+    fn an_unbalanced_journal_cannot_be_built() {
+        assert_eq!(Balanced::new(vec![entry(Account::Payouts, "p", 1)]), Err(Unbalanced(1)));
+        assert!(Balanced::new(vec![entry(Account::Payouts, "p", 0)]).expect("zero").is_empty());
+    }
+
+    #[test]
+    fn a_refund_after_payout_becomes_a_clawback() {
+        let before = split(1094, 1000);
+        let after = split(547, 1000);
+        let journal = commission_change(Stage::Settled, "s", "p", before, after).expect("balanced");
+        let netting = journal.entries().iter().find(|e| e.account == Account::PromoterNetting).expect("netting");
+        assert_eq!(netting.amount, 985 - 492, "the promoter owes back their share of the difference");
+        let supplier = journal.entries().iter().find(|e| e.account == Account::SupplierCharges).expect("supplier");
+        assert_eq!(supplier.amount, -(1094 - 547), "the supplier is credited the commission difference");
+    }
+
+    proptest! {
+        /// Every movement balances, and a line's supplier charge always equals what
+        /// the promoter and the platform are credited.
+        #[test]
+        fn every_movement_balances(c1 in 0i64..10_000_000, c2 in 0i64..10_000_000, fee_bps in 0i32..=10_000, stage in 0usize..3) {
+            let stage = [Stage::Estimated, Stage::Settleable, Stage::Settled][stage];
+            let (a, b) = (split(c1, fee_bps), split(c2, fee_bps));
+            let change = commission_change(stage, "s", "p", a, b).expect("balanced");
+            prop_assert_eq!(sum(&change), 0);
+            let charged: i64 = change.entries().iter().filter(|e| e.account == Account::SupplierCharges).map(|e| e.amount).sum();
+            let credited: i64 = change.entries().iter().filter(|e| e.account != Account::SupplierCharges).map(|e| -e.amount).sum();
+            prop_assert_eq!(charged, credited);
+            prop_assert_eq!(sum(&sweep("p", b.share, b.fee).expect("balanced")), 0);
+            prop_assert_eq!(sum(&close("p", b.share, b.fee, c1 - c2).expect("balanced")), 0);
+            prop_assert_eq!(sum(&payout("p", c2).expect("balanced")), 0);
+            prop_assert_eq!(sum(&adjustment("p", c1 - c2).expect("balanced")), 0);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Settlement's rules (DOMAIN.md rules 6–8), pure: how each movement of money is
+//! posted (double entry, always balanced), how a payout line nets, and the period
+//! statement's identity.
+pub mod ledger;
+pub mod payout;
+pub mod reconcile;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// Where a line's commission is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Paid, not yet confirmed and past the after-sale hold.
+    Estimated,
+    /// Confirmed and past the hold: goes into the next batch.
+    Settleable,
+    /// In a payout batch.
+    Settled,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Estimated => "estimated",
+            Stage::Settleable => "settleable",
+            Stage::Settled => "settled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Stage::Estimated, Stage::Settleable, Stage::Settled].into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// When a confirmed line becomes settleable: once the after-sale hold has passed.
+pub fn settleable_at(confirmed_at: DateTime<Utc>, hold: TimeDelta) -> DateTime<Utc> {
+    confirmed_at + hold
+}
+
+/// Whether a line confirmed at `confirmed_at` is settleable at `now`.
+pub fn is_settleable(confirmed_at: Option<DateTime<Utc>>, hold: TimeDelta, now: DateTime<Utc>) -> bool {
+    confirmed_at.is_some_and(|c| settleable_at(c, hold) <= now)
+}
+
+/// A line's commission split (DOMAIN.md rule 7): the fee is rounded once, on the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Split {
+    pub commission: i64,
+    pub fee: i64,
+    pub share: i64,
+}
+
+pub fn split(commission: i64, fee_bps: i32) -> Split {
+    let fee = xiaopu_money::apply_bps(commission, fee_bps).unwrap_or(0);
+    Split { commission, fee, share: commission - fee }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hold_boundary() {
+        let confirmed = Utc::now();
+        let hold = TimeDelta::days(7);
+        assert!(!is_settleable(Some(confirmed), hold, confirmed + hold - TimeDelta::seconds(1)));
+        assert!(is_settleable(Some(confirmed), hold, confirmed + hold));
+        assert!(!is_settleable(None, hold, confirmed + hold * 10));
+    }
+
+    #[test]
+    fn splits_follow_the_worked_examples() {
+        assert_eq!(split(1094, 1000), Split { commission: 1094, fee: 109, share: 985 });
+        assert_eq!(split(105, 1000), Split { commission: 105, fee: 10, share: 95 });
+        assert_eq!(split(6, 1000), Split { commission: 6, fee: 1, share: 5 });
+        assert_eq!(split(0, 1000), Split::default());
+    }
+}

@@ -1,0 +1,227 @@
+//! Each attributed line's commission per promoter and its stage.
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Position {
+    pub line_id: String,
+    pub promoter_id: String,
+    pub order_id: String,
+    pub supplier_id: String,
+    pub shop_id: String,
+    pub product_id: String,
+    pub currency: String,
+    pub paid_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub line_state: String,
+    pub commission: i64,
+    pub fee_bps: i32,
+    pub fee: i64,
+    pub share: i64,
+    pub stage: String,
+    pub settleable_at: Option<DateTime<Utc>>,
+    pub batch_line_id: Option<Uuid>,
+    pub settled_share: Option<i64>,
+    pub settled_fee: Option<i64>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn get_for_update(
+    conn: &mut PgConnection,
+    line_id: &str,
+    promoter_id: &str,
+) -> Result<Option<Position>, sqlx::Error> {
+    sqlx::query_as!(
+        Position,
+        "SELECT * FROM position WHERE line_id = $1 AND promoter_id = $2 FOR UPDATE",
+        line_id,
+        promoter_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn upsert(conn: &mut PgConnection, p: &Position) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO position (line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at,
+                               confirmed_at, line_state, commission, fee_bps, fee, share, stage, settleable_at,
+                               batch_line_id, settled_share, settled_fee, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+         ON CONFLICT (line_id, promoter_id) DO UPDATE SET
+             confirmed_at = EXCLUDED.confirmed_at, line_state = EXCLUDED.line_state,
+             commission = EXCLUDED.commission, fee = EXCLUDED.fee, share = EXCLUDED.share,
+             updated_at = EXCLUDED.updated_at",
+        p.line_id,
+        p.promoter_id,
+        p.order_id,
+        p.supplier_id,
+        p.shop_id,
+        p.product_id,
+        p.currency,
+        p.paid_at,
+        p.confirmed_at,
+        p.line_state,
+        p.commission,
+        p.fee_bps,
+        p.fee,
+        p.share,
+        p.stage,
+        p.settleable_at,
+        p.batch_line_id,
+        p.settled_share,
+        p.settled_fee,
+        p.updated_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One promoter's lines that became settleable in a sweep.
+#[derive(Debug, Clone)]
+pub struct Moved {
+    pub promoter_id: String,
+    pub currency: String,
+    pub share: i64,
+    pub fee: i64,
+    pub lines: i64,
+}
+
+/// Moves confirmed lines past the hold to settleable (settleable from confirmation +
+/// hold, the business time), returning the sums moved per promoter. Row locks make
+/// concurrent sweeps move each line once.
+pub async fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, hold_seconds: f64) -> Result<Vec<Moved>, sqlx::Error> {
+    sqlx::query_as!(
+        Moved,
+        r#"WITH moved AS (
+               UPDATE position SET stage = 'settleable',
+                                   settleable_at = confirmed_at + make_interval(secs => $2),
+                                   updated_at = $1
+               WHERE stage = 'estimated' AND confirmed_at IS NOT NULL
+                 AND confirmed_at + make_interval(secs => $2) <= $1 AND commission > 0
+               RETURNING promoter_id, currency, share, fee
+           )
+           SELECT promoter_id AS "promoter_id!", currency AS "currency!", sum(share)::bigint AS "share!",
+                  sum(fee)::bigint AS "fee!", count(*) AS "lines!"
+           FROM moved GROUP BY promoter_id, currency ORDER BY promoter_id, currency"#,
+        now,
+        hold_seconds
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Sums of settleable lines up to `to`, per promoter and currency, leaving out `held`.
+#[derive(Debug, Clone)]
+pub struct Settleable {
+    pub promoter_id: String,
+    pub currency: String,
+    pub share: i64,
+    pub fee: i64,
+    pub lines: i64,
+}
+
+pub async fn settleable_until(
+    conn: &mut PgConnection,
+    to: DateTime<Utc>,
+    held: &[String],
+) -> Result<Vec<Settleable>, sqlx::Error> {
+    sqlx::query_as!(
+        Settleable,
+        r#"SELECT promoter_id AS "promoter_id!", currency AS "currency!", sum(share)::bigint AS "share!",
+                  sum(fee)::bigint AS "fee!", count(*) AS "lines!"
+           FROM position
+           WHERE stage = 'settleable' AND settleable_at < $1 AND promoter_id <> ALL($2::text[])
+           GROUP BY promoter_id, currency"#,
+        to,
+        held
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Settles the settleable lines up to `to` of each (promoter, currency) into its batch line.
+pub async fn settle(
+    conn: &mut PgConnection,
+    to: DateTime<Utc>,
+    lines: &[(String, String, Uuid)],
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let promoters: Vec<&str> = lines.iter().map(|(p, _, _)| p.as_str()).collect();
+    let currencies: Vec<&str> = lines.iter().map(|(_, c, _)| c.as_str()).collect();
+    let ids: Vec<Uuid> = lines.iter().map(|(_, _, id)| *id).collect();
+    let done = sqlx::query!(
+        "UPDATE position SET stage = 'settled', batch_line_id = m.line, settled_share = share, settled_fee = fee,
+                             updated_at = $5
+         FROM UNNEST($1::text[], $2::text[], $3::uuid[]) AS m(promoter, currency, line)
+         WHERE position.promoter_id = m.promoter AND position.currency = m.currency
+           AND position.stage = 'settleable' AND position.settleable_at < $4",
+        &promoters as &[&str],
+        &currencies as &[&str],
+        &ids,
+        to,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// One chunk of a batch's settled lines, in (batch line, line) order.
+pub async fn of_batch(
+    db: impl PgExecutor<'_>,
+    batch_id: Uuid,
+    after: Option<(Uuid, String, String)>,
+    limit: i64,
+) -> Result<Vec<Position>, sqlx::Error> {
+    let (after_line, after_id, after_promoter) = match after {
+        Some((l, i, p)) => (Some(l), Some(i), Some(p)),
+        None => (None, None, None),
+    };
+    sqlx::query_as!(
+        Position,
+        "SELECT p.* FROM position p JOIN batch_line b ON b.batch_line_id = p.batch_line_id
+         WHERE b.batch_id = $1
+           AND ($2::uuid IS NULL OR (p.batch_line_id, p.line_id, p.promoter_id) > ($2, $3, $4))
+         ORDER BY p.batch_line_id, p.line_id, p.promoter_id
+         LIMIT $5",
+        batch_id,
+        after_line,
+        after_id,
+        after_promoter,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One chunk of the lines paid in [from, to), in (paid_at, line, promoter) order.
+pub async fn paid_between(
+    db: impl PgExecutor<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, String, String)>,
+    limit: i64,
+) -> Result<Vec<Position>, sqlx::Error> {
+    let (after_time, after_id, after_promoter) = match after {
+        Some((t, i, p)) => (Some(t), Some(i), Some(p)),
+        None => (None, None, None),
+    };
+    sqlx::query_as!(
+        Position,
+        "SELECT * FROM position
+         WHERE paid_at >= $1 AND paid_at < $2
+           AND ($3::timestamptz IS NULL OR (paid_at, line_id, promoter_id) > ($3, $4, $5))
+         ORDER BY paid_at, line_id, promoter_id
+         LIMIT $6",
+        from,
+        to,
+        after_time,
+        after_id,
+        after_promoter,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,7 @@
+//! Settlement through real tonic clients, with the whole system beside it: the real
+//! eligibility, storefront and attribution servers feeding it, each with its own
+//! database.
+mod batches;
+mod books;
+mod life_cycle;
+mod support;
