@@ -51,7 +51,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.database_url.ok_or_else(|| anyhow::anyhow!("XIAOPU_BENCH_DATABASE_URL is not set (run `make bench`)"))?;
     let options = Options { concurrency: args.concurrency, duration: Duration::from_secs(args.seconds) };
     harness::progress("starting the services (release binaries)");
-    let system = System::start(&admin, &["bench", "eligibility", "storefront", "attribution"]).await?;
+    let system = System::start(&admin, &["bench", "eligibility", "storefront", "attribution", "settlement"]).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = system.memory();
 
@@ -59,6 +59,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let shop = scenarios::shop_page::build_shop(&system).await?;
     rows.extend(scenarios::shop_page::run(&system, &shop, &options).await?);
     rows.extend(scenarios::ingest::run(&system, &shop, &options).await?);
+    rows.extend(scenarios::settlement::run(&system, &options).await?);
 
     for (name, rss, _) in &idle {
         rows.push(Row {

@@ -28,6 +28,9 @@ impl System {
                 ("XIAOPU_AUTH__SECRET".to_string(), SECRET.to_string()),
                 ("XIAOPU_TELEMETRY__LOG_FILTER".to_string(), "warn".to_string()),
                 ("XIAOPU_SERVER__CONCURRENCY_LIMIT".to_string(), "4096".to_string()),
+                // Closing a million-line period is one long call.
+                ("XIAOPU_SERVER__REQUEST_TIMEOUT_MS".to_string(), "300000".to_string()),
+                ("XIAOPU_DATABASE__STATEMENT_TIMEOUT_MS".to_string(), "300000".to_string()),
             ]);
             match *name {
                 "storefront" => {
@@ -35,6 +38,9 @@ impl System {
                 }
                 "attribution" => {
                     env.insert("XIAOPU_ATTRIBUTION__STOREFRONT__URL".into(), system.url("storefront"));
+                }
+                "settlement" => {
+                    env.insert("XIAOPU_SETTLEMENT__ATTRIBUTION__URL".into(), system.url("attribution"));
                 }
                 _ => {}
             }
@@ -72,7 +78,7 @@ impl System {
         let credentials =
             CallCredentials::new(TokenSigner::hs256(SECRET.as_bytes()), role, subject, Duration::from_secs(3600));
         let mut settings = UpstreamSettings::new(&self.url(name));
-        settings.timeout_ms = 30_000;
+        settings.timeout_ms = 300_000;
         Ok(upstream(&settings, "bench", credentials)?)
     }
 

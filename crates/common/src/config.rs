@@ -132,6 +132,9 @@ pub struct ServerSettings {
     /// Serve TLS with this certificate and key (PEM files) when both are set.
     pub tls_cert_path: Option<PathBuf>,
     pub tls_key_path: Option<PathBuf>,
+    /// A second, plaintext listener serving only `grpc.health.v1` (for Kubernetes'
+    /// native gRPC probes, which cannot speak TLS). Off when unset.
+    pub health_listen_addr: Option<SocketAddr>,
 }
 
 impl Default for ServerSettings {
@@ -146,6 +149,7 @@ impl Default for ServerSettings {
             public_reflection: true,
             tls_cert_path: None,
             tls_key_path: None,
+            health_listen_addr: None,
         }
     }
 }
@@ -344,8 +348,11 @@ impl Validate for AuthSettings {
 /// Where a service reaches another service over gRPC.
 #[derive(Debug, Clone, Deserialize)]
 pub struct UpstreamSettings {
-    /// e.g. `http://eligibility:50051`
+    /// e.g. `http://eligibility:50051`, or `https://…` for TLS.
     pub url: String,
+    /// CA certificate (PEM) that signed the upstream's certificate, for `https://`.
+    #[serde(default)]
+    pub ca_cert_path: Option<PathBuf>,
     #[serde(default = "UpstreamSettings::default_timeout_ms")]
     pub timeout_ms: u64,
     #[serde(default = "UpstreamSettings::default_connect_timeout_ms")]
@@ -356,6 +363,7 @@ impl UpstreamSettings {
     pub fn new(url: &str) -> Self {
         Self {
             url: url.to_owned(),
+            ca_cert_path: None,
             timeout_ms: Self::default_timeout_ms(),
             connect_timeout_ms: Self::default_connect_timeout_ms(),
         }

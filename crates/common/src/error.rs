@@ -26,10 +26,23 @@ pub mod reason {
     pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
 }
 
+/// The longest message a Status carries. Messages may quote what the client sent (an
+/// unknown id); a quoted 200 kB string would not fit an HTTP/2 header block.
+pub const MAX_MESSAGE_CHARS: usize = 512;
+
+/// `message`, cut to [`MAX_MESSAGE_CHARS`] on a character boundary.
+pub fn bounded_message(message: impl Into<String>) -> String {
+    let message = message.into();
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message,
+    }
+}
+
 /// A Status carrying an `ErrorInfo` with `reason`.
 pub fn status_with_reason(code: Code, reason: &str, message: impl Into<String>) -> Status {
     let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::<String, String>::new());
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, bounded_message(message), details)
 }
 
 /// One broken rule of one request field, e.g. `score`: "must be between 350 and 950".
@@ -83,9 +96,9 @@ impl From<Invalid> for Status {
         let mut details =
             ErrorDetails::with_error_info(reason::INVALID_ARGUMENT, ERROR_DOMAIN, HashMap::<String, String>::new());
         for v in &invalid.0 {
-            details.add_bad_request_violation(v.field.clone(), v.rule.clone());
+            details.add_bad_request_violation(bounded_message(v.field.clone()), bounded_message(v.rule.clone()));
         }
-        Status::with_error_details(Code::InvalidArgument, invalid.to_string(), details)
+        Status::with_error_details(Code::InvalidArgument, bounded_message(invalid.to_string()), details)
     }
 }
 
@@ -159,8 +172,16 @@ pub fn is_retryable_conflict(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
 }
 
+/// Whether the database refused a value itself (SQLSTATE class 22, data exception:
+/// a NUL byte in text, a number out of range) — a value the request carried that
+/// validation let through.
+pub fn is_data_exception(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|code| code.starts_with("22")))
+}
+
 /// The Status for a database error nobody expected: Unavailable when the database is
-/// unreachable, otherwise Internal (logged with its cause, which the client never sees).
+/// unreachable, InvalidArgument when it refused a value of the request, otherwise
+/// Internal (logged with its cause, which the client never sees).
 pub fn database_status(err: &sqlx::Error) -> Status {
     if is_database_unavailable(err) {
         tracing::warn!(error = %err, "database unavailable");
@@ -168,6 +189,19 @@ pub fn database_status(err: &sqlx::Error) -> Status {
             Code::Unavailable,
             reason::DATABASE_UNAVAILABLE,
             "database unavailable; retry later",
+        );
+    }
+    if is_data_exception(err) {
+        // Still worth a look: validation should have named the field.
+        tracing::warn!(error = %err, "database refused a request value");
+        let detail = match err {
+            sqlx::Error::Database(db) => db.message().to_owned(),
+            _ => String::new(),
+        };
+        return status_with_reason(
+            Code::InvalidArgument,
+            reason::INVALID_ARGUMENT,
+            format!("a value in the request is not acceptable: {detail}"),
         );
     }
     internal_status(err)
@@ -206,6 +240,14 @@ mod tests {
         assert_eq!(reason.as_deref(), Some(reason::INVALID_ARGUMENT));
         assert_eq!(fields.len(), 2);
         assert_eq!(fields[1].field, "person_id");
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let status = status_with_reason(Code::NotFound, reason::NOT_FOUND, "码".repeat(10_000));
+        assert_eq!(status.message().chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(status.message().ends_with('…'));
+        assert_eq!(bounded_message("short"), "short");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::{
 use tonic::{
     Request, Status,
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
 };
 
 use crate::{
@@ -23,13 +23,23 @@ pub type Upstream = InterceptedService<Channel, CallCredentials>;
 /// Builds the channel; it connects on first use, so a peer that is down makes calls
 /// fail with Unavailable rather than blocking start-up.
 pub fn upstream(settings: &UpstreamSettings, key: &str, credentials: CallCredentials) -> Result<Upstream, ConfigError> {
-    let endpoint = Endpoint::from_shared(settings.url.clone())
+    let mut endpoint = Endpoint::from_shared(settings.url.clone())
         .map_err(|e| ConfigError::invalid(format!("{key}.url"), e.to_string()))?
         .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
         .timeout(Duration::from_millis(settings.timeout_ms))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
+    if settings.url.starts_with("https://") {
+        let mut tls = ClientTlsConfig::new();
+        if let Some(path) = &settings.ca_cert_path {
+            let pem = std::fs::read(path).map_err(|e| {
+                ConfigError::invalid(format!("{key}.ca_cert_path"), format!("cannot read {}: {e}", path.display()))
+            })?;
+            tls = tls.ca_certificate(Certificate::from_pem(pem));
+        }
+        endpoint = endpoint.tls_config(tls).map_err(|e| ConfigError::invalid(format!("{key}.url"), e.to_string()))?;
+    }
     Ok(InterceptedService::new(endpoint.connect_lazy(), credentials))
 }
 

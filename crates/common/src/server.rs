@@ -26,6 +26,9 @@ use crate::{
     telemetry,
 };
 
+/// The health service name that reports the process alive (Kubernetes liveness).
+pub const LIVENESS: &str = "liveness";
+
 /// How long start-up waits for the database before giving up.
 const DATABASE_PATIENCE: Duration = Duration::from_secs(60);
 
@@ -130,6 +133,10 @@ impl GrpcServer {
     pub async fn serve(mut self, listener: TcpListener) -> anyhow::Result<RunningServer> {
         let local_addr = listener.local_addr()?;
         let (reporter, health) = tonic_health::server::health_reporter();
+        let health_port = match self.settings.health_listen_addr {
+            Some(addr) => Some(spawn_health_listener(addr, health.clone(), self.shutdown.clone()).await?),
+            None => None,
+        };
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(xiaopu_api::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -161,6 +168,9 @@ impl GrpcServer {
 
         // Known to health from the first call, NOT_SERVING until the database answers.
         set_all(&reporter, &self.names, ServingStatus::NotServing).await;
+        // Liveness: the process serves, whatever the database does (a database
+        // outage must make pods unready, not restart them).
+        reporter.set_service_status(LIVENESS, ServingStatus::Serving).await;
         let health_task = tokio::spawn(follow_database(
             reporter,
             self.names.clone(),
@@ -187,9 +197,40 @@ impl GrpcServer {
             let _ = health_task.await;
             result
         });
-        tracing::info!(%local_addr, services = ?self.names, "serving");
+        tracing::info!(%local_addr, health = ?health_port, services = ?self.names, "serving");
         Ok(RunningServer { local_addr, shutdown: self.shutdown, task })
     }
+}
+
+/// Serves only `grpc.health.v1`, in plaintext, on its own port: Kubernetes' native
+/// gRPC probes cannot speak TLS. Returns the bound address.
+async fn spawn_health_listener<S>(
+    addr: SocketAddr,
+    health: S,
+    shutdown: CancellationToken,
+) -> anyhow::Result<SocketAddr>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (server.health_listen_addr): {e}"))?;
+    let bound = listener.local_addr()?;
+    let server = Server::builder()
+        .add_service(health)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned());
+    tokio::spawn(async move {
+        if let Err(err) = server.await {
+            tracing::warn!(error = %err, "health listener stopped");
+        }
+    });
+    Ok(bound)
 }
 
 /// Reports SERVING only while the database answers, NOT_SERVING otherwise and from

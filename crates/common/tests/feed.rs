@@ -53,9 +53,9 @@ async fn spawn() -> FeedApp {
 impl FeedApp {
     fn source(&self) -> Arc<dyn FeedSource> {
         let upstream = UpstreamSettings {
-            url: format!("http://{}", self.server.local_addr),
             timeout_ms: 5_000,
             connect_timeout_ms: 1_000,
+            ..UpstreamSettings::new(&format!("http://{}", self.server.local_addr))
         };
         Arc::new(self.infra.feed_source(&upstream, "test").expect("source"))
     }

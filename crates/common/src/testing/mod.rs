@@ -80,6 +80,7 @@ pub fn common_settings(database_url: &str, service_name: &str) -> CommonSettings
         server: ServerSettings {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             health_check_interval_ms: 100,
+            health_listen_addr: None,
             shutdown_grace_ms: 5_000,
             ..ServerSettings::default()
         },

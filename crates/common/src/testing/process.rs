@@ -94,8 +94,9 @@ impl ServiceProcess {
         }
     }
 
-    /// SIGTERM, then waits for the graceful exit; true when it exited cleanly.
-    pub fn terminate(&mut self, patience: Duration) -> bool {
+    /// SIGTERM, then waits for the graceful exit; true when it exited cleanly. Async:
+    /// the caller's own connections must keep being driven while the server drains.
+    pub async fn terminate(&mut self, patience: Duration) -> bool {
         let Some(mut child) = self.child.take() else { return true };
         let Ok(raw) = i32::try_from(child.id()) else { return false };
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), nix::sys::signal::Signal::SIGTERM);
@@ -104,7 +105,7 @@ impl ServiceProcess {
             if let Ok(Some(status)) = child.try_wait() {
                 return status.success();
             }
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let _ = child.kill();
         let _ = child.wait();

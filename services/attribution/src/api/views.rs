@@ -85,6 +85,7 @@ pub async fn list_promoter_lines(
     request: Request<pb::ListPromoterLinesRequest>,
 ) -> Result<Response<pb::ListPromoterLinesResponse>, Status> {
     let caller = request.caller()?.clone();
+    caller.require_role(&[Role::Promoter, Role::Service, Role::Admin, Role::Finance])?;
     let r = request.into_inner();
     let promoter = validate::id("promoter_id", &r.promoter_id).map_err(|v| Error::from(Invalid::from(v)))?;
     caller.require_owner(Role::Promoter, promoter, &[Role::Service, Role::Admin, Role::Finance])?;
@@ -105,8 +106,8 @@ pub async fn explain_line(
     request: Request<pb::ExplainLineRequest>,
 ) -> Result<Response<pb::ExplainLineResponse>, Status> {
     let caller = request.caller()?.clone();
-    let line_id = validate::id("line_id", &request.get_ref().line_id).map_err(|v| Error::from(Invalid::from(v)))?;
     caller.require_role(&[Role::Promoter, Role::Service, Role::Admin, Role::Finance])?;
+    let line_id = validate::id("line_id", &request.get_ref().line_id).map_err(|v| Error::from(Invalid::from(v)))?;
     let found = store::views::line(&api.pool, line_id)
         .await
         .map_err(Error::from)?

@@ -28,6 +28,8 @@ use crate::{
 
 /// Roles that may read and check anyone.
 const PRIVILEGED: &[Role] = &[Role::Service, Role::Admin];
+/// Roles that may read at all (promoters only their own).
+const READERS: &[Role] = &[Role::Promoter, Role::Service, Role::Admin];
 /// Clock skew tolerated on a bureau's observation time.
 const MAX_FUTURE_SKEW: TimeDelta = TimeDelta::minutes(5);
 const MAX_SOURCE_CHARS: usize = 64;
@@ -210,6 +212,7 @@ impl EligibilityService for EligibilityApi {
         &self,
         request: Request<pb::CheckEligibilityRequest>,
     ) -> Result<Response<pb::CheckEligibilityResponse>, Status> {
+        request.caller()?.require_role(READERS)?;
         let person = person_id(&request.get_ref().person_id).map_err(Error::from)?;
         request.caller()?.require_owner(Role::Promoter, person, PRIVILEGED)?;
         let promoter = store::promoter(&self.pool, person).await.map_err(Error::from)?;
@@ -235,6 +238,7 @@ impl EligibilityService for EligibilityApi {
         &self,
         request: Request<pb::GetPromoterStatusRequest>,
     ) -> Result<Response<pb::GetPromoterStatusResponse>, Status> {
+        request.caller()?.require_role(READERS)?;
         let person = person_id(&request.get_ref().person_id).map_err(Error::from)?;
         request.caller()?.require_owner(Role::Promoter, person, PRIVILEGED)?;
         let promoter = store::promoter(&self.pool, person).await.map_err(Error::from)?;
@@ -255,6 +259,7 @@ impl EligibilityService for EligibilityApi {
         &self,
         request: Request<pb::ListDecisionsRequest>,
     ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
+        request.caller()?.require_role(READERS)?;
         let r = request.get_ref();
         let person = person_id(&r.person_id).map_err(Error::from)?;
         request.caller()?.require_owner(Role::Promoter, person, PRIVILEGED)?;
@@ -273,6 +278,7 @@ impl EligibilityService for EligibilityApi {
         &self,
         request: Request<pb::ListCreditScoresRequest>,
     ) -> Result<Response<pb::ListCreditScoresResponse>, Status> {
+        request.caller()?.require_role(READERS)?;
         let r = request.get_ref();
         let person = person_id(&r.person_id).map_err(Error::from)?;
         request.caller()?.require_owner(Role::Promoter, person, PRIVILEGED)?;

@@ -20,6 +20,7 @@ pub async fn promoter_earnings(
     api: &SettlementApi,
     request: Request<pb::GetPromoterEarningsRequest>,
 ) -> Result<Response<pb::GetPromoterEarningsResponse>, Status> {
+    request.caller()?.require_role(&[Role::Promoter, Role::Finance, Role::Admin])?;
     let promoter =
         validate::id("promoter_id", &request.get_ref().promoter_id).map_err(|v| Error::from(Invalid::from(v)))?;
     request.caller()?.require_owner(Role::Promoter, promoter, &[Role::Finance, Role::Admin])?;
@@ -63,6 +64,7 @@ pub async fn supplier_charges(
     api: &SettlementApi,
     request: Request<pb::GetSupplierChargesRequest>,
 ) -> Result<Response<pb::GetSupplierChargesResponse>, Status> {
+    request.caller()?.require_role(&[Role::Supplier, Role::Finance, Role::Admin])?;
     let r = request.get_ref();
     let supplier = validate::id("supplier_id", &r.supplier_id).map_err(|v| Error::from(Invalid::from(v)))?;
     request.caller()?.require_owner(Role::Supplier, supplier, &[Role::Finance, Role::Admin])?;

@@ -338,6 +338,7 @@ pub async fn list_supplier_products(
     api: &StorefrontApi,
     request: Request<pb::ListSupplierProductsRequest>,
 ) -> Result<Response<pb::ListSupplierProductsResponse>, Status> {
+    request.caller()?.require_role(&[Role::Supplier, Role::Admin])?;
     let r = request.get_ref();
     let supplier_id = validate::id("supplier_id", &r.supplier_id).map_err(|v| Error::from(Invalid::from(v)))?;
     request.caller()?.require_owner(Role::Supplier, supplier_id, &[Role::Admin])?;

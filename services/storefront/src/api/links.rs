@@ -106,10 +106,11 @@ pub async fn revoke_share_link(
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter])?;
     let code = request.into_inner().code;
-    let link = store::share_link::get(&api.pool, &code)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::not_found("share code", &code))?;
+    let not_found = || Error::not_found("share code", &code);
+    if !share_code::is_well_formed(&code) {
+        return Err(not_found().into());
+    }
+    let link = store::share_link::get(&api.pool, &code).await.map_err(Error::from)?.ok_or_else(not_found)?;
     caller.require_owner(Role::Promoter, &link.promoter_id, &[])?;
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
     let Some(revoked) = store::share_link::revoke(&mut *tx, &code, api.clock.now()).await.map_err(Error::from)? else {
@@ -126,6 +127,7 @@ pub async fn list_share_links(
     api: &StorefrontApi,
     request: Request<pb::ListShareLinksRequest>,
 ) -> Result<Response<pb::ListShareLinksResponse>, Status> {
+    request.caller()?.require_role(&[Role::Promoter, Role::Admin])?;
     let r = request.get_ref();
     let shop_id = shop_id(&r.shop_id)?;
     let page: Page<(DateTime<Utc>, String)> = page(r.page_size, &r.page_token)?;

@@ -190,6 +190,7 @@ pub async fn list_shop_listings(
     api: &StorefrontApi,
     request: Request<pb::ListShopListingsRequest>,
 ) -> Result<Response<pb::ListShopListingsResponse>, Status> {
+    request.caller()?.require_role(&[Role::Promoter, Role::Admin])?;
     let r = request.get_ref();
     let shop_id = shop_id(&r.shop_id)?;
     let page: Page<(i32, Uuid)> = page(r.page_size, &r.page_token)?;

@@ -32,7 +32,9 @@ impl EventHandler for PromoterStatusHandler {
         };
         let at = change.changed_at.as_ref().and_then(from_timestamp).unwrap_or_else(|| self.clock.now());
         store::shop::lock_promoter(conn, &change.person_id).await?;
-        store::shop::set_promoter_standing(&mut *conn, &change.person_id, suspended, at).await?;
+        if !store::shop::set_promoter_standing(&mut *conn, &change.person_id, suspended, at).await? {
+            return Ok(());
+        }
         let Some(mut shop) = store::shop::by_promoter(&mut *conn, &change.person_id).await? else {
             return Ok(());
         };

@@ -108,6 +108,7 @@ pub async fn get_shop(
     api: &StorefrontApi,
     request: Request<pb::GetShopRequest>,
 ) -> Result<Response<pb::GetShopResponse>, Status> {
+    request.caller()?.require_role(&[Role::Promoter, Role::Service, Role::Admin])?;
     let shop_id = shop_id(&request.get_ref().shop_id)?;
     let shop = shop_of(api, request.caller()?, shop_id, &[Role::Service, Role::Admin]).await?;
     Ok(Response::new(pb::GetShopResponse { shop: Some(convert::shop(&shop)) }))
@@ -132,6 +133,7 @@ pub async fn update_shop(
     api: &StorefrontApi,
     request: Request<pb::UpdateShopRequest>,
 ) -> Result<Response<pb::UpdateShopResponse>, Status> {
+    request.caller()?.require_role(&[Role::Promoter])?;
     let r = request.get_ref();
     let mut v = Violations::new();
     let id = v.check(validate::uuid("shop_id", &r.shop_id));
@@ -152,6 +154,7 @@ pub async fn get_shop_page(
     api: &StorefrontApi,
     request: Request<pb::GetShopPageRequest>,
 ) -> Result<Response<pb::GetShopPageResponse>, Status> {
+    request.caller()?.require_role(&[Role::Promoter, Role::Service, Role::Admin])?;
     let r = request.get_ref();
     let shop_id = shop_id(&r.shop_id)?;
     let page: Page<(i32, Uuid)> =

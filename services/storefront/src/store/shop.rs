@@ -181,20 +181,23 @@ pub async fn promoter_suspended(db: impl PgExecutor<'_>, promoter_id: &str) -> R
     Ok(row.map(|r| r.suspended))
 }
 
+/// Records what eligibility said of the promoter; false when the change is stale.
 pub async fn set_promoter_standing(
     db: impl PgExecutor<'_>,
     promoter_id: &str,
     suspended: bool,
     at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<bool, sqlx::Error> {
+    // A change older than the one on record is stale (it was overtaken): ignored.
+    let done = sqlx::query!(
         "INSERT INTO promoter_standing (promoter_id, suspended, changed_at) VALUES ($1, $2, $3)
-         ON CONFLICT (promoter_id) DO UPDATE SET suspended = EXCLUDED.suspended, changed_at = EXCLUDED.changed_at",
+         ON CONFLICT (promoter_id) DO UPDATE SET suspended = EXCLUDED.suspended, changed_at = EXCLUDED.changed_at
+         WHERE promoter_standing.changed_at <= EXCLUDED.changed_at",
         promoter_id,
         suspended,
         at
     )
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }

@@ -1,0 +1,122 @@
+"""Asserts on the chart's rendered objects: what every service must get in production.
+
+Usage: check_rendered.py DEFAULT.yaml PRODUCTION.yaml
+Exits non-zero naming each missing or wrong object.
+"""
+import sys
+
+import yaml
+
+SERVICES = {"eligibility": 50051, "storefront": 50052, "attribution": 50053, "settlement": 50054}
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return [doc for doc in yaml.safe_load_all(f) if doc]
+
+
+def by_kind(docs, kind):
+    return [d for d in docs if d.get("kind") == kind]
+
+
+def component(doc):
+    return doc["metadata"]["labels"].get("app.kubernetes.io/component")
+
+
+def check_workloads(docs, label):
+    deployments = {component(d): d for d in by_kind(docs, "Deployment")}
+    jobs = {component(d): d for d in by_kind(docs, "Job")}
+    policies = {component(d): d for d in by_kind(docs, "NetworkPolicy")}
+    services = {component(d): d for d in by_kind(docs, "Service")}
+    for name, port in SERVICES.items():
+        where = f"[{label}] {name}"
+        d = deployments.get(name)
+        check(d is not None, f"{where}: no Deployment")
+        if d is None:
+            continue
+        selector = d["spec"]["selector"]["matchLabels"]
+        check(selector.get("app.kubernetes.io/component") == name, f"{where}: selector lacks the component")
+        check("helm.sh/chart" not in selector, f"{where}: helm.sh/chart in the selector")
+        pod = d["spec"]["template"]["spec"]
+        check(pod.get("automountServiceAccountToken") is False, f"{where}: service account token mounted")
+        check(pod["securityContext"].get("runAsNonRoot") is True, f"{where}: pod not runAsNonRoot")
+        check(pod["securityContext"].get("seccompProfile", {}).get("type") == "RuntimeDefault", f"{where}: no RuntimeDefault seccomp")
+        check("checksum/config" in d["spec"]["template"]["metadata"].get("annotations", {}), f"{where}: no config checksum")
+        c = pod["containers"][0]
+        check(c["command"] == [f"/usr/local/bin/xiaopu-{name}", "serve"], f"{where}: wrong command {c['command']}")
+        for probe in ("readinessProbe", "livenessProbe"):
+            check("grpc" in c.get(probe, {}), f"{where}: {probe} is not a gRPC probe")
+        check(c["livenessProbe"]["grpc"].get("service") == "liveness", f"{where}: liveness follows the database")
+        res = c.get("resources", {})
+        check({"cpu", "memory"} <= set(res.get("requests", {})), f"{where}: no CPU/memory requests")
+        check("memory" in res.get("limits", {}), f"{where}: no memory limit")
+        sc = c.get("securityContext", {})
+        check(sc.get("runAsNonRoot") is True, f"{where}: container not runAsNonRoot")
+        check(sc.get("readOnlyRootFilesystem") is True, f"{where}: writable root filesystem")
+        check(sc.get("allowPrivilegeEscalation") is False, f"{where}: privilege escalation allowed")
+        check(sc.get("capabilities", {}).get("drop") == ["ALL"], f"{where}: capabilities not dropped")
+        mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        check("emptyDir" in volumes.get(mounts.get("/tmp", ""), {}), f"{where}: /tmp is not an emptyDir")
+        env_secrets = [e for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
+        check(any(e["name"] == "XIAOPU_DATABASE__URL" for e in env_secrets), f"{where}: database URL not from a Secret")
+
+        job = jobs.get(f"{name}-migrate")
+        check(job is not None, f"{where}: no migrations Job")
+        if job is not None:
+            hooks = job["metadata"]["annotations"].get("helm.sh/hook", "")
+            check("pre-install" in hooks and "pre-upgrade" in hooks, f"{where}: migrations Job is not a pre-install/upgrade hook")
+            check(job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "migrate", f"{where}: Job does not migrate")
+
+        check(name in policies, f"{where}: no NetworkPolicy")
+        check(name in services and services[name]["spec"]["ports"][0]["port"] == port, f"{where}: no Service on {port}")
+
+    deny = [p for p in by_kind(docs, "NetworkPolicy") if p["metadata"]["name"].endswith("-default-deny")]
+    check(len(deny) == 1 and set(deny[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}, f"[{label}] no default-deny policy")
+    # Each real caller, and only it, may reach its upstream.
+    callers = {"eligibility": "storefront", "storefront": "attribution", "attribution": "settlement"}
+    for upstream, caller in callers.items():
+        rules = policies.get(upstream, {}).get("spec", {}).get("ingress", [])
+        allowed = [
+            peer["podSelector"]["matchLabels"].get("app.kubernetes.io/component")
+            for rule in rules
+            for peer in rule.get("from", [])
+            if "podSelector" in peer
+        ]
+        check(allowed == [caller], f"[{label}] {upstream} admits {allowed}, expected only {caller}")
+    return deployments
+
+
+def main(default_path, production_path):
+    check_workloads(load(default_path), "default")
+    production = load(production_path)
+    check_workloads(production, "production")
+    pdbs = {component(d) for d in by_kind(production, "PodDisruptionBudget")}
+    hpas = {component(d) for d in by_kind(production, "HorizontalPodAutoscaler")}
+    for name in SERVICES:
+        check(name in pdbs, f"[production] {name}: no PodDisruptionBudget")
+        check(name in hpas, f"[production] {name}: no HorizontalPodAutoscaler")
+    for d in by_kind(production, "Deployment"):
+        pod = d["spec"]["template"]["spec"]
+        check("podAntiAffinity" in pod.get("affinity", {}), f"[production] {component(d)}: no anti-affinity")
+        check("@sha256:" in pod["containers"][0]["image"], f"[production] {component(d)}: image not pinned by digest")
+    ingress = by_kind(production, "Ingress")
+    check(len(ingress) == 1, "[production] no Ingress")
+    if ingress:
+        paths = {p["path"] for r in ingress[0]["spec"]["rules"] for p in r["http"]["paths"]}
+        for name in SERVICES:
+            check(f"/xiaopu.{name}.v1.{name.title()}Service" in paths, f"[production] Ingress does not route {name}")
+    if failures:
+        print("rendered chart check failed:\n  " + "\n  ".join(failures))
+        sys.exit(1)
+    print(f"rendered chart: {len(SERVICES)} services checked in default and production values")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

@@ -1,0 +1,177 @@
+//! Every RPC of the API, who may call it, and what everyone else gets.
+use std::{collections::BTreeSet, time::Duration};
+
+use prost_reflect::DescriptorPool;
+use tonic::Code;
+use xiaopu_common::{
+    auth::{Claims, Role, TokenSigner},
+    testing::{TEST_SECRET, token},
+};
+use xiaopu_testkit::{Options, Stack};
+
+use crate::raw::call;
+
+use Role::{Admin, Finance, Promoter, Service, Supplier};
+
+const ALL: &[Role] = &[Promoter, Supplier, Finance, Service, Admin];
+
+/// (service, RPC, roles that may call it at all). A new RPC needs a line here, or
+/// `the_table_lists_the_whole_api` fails. Promoters and suppliers are further limited
+/// to their own resources by the handlers.
+pub const TABLE: &[(&str, &str, &[Role])] = &[
+    ("xiaopu.eligibility.v1.EligibilityService", "RecordCreditScore", &[Service, Admin]),
+    ("xiaopu.eligibility.v1.EligibilityService", "CheckEligibility", &[Promoter, Service, Admin]),
+    ("xiaopu.eligibility.v1.EligibilityService", "GetPromoterStatus", &[Promoter, Service, Admin]),
+    ("xiaopu.eligibility.v1.EligibilityService", "ListDecisions", &[Promoter, Service, Admin]),
+    ("xiaopu.eligibility.v1.EligibilityService", "ListCreditScores", &[Promoter, Service, Admin]),
+    ("xiaopu.feed.v1.FeedService", "WatchEvents", &[Service, Admin]),
+    ("xiaopu.storefront.v1.StorefrontService", "PublishProduct", &[Supplier]),
+    ("xiaopu.storefront.v1.StorefrontService", "UpdateProduct", &[Supplier]),
+    ("xiaopu.storefront.v1.StorefrontService", "WithdrawProduct", &[Supplier]),
+    ("xiaopu.storefront.v1.StorefrontService", "GetProduct", ALL),
+    ("xiaopu.storefront.v1.StorefrontService", "ListSupplierProducts", &[Supplier, Admin]),
+    ("xiaopu.storefront.v1.StorefrontService", "SetCommissionRate", &[Supplier]),
+    ("xiaopu.storefront.v1.StorefrontService", "GetCommissionRate", ALL),
+    ("xiaopu.storefront.v1.StorefrontService", "ListCommissionRates", ALL),
+    ("xiaopu.storefront.v1.StorefrontService", "SearchProducts", &[Promoter, Service, Admin]),
+    ("xiaopu.storefront.v1.StorefrontService", "OpenShop", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "GetShop", &[Promoter, Service, Admin]),
+    ("xiaopu.storefront.v1.StorefrontService", "GetMyShop", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "UpdateShop", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "AddListing", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "UpdateListing", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "ReorderListings", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "RemoveListing", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "ListShopListings", &[Promoter, Admin]),
+    ("xiaopu.storefront.v1.StorefrontService", "CheckListing", &[Service, Admin]),
+    ("xiaopu.storefront.v1.StorefrontService", "GetShopPage", &[Promoter, Service, Admin]),
+    ("xiaopu.storefront.v1.StorefrontService", "CreateShareLink", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "RevokeShareLink", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "ListShareLinks", &[Promoter, Admin]),
+    ("xiaopu.storefront.v1.StorefrontService", "ResolveShareCode", &[Service, Admin]),
+    ("xiaopu.attribution.v1.AttributionService", "IngestEvents", &[Service, Admin]),
+    ("xiaopu.attribution.v1.AttributionService", "RecordClick", &[Service, Admin]),
+    ("xiaopu.attribution.v1.AttributionService", "ListPromoterLines", &[Promoter, Finance, Service, Admin]),
+    ("xiaopu.attribution.v1.AttributionService", "ExplainLine", &[Promoter, Finance, Service, Admin]),
+    ("xiaopu.attribution.v1.AttributionService", "GetPeriodTotals", &[Finance, Service, Admin]),
+    ("xiaopu.attribution.v1.AttributionService", "StreamPeriodLines", &[Finance, Service, Admin]),
+    ("xiaopu.settlement.v1.SettlementService", "VerifyLedger", &[Finance, Admin]),
+    ("xiaopu.settlement.v1.SettlementService", "RunSettleableSweep", &[Finance, Admin]),
+    ("xiaopu.settlement.v1.SettlementService", "ClosePeriod", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "ListBatches", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "GetBatch", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "ListBatchLines", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "ApproveBatch", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "ExportBatch", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "RecordPayout", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "PlaceHold", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "ReleaseHold", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "ListHolds", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "CreateAdjustment", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "GetPromoterEarnings", &[Promoter, Finance, Admin]),
+    ("xiaopu.settlement.v1.SettlementService", "GetSupplierCharges", &[Supplier, Finance, Admin]),
+    ("xiaopu.settlement.v1.SettlementService", "GetPeriodReport", &[Finance, Admin]),
+    ("xiaopu.settlement.v1.SettlementService", "ExportPeriodReport", &[Finance, Admin]),
+    ("xiaopu.settlement.v1.SettlementService", "Reconcile", &[Finance, Admin]),
+];
+
+/// Packages that no service serves (the benchmark's baseline server).
+const NOT_SERVED: &[&str] = &["xiaopu.bench.v1"];
+
+/// Every RPC in the descriptors: (service, method, server-streaming).
+pub fn api() -> Vec<(String, String, bool)> {
+    let pool = DescriptorPool::decode(xiaopu_api::FILE_DESCRIPTOR_SET).expect("descriptors");
+    pool.services()
+        .filter(|s| s.full_name().starts_with("xiaopu.") && !NOT_SERVED.contains(&s.package_name()))
+        .flat_map(|s| {
+            let service = s.full_name().to_owned();
+            s.methods().map(|m| (service.clone(), m.name().to_owned(), m.is_server_streaming())).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The channels a service's RPCs are served on (the feed by every producer).
+pub fn channels<'a>(stack: &'a Stack, service: &str) -> Vec<&'a tonic::transport::Channel> {
+    let c = &stack.channels;
+    match service.split('.').nth(1) {
+        Some("eligibility") => vec![&c.eligibility],
+        Some("storefront") => vec![&c.storefront],
+        Some("attribution") => vec![&c.attribution],
+        Some("settlement") => vec![&c.settlement],
+        _ => vec![&c.eligibility, &c.storefront, &c.attribution, &c.settlement],
+    }
+}
+
+#[test]
+fn the_table_lists_the_whole_api() {
+    let listed: BTreeSet<(String, String)> = TABLE.iter().map(|(s, m, _)| (s.to_string(), m.to_string())).collect();
+    let served: BTreeSet<(String, String)> = api().into_iter().map(|(s, m, _)| (s, m)).collect();
+    let missing: Vec<_> = served.difference(&listed).collect();
+    let stale: Vec<_> = listed.difference(&served).collect();
+    assert!(missing.is_empty(), "RPCs without an entry in the auth table: {missing:?}");
+    assert!(stale.is_empty(), "entries for RPCs that no longer exist: {stale:?}");
+}
+
+#[tokio::test]
+async fn every_rpc_refuses_missing_expired_forged_and_wrong_role_tokens() {
+    let stack = Stack::spawn(Options::default()).await;
+    let streaming: BTreeSet<(String, String)> =
+        api().into_iter().filter(|(_, _, s)| *s).map(|(s, m, _)| (s, m)).collect();
+    let expired = |role: Role| {
+        TokenSigner::hs256(TEST_SECRET.as_bytes())
+            .mint_claims(&Claims {
+                sub: "someone".into(),
+                role,
+                exp: chrono::Utc::now().timestamp() - 120,
+                iat: None,
+                iss: None,
+                aud: None,
+            })
+            .expect("mint")
+    };
+    let forged = |role: Role| {
+        TokenSigner::hs256(b"forged-forged-forged-forged-forged")
+            .mint(role, "someone", Duration::from_secs(60))
+            .expect("mint")
+    };
+    let mut checked = 0;
+    for (service, method, allowed) in TABLE {
+        let path = format!("/{service}/{method}");
+        let is_stream = streaming.contains(&(service.to_string(), method.to_string()));
+        for channel in channels(&stack, service) {
+            let allowed_role = allowed[0];
+            let unauthenticated: [(&str, Option<String>); 4] = [
+                ("no token", None),
+                ("expired", Some(expired(allowed_role))),
+                ("forged", Some(forged(allowed_role))),
+                ("garbage", Some("not-a-jwt".into())),
+            ];
+            for (what, bearer) in &unauthenticated {
+                let err = call(channel, &path, is_stream, Vec::new(), bearer.as_deref()).await.expect_err(what);
+                assert_eq!(err.code(), Code::Unauthenticated, "{path} with {what}: {err:?}");
+            }
+            for role in ALL.iter().filter(|r| !allowed.contains(r)) {
+                let err = call(channel, &path, is_stream, Vec::new(), Some(&token(*role, "someone")))
+                    .await
+                    .expect_err("wrong role");
+                assert_eq!(err.code(), Code::PermissionDenied, "{path} as {role}: {err:?}");
+            }
+            for role in allowed.iter() {
+                if let Err(err) = call(channel, &path, is_stream, Vec::new(), Some(&token(*role, "someone"))).await {
+                    assert!(
+                        !matches!(err.code(), Code::Unauthenticated | Code::Internal | Code::Unknown),
+                        "{path} as {role} with an empty request: {err:?}"
+                    );
+                    let reason = xiaopu_common::error::status_details(&err).0;
+                    assert_ne!(
+                        reason.as_deref(),
+                        Some("ROLE_NOT_ALLOWED"),
+                        "{path} refused {role}, which the table allows"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= TABLE.len());
+}

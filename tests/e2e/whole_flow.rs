@@ -1,0 +1,288 @@
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use tonic::Code;
+use xiaopu_api::{
+    attribution::{self as at, EventOutcome, attribution_service_client::AttributionServiceClient},
+    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
+    settlement::{self as st, settlement_service_client::SettlementServiceClient},
+    storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
+    types::Money,
+};
+use xiaopu_common::{auth::Role, error::status_details, time::to_timestamp};
+use xiaopu_testkit::events::{confirmed, line, paid, refund};
+
+use crate::{otlp::Receiver, system::System};
+
+fn cny(minor_units: i64) -> Option<Money> {
+    Some(Money { minor_units, currency: "CNY".into() })
+}
+
+fn minor(m: &Option<Money>) -> i64 {
+    m.as_ref().map_or(0, |m| m.minor_units)
+}
+
+/// Ingests until attribution has the catalog the events need (its read model follows
+/// the storefront's feed), then asserts every event applied.
+async fn ingest(
+    attribution: &mut AttributionServiceClient<xiaopu_common::grpc_client::Upstream>,
+    events: Vec<at::OrderEvent>,
+) {
+    for _ in 0..100 {
+        let answer =
+            attribution.ingest_events(at::IngestEventsRequest { events: events.clone() }).await.expect("ingest");
+        let results = answer.into_inner().results;
+        if results.iter().all(|r| matches!(r.outcome(), EventOutcome::Applied | EventOutcome::Duplicate)) {
+            return;
+        }
+        assert!(results.iter().all(|r| r.code == Code::FailedPrecondition as i32 || r.code == 0), "{results:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("events were not applied");
+}
+
+#[tokio::test]
+async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
+    xiaopu_common::testing::init_logs();
+    let (otlp, otlp_addr) = Receiver::start().await;
+    let mut system = System::start(otlp_addr).await;
+
+    // A supplier publishes products and sets rates.
+    let mut supplier = StorefrontServiceClient::new(system.client("storefront", Role::Supplier, "west-lake"));
+    let mut products = Vec::new();
+    for (title, price, bps) in [("Longjing tea", 19900, 550), ("Yixing teapot", 38800, 1000)] {
+        let request = sf::PublishProductRequest {
+            request_id: format!("publish-{price}"),
+            title: title.into(),
+            price: cny(price),
+            category: "tea".into(),
+            ..Default::default()
+        };
+        let product = supplier.publish_product(request).await.expect("publish").into_inner().product.expect("product");
+        let rate = sf::SetCommissionRateRequest {
+            request_id: format!("rate-{price}"),
+            product_id: product.product_id.clone(),
+            rate_bps: bps,
+            effective_from: None,
+        };
+        supplier.set_commission_rate(rate).await.expect("rate");
+        products.push(product.product_id);
+    }
+
+    // The bureau scores two people; 720 opens a shop, 690 is refused with the reason.
+    let mut bureau = EligibilityServiceClient::new(system.client("eligibility", Role::Service, "credit-bureau"));
+    for (person, score) in [("alice", 720), ("bob", 690)] {
+        let request = RecordCreditScoreRequest {
+            request_id: format!("score-{person}"),
+            person_id: person.into(),
+            score,
+            source: "zhima".into(),
+            observed_at: None,
+        };
+        bureau.record_credit_score(request).await.expect("score");
+    }
+    let mut alice = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, "alice"));
+    let shop = alice
+        .open_shop(sf::OpenShopRequest { name: "Alice 的茶铺".into(), description: "好茶".into() })
+        .await
+        .expect("alice opens")
+        .into_inner()
+        .shop
+        .expect("shop");
+    let mut bob = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, "bob"));
+    let refused =
+        bob.open_shop(sf::OpenShopRequest { name: "Bob's".into(), description: String::new() }).await.expect_err("bob");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(status_details(&refused).0.as_deref(), Some("NOT_ELIGIBLE"));
+    assert!(refused.message().contains("690"), "{}", refused.message());
+    for (product, reason) in products.iter().zip(["明前茶", "泡绿茶不闷香"]) {
+        let add = sf::AddListingRequest {
+            shop_id: shop.shop_id.clone(),
+            product_id: product.clone(),
+            recommendation_reason: reason.into(),
+            position: 0,
+        };
+        alice.add_listing(add).await.expect("listed");
+    }
+    let link = sf::CreateShareLinkRequest {
+        request_id: "alice-wechat".into(),
+        shop_id: shop.shop_id.clone(),
+        listing_id: String::new(),
+        channel: sf::Channel::Wechat.into(),
+    };
+    let code = alice.create_share_link(link).await.expect("link").into_inner().share_link.expect("link").code;
+
+    // A buyer clicks and pays; the order is confirmed.
+    let mut orders = AttributionServiceClient::new(system.client("attribution", Role::Service, "order-system"));
+    let now = Utc::now();
+    let click = at::Click {
+        event_id: "click-1".into(),
+        share_code: code.clone(),
+        visitor_id: "buyer-1".into(),
+        clicked_at: Some(to_timestamp(now)),
+    };
+    orders.record_click(at::RecordClickRequest { click: Some(click) }).await.expect("click");
+    ingest(
+        &mut orders,
+        vec![
+            paid(
+                "order-1",
+                "buyer-1",
+                now,
+                "",
+                vec![
+                    line("line-1", &products[0], "west-lake", 19900),
+                    line("line-2", &products[1], "west-lake", 38800),
+                ],
+            ),
+            confirmed("order-1", now),
+        ],
+    )
+    .await;
+    let mut alice_orders = AttributionServiceClient::new(system.client("attribution", Role::Promoter, "alice"));
+    let explained = alice_orders
+        .explain_line(at::ExplainLineRequest { line_id: "line-1".into() })
+        .await
+        .expect("explain")
+        .into_inner();
+    assert_eq!(explained.explanation.expect("why").reason(), at::AttributionReason::LastClick);
+    assert_eq!(minor(&explained.line.expect("line").commission), 1094);
+
+    // The hold (zero here) passes; finance closes, a second user approves, exports, pays.
+    system.caught_up("attribution", "settlement").await;
+    let mut fiona = SettlementServiceClient::new(system.client("settlement", Role::Finance, "fiona"));
+    let mut gao = SettlementServiceClient::new(system.client("settlement", Role::Finance, "gao"));
+    let alice_money = SettlementServiceClient::new(system.client("settlement", Role::Promoter, "alice"));
+    let earnings = || async {
+        alice_money
+            .clone()
+            .get_promoter_earnings(st::GetPromoterEarningsRequest { promoter_id: "alice".into() })
+            .await
+            .expect("earnings")
+            .into_inner()
+    };
+    for _ in 0..100 {
+        if minor(&earnings().await.settleable) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // 1094 (fee 109) and 3880 (fee 388): shares 985 + 3492.
+    assert_eq!(minor(&earnings().await.settleable), 985 + 3492);
+    let (from, to) = (now - TimeDelta::days(1), Utc::now() + TimeDelta::minutes(1));
+    let close = |from, to, id: &str| st::ClosePeriodRequest {
+        request_id: id.into(),
+        from: Some(to_timestamp(from)),
+        to: Some(to_timestamp(to)),
+    };
+    let batch = fiona.close_period(close(from, to, "close-1")).await.expect("close").into_inner().batch.expect("batch");
+    let approve = st::ApproveBatchRequest { batch_id: batch.batch_id.clone() };
+    let own = fiona.approve_batch(approve.clone()).await.expect_err("four eyes");
+    assert_eq!(own.code(), Code::FailedPrecondition);
+    gao.approve_batch(approve).await.expect("second finance user approves");
+    let mut csv = Vec::new();
+    let mut export = gao
+        .export_batch(st::ExportBatchRequest { batch_id: batch.batch_id.clone() })
+        .await
+        .expect("export")
+        .into_inner();
+    while let Some(chunk) = export.message().await.expect("chunk") {
+        csv.extend(chunk.data);
+    }
+    let csv = String::from_utf8(csv).expect("utf-8");
+    let lines = gao
+        .list_batch_lines(st::ListBatchLinesRequest { batch_id: batch.batch_id.clone(), ..Default::default() })
+        .await
+        .expect("lines")
+        .into_inner()
+        .lines;
+    assert_eq!(lines.len(), 1);
+    assert_eq!(minor(&lines[0].amount), 4477);
+    assert!(
+        csv.lines().any(|r| r.contains(&lines[0].batch_line_id) && r.contains(",alice,pending,44.77,CNY,")),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().filter(|r| r.contains(",line-")).count(), 2, "order-line detail");
+    let pay = st::RecordPayoutRequest {
+        batch_line_id: lines[0].batch_line_id.clone(),
+        outcome: st::PayoutOutcome::Paid.into(),
+        reference: "ICBC-0001".into(),
+    };
+    gao.record_payout(pay).await.expect("paid");
+    let books = gao
+        .reconcile(st::ReconcileRequest { from: Some(to_timestamp(from)), to: Some(to_timestamp(to)) })
+        .await
+        .expect("reconcile")
+        .into_inner();
+    assert!(books.clean, "{:?}", books.discrepancies);
+    assert_eq!(books.lines_checked, 2);
+
+    // A refund after payout becomes a clawback netted in the next period.
+    ingest(&mut orders, vec![refund("refund-1", "order-1", "line-2", 19400, Utc::now())]).await;
+    let later = Utc::now();
+    ingest(
+        &mut orders,
+        vec![
+            paid("order-2", "buyer-1", later, &code, vec![line("line-3", &products[1], "west-lake", 38800)]),
+            confirmed("order-2", later),
+        ],
+    )
+    .await;
+    system.caught_up("attribution", "settlement").await;
+    for _ in 0..100 {
+        if minor(&earnings().await.settleable) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // line-2 keeps 19400 at 1000 bps: 1940, fee 194, share 1746; the clawback is 3492 − 1746.
+    assert_eq!(minor(&earnings().await.clawbacks_owed), 3492 - 1746);
+    let next = fiona
+        .close_period(close(to, to + TimeDelta::hours(1), "close-2"))
+        .await
+        .expect("close")
+        .into_inner()
+        .batch
+        .expect("batch");
+    let next_lines = fiona
+        .list_batch_lines(st::ListBatchLinesRequest { batch_id: next.batch_id, ..Default::default() })
+        .await
+        .expect("lines")
+        .into_inner()
+        .lines;
+    assert_eq!((minor(&next_lines[0].clawback_netted), minor(&next_lines[0].amount)), (1746, 3492 - 1746));
+    let ledger = gao.verify_ledger(st::VerifyLedgerRequest {}).await.expect("verify").into_inner();
+    assert_eq!(minor(&ledger.total), 0);
+
+    // One trace spans the storefront and eligibility for the shop opening.
+    let mut shared = None;
+    for _ in 0..100 {
+        let spans = otlp.spans();
+        let opening =
+            spans.iter().filter(|s| s.service == "storefront" && s.name.ends_with("StorefrontService/OpenShop"));
+        shared = opening.clone().find_map(|open| {
+            spans
+                .iter()
+                .find(|s| {
+                    s.service == "eligibility"
+                        && s.name.ends_with("EligibilityService/CheckEligibility")
+                        && s.trace_id == open.trace_id
+                })
+                .map(|_| open.trace_id.clone())
+        });
+        if shared.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        shared.is_some_and(|id| id.iter().any(|b| *b != 0)),
+        "no trace shared by storefront and eligibility: {:?}",
+        otlp.spans()
+    );
+
+    // SIGTERM: every service drains and exits cleanly.
+    for (name, process) in system.processes.iter_mut().rev() {
+        assert!(process.terminate(Duration::from_secs(20)).await, "{name} did not exit cleanly on SIGTERM");
+    }
+}
