@@ -3,7 +3,8 @@
 #
 #   postgres.sh start <name>   prints a superuser URL; starts a throwaway cluster in
 #                              target/pg-<name> on a free port unless DATABASE_URL is set
-#   postgres.sh stop <name>    stops that cluster (never a server given by DATABASE_URL)
+#   postgres.sh stop <name>    stops that cluster (never a server given by DATABASE_URL);
+#                              a later start brings it back on the same port if free
 #
 # The cluster is initialised as the `postgres` user when run as root (initdb refuses
 # root), and Debian's `postgresql` package is installed when the server is missing.
@@ -68,7 +69,13 @@ start() {
   extra=""
   [ "$name" = test ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   for attempt in 1 2 3 4 5; do
-    port=$(free_port)
+    # A restarted cluster takes its old port when it is free, so clients (and the
+    # fault tests that stop and start it) find it where it was.
+    if [ "$attempt" = 1 ] && [ -f "$dir/port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$(cat "$dir/port")") 2>/dev/null; then
+      port=$(cat "$dir/port")
+    else
+      port=$(free_port)
+    fi
     if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c shared_buffers=256MB $extra" \
       start >/dev/null; then

@@ -3,6 +3,4 @@
 //! each with its own database, and an OTLP receiver collecting their traces. The
 //! test acts as their users, from a supplier's first product to a clawback netted in
 //! the second payout.
-mod otlp;
-mod system;
 mod whole_flow;

@@ -3,70 +3,30 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use tonic::Code;
 use xiaopu_api::{
-    attribution::{self as at, EventOutcome, attribution_service_client::AttributionServiceClient},
+    attribution::{self as at, attribution_service_client::AttributionServiceClient},
     eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
     settlement::{self as st, settlement_service_client::SettlementServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
-    types::Money,
 };
 use xiaopu_common::{auth::Role, error::status_details, time::to_timestamp};
 use xiaopu_testkit::events::{confirmed, line, paid, refund};
 
-use crate::{otlp::Receiver, system::System};
-
-fn cny(minor_units: i64) -> Option<Money> {
-    Some(Money { minor_units, currency: "CNY".into() })
-}
-
-fn minor(m: &Option<Money>) -> i64 {
-    m.as_ref().map_or(0, |m| m.minor_units)
-}
-
-/// Ingests until attribution has the catalog the events need (its read model follows
-/// the storefront's feed), then asserts every event applied.
-async fn ingest(
-    attribution: &mut AttributionServiceClient<xiaopu_common::grpc_client::Upstream>,
-    events: Vec<at::OrderEvent>,
-) {
-    for _ in 0..100 {
-        let answer =
-            attribution.ingest_events(at::IngestEventsRequest { events: events.clone() }).await.expect("ingest");
-        let results = answer.into_inner().results;
-        if results.iter().all(|r| matches!(r.outcome(), EventOutcome::Applied | EventOutcome::Duplicate)) {
-            return;
-        }
-        assert!(results.iter().all(|r| r.code == Code::FailedPrecondition as i32 || r.code == 0), "{results:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("events were not applied");
-}
+use xiaopu_e2e::{
+    otlp::Receiver,
+    system::System,
+    world::{ingest_until_applied, minor, publish},
+};
 
 #[tokio::test]
 async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
     xiaopu_common::testing::init_logs();
     let (otlp, otlp_addr) = Receiver::start().await;
-    let mut system = System::start(otlp_addr).await;
+    let mut system = System::start(Some(otlp_addr)).await;
 
     // A supplier publishes products and sets rates.
-    let mut supplier = StorefrontServiceClient::new(system.client("storefront", Role::Supplier, "west-lake"));
     let mut products = Vec::new();
     for (title, price, bps) in [("Longjing tea", 19900, 550), ("Yixing teapot", 38800, 1000)] {
-        let request = sf::PublishProductRequest {
-            request_id: format!("publish-{price}"),
-            title: title.into(),
-            price: cny(price),
-            category: "tea".into(),
-            ..Default::default()
-        };
-        let product = supplier.publish_product(request).await.expect("publish").into_inner().product.expect("product");
-        let rate = sf::SetCommissionRateRequest {
-            request_id: format!("rate-{price}"),
-            product_id: product.product_id.clone(),
-            rate_bps: bps,
-            effective_from: None,
-        };
-        supplier.set_commission_rate(rate).await.expect("rate");
-        products.push(product.product_id);
+        products.push(publish(&system, "west-lake", title, price, bps).await);
     }
 
     // The bureau scores two people; 720 opens a shop, 690 is refused with the reason.
@@ -122,9 +82,9 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
         clicked_at: Some(to_timestamp(now)),
     };
     orders.record_click(at::RecordClickRequest { click: Some(click) }).await.expect("click");
-    ingest(
+    ingest_until_applied(
         &mut orders,
-        vec![
+        &[
             paid(
                 "order-1",
                 "buyer-1",
@@ -218,11 +178,11 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
     assert_eq!(books.lines_checked, 2);
 
     // A refund after payout becomes a clawback netted in the next period.
-    ingest(&mut orders, vec![refund("refund-1", "order-1", "line-2", 19400, Utc::now())]).await;
+    ingest_until_applied(&mut orders, &[refund("refund-1", "order-1", "line-2", 19400, Utc::now())]).await;
     let later = Utc::now();
-    ingest(
+    ingest_until_applied(
         &mut orders,
-        vec![
+        &[
             paid("order-2", "buyer-1", later, &code, vec![line("line-3", &products[1], "west-lake", 38800)]),
             confirmed("order-2", later),
         ],
@@ -282,7 +242,9 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
     );
 
     // SIGTERM: every service drains and exits cleanly.
-    for (name, process) in system.processes.iter_mut().rev() {
+    // Callers first: settlement, attribution, storefront, eligibility.
+    for name in ["settlement", "attribution", "storefront", "eligibility"] {
+        let process = system.process(name);
         assert!(process.terminate(Duration::from_secs(20)).await, "{name} did not exit cleanly on SIGTERM");
     }
 }

@@ -246,7 +246,8 @@ pub async fn caught_up(producer: &TestDatabase, consumer: &TestDatabase, feed: &
             .await
             .expect("producer outbox");
     let Some((xid, seq)) = last else { return };
-    for _ in 0..800 {
+    // Generous: a fault test's consumer may have ten thousand events to apply.
+    for _ in 0..2400 {
         let cursor: Option<(String,)> = sqlx::query_as("SELECT position FROM feed_cursor WHERE feed = $1")
             .bind(feed)
             .fetch_optional(&consumer)

@@ -32,7 +32,12 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create(prefix: &str) -> Self {
-        let admin_url = admin_database_url();
+        Self::create_on(&admin_database_url(), prefix).await
+    }
+
+    /// The same on another server (a fault test's own cluster).
+    pub async fn create_on(admin_url: &str, prefix: &str) -> Self {
+        let admin_url = admin_url.to_owned();
         let name = format!("t_{prefix}_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::connect(&admin_url).await.expect("connect to the test PostgreSQL server");
         sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("create test database");

@@ -8,7 +8,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+pub use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 /// The directory holding the workspace's binaries next to the running executable
 /// (`target/<profile>`, also when running from `target/<profile>/deps`).
@@ -70,20 +71,26 @@ impl ServiceProcess {
         self.child.as_ref().map(Child::id)
     }
 
-    /// Waits until the service reports SERVING (its database answers).
-    pub async fn wait_serving(&self, patience: Duration) {
+    /// What the health service says of the whole server now; None when it does not
+    /// answer.
+    pub async fn health(&self) -> Option<ServingStatus> {
+        let channel = tonic::transport::Channel::from_shared(self.url()).ok()?.connect().await.ok()?;
+        let answer = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
+        Some(answer.into_inner().status())
+    }
+
+    /// Waits until the health service says `status`.
+    pub async fn wait_health(&self, status: ServingStatus, patience: Duration) {
         let deadline = Instant::now() + patience;
-        loop {
-            if let Ok(channel) = tonic::transport::Channel::from_shared(self.url()).expect("url").connect().await
-                && let Ok(answer) =
-                    HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await
-                && answer.into_inner().status() == ServingStatus::Serving
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{} did not become SERVING within {patience:?}", self.name);
+        while self.health().await != Some(status) {
+            assert!(Instant::now() < deadline, "{} did not become {status:?} within {patience:?}", self.name);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Waits until the service reports SERVING (its database answers).
+    pub async fn wait_serving(&self, patience: Duration) {
+        self.wait_health(ServingStatus::Serving, patience).await;
     }
 
     /// SIGKILL: the process dies mid-whatever, as in a node failure.

@@ -1,0 +1,150 @@
+//! kill -9 the settlement service while it applies 10,000 commission events, and again
+//! in the middle of a period close. A second settlement instance on the same feed,
+//! never crashed, is the control: after restarts, the crashed one's ledger, applied
+//! events and batch must be the control's exactly.
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use xiaopu_api::settlement::{self as st, settlement_service_client::SettlementServiceClient};
+use xiaopu_common::{auth::Role, time::to_timestamp};
+use xiaopu_e2e::{
+    system::{QUICK_SETTLEMENT, System},
+    world::{ingest_until_applied, minor, onboard, publish},
+};
+use xiaopu_testkit::events::{confirmed, line, paid};
+
+const PROMOTERS: usize = 40;
+/// Paid and confirmed: two commission events per order, 10,000 in all.
+const ORDERS: usize = 5_000;
+
+async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.expect(sql);
+    n
+}
+
+/// Everything a settlement database says about money, in a comparable form: each
+/// account's balance per party, the applied event ids, and the batch lines.
+async fn books(pool: &sqlx::PgPool) -> (Vec<(String, String, i64)>, i64, Vec<(String, String, i64, i64, i64, i32)>) {
+    let balances = sqlx::query_as(
+        "SELECT account, party, sum(amount)::bigint FROM posting GROUP BY account, party ORDER BY account, party",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("balances");
+    let applied = count(pool, "SELECT count(*) FROM feed_inbox WHERE feed = 'attribution'").await;
+    let lines = sqlx::query_as(
+        "SELECT promoter_id, status, settled_share, service_fee, amount, order_lines FROM batch_line ORDER BY promoter_id",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("batch lines");
+    (balances, applied, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settlement_killed_mid_stream_and_mid_close_ends_with_the_same_books() {
+    xiaopu_common::testing::init_logs();
+    let mut system = System::new(None);
+    system.add("eligibility", "eligibility", None, &[]).await;
+    system.add("storefront", "storefront", Some("eligibility"), &[]).await;
+    system.add("attribution", "attribution", Some("storefront"), &[]).await;
+    let product = publish(&system, "s-crash", "Pu'er cake", 10_000, 800).await;
+    let mut codes = Vec::new();
+    for p in 0..PROMOTERS {
+        codes.push(onboard(&system, &format!("p{p}"), std::slice::from_ref(&product)).await.1);
+    }
+    system.caught_up("storefront", "attribution").await;
+    let paid_at = Utc::now();
+    let mut orders = xiaopu_api::attribution::attribution_service_client::AttributionServiceClient::new(system.client(
+        "attribution",
+        Role::Service,
+        "order-system",
+    ));
+    let events: Vec<_> = (0..ORDERS)
+        .flat_map(|i| {
+            let order = format!("o{i}");
+            let lines = vec![line(&format!("l{i}"), &product, "s-crash", 1_000 + i as i64)];
+            [paid(&order, &format!("b{i}"), paid_at, &codes[i % PROMOTERS], lines), confirmed(&order, paid_at)]
+        })
+        .collect();
+    for chunk in events.chunks(1_000) {
+        ingest_until_applied(&mut orders, chunk).await;
+    }
+    let attribution = system.pool("attribution").await;
+    let published = count(&attribution, "SELECT count(*) FROM outbox WHERE topic = 'attribution.commission'").await;
+    assert_eq!(published, 2 * ORDERS as i64, "one event per payment and per confirmation");
+
+    // Both instances start on the same 10,000 events; one is killed mid-stream.
+    system.add("control", "settlement", Some("attribution"), QUICK_SETTLEMENT).await;
+    system.add("crashing", "settlement", Some("attribution"), QUICK_SETTLEMENT).await;
+    let crashing = system.pool("crashing").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let applied_at_kill = loop {
+        let applied = count(&crashing, "SELECT count(*) FROM feed_inbox").await;
+        if applied >= 500 {
+            system.process("crashing").kill();
+            break applied;
+        }
+        assert!(Instant::now() < deadline, "settlement applied nothing");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let after_kill = count(&crashing, "SELECT count(*) FROM feed_inbox").await;
+    assert!(after_kill < published, "killed after the stream was applied ({after_kill}); the test proved nothing");
+    system.restart("crashing").await;
+    system.caught_up("attribution", "control").await;
+    system.caught_up("attribution", "crashing").await;
+
+    // The hold (zero) passes for every line on both.
+    let settleable = "SELECT count(*) FROM position WHERE stage = 'settleable'";
+    for name in ["control", "crashing"] {
+        let pool = system.pool(name).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while count(&pool, settleable).await < ORDERS as i64 {
+            assert!(Instant::now() < deadline, "{name}: lines did not become settleable");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let (control_balances, control_applied, _) = books(&system.pool("control").await).await;
+    let (balances, applied, _) = books(&crashing).await;
+    assert_eq!(control_applied, published, "the control applied every event once");
+    assert_eq!(applied, published, "killed at {applied_at_kill}: every event counted exactly once");
+    assert_eq!(balances, control_balances, "the crashed ledger is the control's");
+
+    // Close the period on the control, timing it; then kill the other halfway through
+    // its close, restart it and retry the same request.
+    let (from, to) = (paid_at - TimeDelta::days(1), Utc::now() + TimeDelta::minutes(1));
+    let close = st::ClosePeriodRequest {
+        request_id: "close-november".into(),
+        from: Some(to_timestamp(from)),
+        to: Some(to_timestamp(to)),
+    };
+    let mut control = SettlementServiceClient::new(system.client("control", Role::Finance, "fiona"));
+    let started = Instant::now();
+    control.close_period(close.clone()).await.expect("control closes");
+    let took = started.elapsed();
+    let mut finance = SettlementServiceClient::new(system.client("crashing", Role::Finance, "fiona"));
+    let first_try = tokio::spawn({
+        let (mut finance, close) = (finance.clone(), close.clone());
+        async move { finance.close_period(close).await }
+    });
+    tokio::time::sleep(took / 2).await;
+    system.process("crashing").kill();
+    let interrupted = first_try.await.expect("join");
+    eprintln!(
+        "control closed in {took:?}; the crashing close was killed after half that (interrupted: {})",
+        interrupted.is_err()
+    );
+    system.restart("crashing").await;
+    let batch = finance.close_period(close).await.expect("the retried close").into_inner().batch.expect("batch");
+    assert_eq!(count(&crashing, "SELECT count(*) FROM batch").await, 1, "one batch, however many tries");
+
+    let (control_balances, _, control_lines) = books(&system.pool("control").await).await;
+    let (balances, _, lines) = books(&crashing).await;
+    assert_eq!(lines.len(), PROMOTERS, "a line per promoter");
+    assert_eq!(lines, control_lines, "the batch is the one a run without the crash made");
+    assert_eq!(balances, control_balances);
+    let ledger = finance.verify_ledger(st::VerifyLedgerRequest {}).await.expect("verify").into_inner();
+    assert_eq!(minor(&ledger.total), 0, "the ledger sums to zero");
+    assert!(ledger.unbalanced_journals.is_empty(), "{:?}", ledger.unbalanced_journals);
+    assert!(!batch.batch_id.is_empty());
+}

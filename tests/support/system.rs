@@ -1,0 +1,111 @@
+//! Service binaries as processes, each instance with its own database, and clients
+//! that call them as a given user.
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+
+use xiaopu_common::{
+    auth::{Role, TokenSigner},
+    config::UpstreamSettings,
+    grpc_client::{CallCredentials, Upstream, upstream},
+    testing::{TEST_SECRET, TestDatabase, process::ServiceProcess},
+};
+
+/// Settlement with a zero after-sale hold and a quick sweep: the hold passes without
+/// sleeping for days.
+pub const QUICK_SETTLEMENT: &[(&str, &str)] =
+    &[("XIAOPU_SETTLEMENT__HOLD_HOURS", "0"), ("XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS", "200")];
+
+/// Running instances by name; an instance is one service binary (several instances of
+/// one service may run, each with its own database).
+#[derive(Default)]
+pub struct System {
+    pub processes: BTreeMap<String, ServiceProcess>,
+    pub databases: BTreeMap<String, TestDatabase>,
+    otlp: Option<SocketAddr>,
+}
+
+impl System {
+    /// An empty system whose services export their spans to `otlp`, if given.
+    pub fn new(otlp: Option<SocketAddr>) -> Self {
+        Self { otlp, ..Self::default() }
+    }
+
+    /// The four services in dependency order, each SERVING before the next starts.
+    pub async fn start(otlp: Option<SocketAddr>) -> Self {
+        let mut system = Self::new(otlp);
+        system.add("eligibility", "eligibility", None, &[]).await;
+        system.add("storefront", "storefront", Some("eligibility"), &[]).await;
+        system.add("attribution", "attribution", Some("storefront"), &[]).await;
+        system.add("settlement", "settlement", Some("attribution"), QUICK_SETTLEMENT).await;
+        system
+    }
+
+    /// Starts instance `name` of `service` with a fresh database on the test server,
+    /// calling the instance `upstream`, with `extra` environment.
+    pub async fn add(&mut self, name: &str, service: &str, upstream: Option<&str>, extra: &[(&str, &str)]) {
+        let db = TestDatabase::create(&format!("sys_{service}")).await;
+        self.add_with_database(name, service, upstream, extra, db).await;
+    }
+
+    /// The same with a given database.
+    pub async fn add_with_database(
+        &mut self,
+        name: &str,
+        service: &str,
+        upstream: Option<&str>,
+        extra: &[(&str, &str)],
+        db: TestDatabase,
+    ) {
+        let mut env = BTreeMap::from([
+            ("XIAOPU_DATABASE__URL".to_string(), db.url.clone()),
+            ("XIAOPU_AUTH__SECRET".to_string(), TEST_SECRET.to_string()),
+            ("XIAOPU_TELEMETRY__LOG_FILTER".to_string(), "info".to_string()),
+        ]);
+        if let Some(otlp) = self.otlp {
+            env.insert("XIAOPU_TELEMETRY__OTLP_ENDPOINT".into(), format!("http://{otlp}"));
+            // Spans leave within a fraction of a second instead of five.
+            env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
+        }
+        if let Some(up) = upstream {
+            let upstream_service = self.processes[up].name.clone();
+            env.insert(
+                format!("XIAOPU_{}__{}__URL", service.to_uppercase(), upstream_service.to_uppercase()),
+                self.processes[up].url(),
+            );
+        }
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let process = ServiceProcess::start(service, env);
+        process.wait_serving(Duration::from_secs(60)).await;
+        self.processes.insert(name.to_owned(), process);
+        self.databases.insert(name.to_owned(), db);
+    }
+
+    pub fn process(&mut self, name: &str) -> &mut ServiceProcess {
+        self.processes.get_mut(name).expect("no such instance")
+    }
+
+    /// Starts an instance again on its port after a kill, and waits for SERVING.
+    pub async fn restart(&mut self, name: &str) {
+        let process = self.process(name);
+        process.restart();
+        process.wait_serving(Duration::from_secs(60)).await;
+    }
+
+    /// A channel to instance `name` calling as `role`/`subject`.
+    pub fn client(&self, name: &str, role: Role, subject: &str) -> Upstream {
+        let credentials =
+            CallCredentials::new(TokenSigner::hs256(TEST_SECRET.as_bytes()), role, subject, Duration::from_secs(3600));
+        let process = &self.processes[name];
+        upstream(&UpstreamSettings::new(&process.url()), &process.name, credentials).expect("client")
+    }
+
+    /// A pool on instance `name`'s database.
+    pub async fn pool(&self, name: &str) -> sqlx::PgPool {
+        self.databases[name].connect().await
+    }
+
+    /// Waits until instance `consumer` has applied everything `producer` published.
+    pub async fn caught_up(&self, producer: &str, consumer: &str) {
+        let feed = &self.processes[producer].name;
+        xiaopu_testkit::caught_up(&self.databases[producer], &self.databases[consumer], feed).await;
+    }
+}
