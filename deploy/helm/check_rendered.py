@@ -7,7 +7,9 @@ import sys
 
 import yaml
 
-SERVICES = {"eligibility": 50051, "storefront": 50052, "attribution": 50053, "settlement": 50054}
+SERVICES = {"eligibility": 50051, "storefront": 50052, "attribution": 50053, "settlement": 50054, "web": 8080}
+# The web front serves HTTP and owns no database.
+HTTP = {"web"}
 failures = []
 
 
@@ -50,9 +52,13 @@ def check_workloads(docs, label):
         check("checksum/config" in d["spec"]["template"]["metadata"].get("annotations", {}), f"{where}: no config checksum")
         c = pod["containers"][0]
         check(c["command"] == [f"/usr/local/bin/xiaopu-{name}", "serve"], f"{where}: wrong command {c['command']}")
-        for probe in ("readinessProbe", "livenessProbe"):
-            check("grpc" in c.get(probe, {}), f"{where}: {probe} is not a gRPC probe")
-        check(c["livenessProbe"]["grpc"].get("service") == "liveness", f"{where}: liveness follows the database")
+        if name in HTTP:
+            check(c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz", f"{where}: no HTTP readiness probe")
+            check(c.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/healthz", f"{where}: no HTTP liveness probe")
+        else:
+            for probe in ("readinessProbe", "livenessProbe"):
+                check("grpc" in c.get(probe, {}), f"{where}: {probe} is not a gRPC probe")
+            check(c["livenessProbe"]["grpc"].get("service") == "liveness", f"{where}: liveness follows the database")
         res = c.get("resources", {})
         check({"cpu", "memory"} <= set(res.get("requests", {})), f"{where}: no CPU/memory requests")
         check("memory" in res.get("limits", {}), f"{where}: no memory limit")
@@ -65,10 +71,11 @@ def check_workloads(docs, label):
         volumes = {v["name"]: v for v in pod.get("volumes", [])}
         check("emptyDir" in volumes.get(mounts.get("/tmp", ""), {}), f"{where}: /tmp is not an emptyDir")
         env_secrets = [e for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
-        check(any(e["name"] == "XIAOPU_DATABASE__URL" for e in env_secrets), f"{where}: database URL not from a Secret")
+        has_db_url = any(e["name"] == "XIAOPU_DATABASE__URL" for e in env_secrets)
+        check(has_db_url != (name in HTTP), f"{where}: database URL not from a Secret (or one where no database is)")
 
         job = jobs.get(f"{name}-migrate")
-        check(job is not None, f"{where}: no migrations Job")
+        check((job is not None) != (name in HTTP), f"{where}: migrations Job missing (or present without a database)")
         if job is not None:
             hooks = job["metadata"]["annotations"].get("helm.sh/hook", "")
             check("pre-install" in hooks and "pre-upgrade" in hooks, f"{where}: migrations Job is not a pre-install/upgrade hook")
@@ -80,8 +87,14 @@ def check_workloads(docs, label):
     deny = [p for p in by_kind(docs, "NetworkPolicy") if p["metadata"]["name"].endswith("-default-deny")]
     check(len(deny) == 1 and set(deny[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}, f"[{label}] no default-deny policy")
     # Each real caller, and only it, may reach its upstream.
-    callers = {"eligibility": "storefront", "storefront": "attribution", "attribution": "settlement"}
-    for upstream, caller in callers.items():
+    callers = {
+        "eligibility": ["storefront"],
+        "storefront": ["attribution", "web"],
+        "attribution": ["settlement", "web"],
+        "settlement": ["web"],
+        "web": [],
+    }
+    for upstream, expected in callers.items():
         rules = policies.get(upstream, {}).get("spec", {}).get("ingress", [])
         allowed = [
             peer["podSelector"]["matchLabels"].get("app.kubernetes.io/component")
@@ -89,7 +102,9 @@ def check_workloads(docs, label):
             for peer in rule.get("from", [])
             if "podSelector" in peer
         ]
-        check(allowed == [caller], f"[{label}] {upstream} admits {allowed}, expected only {caller}")
+        check(sorted(allowed) == expected, f"[{label}] {upstream} admits {allowed}, expected only {expected}")
+    web_egress = policies.get("web", {}).get("spec", {}).get("egress", [])
+    check(all("ipBlock" not in peer for rule in web_egress for peer in rule.get("to", [])), f"[{label}] web may reach a database")
     return deployments
 
 
@@ -106,12 +121,18 @@ def main(default_path, production_path):
         pod = d["spec"]["template"]["spec"]
         check("podAntiAffinity" in pod.get("affinity", {}), f"[production] {component(d)}: no anti-affinity")
         check("@sha256:" in pod["containers"][0]["image"], f"[production] {component(d)}: image not pinned by digest")
-    ingress = by_kind(production, "Ingress")
-    check(len(ingress) == 1, "[production] no Ingress")
-    if ingress:
-        paths = {p["path"] for r in ingress[0]["spec"]["rules"] for p in r["http"]["paths"]}
-        for name in SERVICES:
-            check(f"/xiaopu.{name}.v1.{name.title()}Service" in paths, f"[production] Ingress does not route {name}")
+    ingresses = {component(d): d for d in by_kind(production, "Ingress")}
+    check(set(ingresses) == {"ingress", "web"}, f"[production] Ingresses: {sorted(ingresses)}")
+
+    def paths(ingress):
+        return {p["path"]: p["backend"]["service"]["port"]["name"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
+
+    if "ingress" in ingresses:
+        grpc = paths(ingresses["ingress"])
+        for name in set(SERVICES) - HTTP:
+            check(grpc.get(f"/xiaopu.{name}.v1.{name.title()}Service") == "grpc", f"[production] Ingress does not route {name}")
+    if "web" in ingresses:
+        check(paths(ingresses["web"]) == {"/s/": "http", "/console": "http"}, "[production] the web Ingress does not route /s/ and /console")
     if failures:
         print("rendered chart check failed:\n  " + "\n  ".join(failures))
         sys.exit(1)

@@ -39,7 +39,8 @@ echo "opened shop $shop"
 listing=$(get listing.listing_id --as "promoter:$alice" promoter add --shop "$shop" --product "$tea" --reason "今年的明前茶，清香回甘")
 get listing.listing_id --as "promoter:$alice" promoter add --shop "$shop" --product "$pot" --reason "泡绿茶不闷香" >/dev/null
 say "She shares her shop in a WeChat group and the tea on Douyin"
-show --as "promoter:$alice" promoter link --shop "$shop" --channel wechat
+shop_code=$(get share_link.code --as "promoter:$alice" promoter link --shop "$shop" --channel wechat)
+echo "WeChat share code: $shop_code"
 code=$(get share_link.code --as "promoter:$alice" promoter link --shop "$shop" --listing "$listing" --channel douyin)
 say "The link redirector resolves the Douyin code $code"
 show --as service:link-redirector promoter resolve --code "$code"
@@ -102,3 +103,17 @@ done
 show --as service:web promoter page --shop "$shop"
 say "Her links stop resolving for attribution; her earned money stays earned"
 refused --as service:link-redirector promoter resolve --code "$code"
+
+say "9. Her score recovers to 760: she is reinstated and her shop reopens"
+show --as service:credit-bureau eligibility record-score --person "$alice" --score 760 --source zhima
+for _ in $(seq 1 50); do
+  [ "$(get status --as service:web promoter page --shop "$shop")" = SHOP_STATUS_ACTIVE ] && break
+  sleep 0.1
+done
+show --as service:web --field status promoter page --shop "$shop"
+
+web="${XIAOPU_WEB_URL:-http://127.0.0.1:8080}"
+say "10. The web: what a buyer's phone opens, and the finance console"
+echo "Alice's shop, as her WeChat link opens it:   $web/s/$shop_code"
+echo "The tea, as her Douyin link opens it:          $web/s/$code"
+echo "The finance console (development sign-in on):  $web/console"

@@ -68,6 +68,8 @@ start() {
   # Tests create hundreds of short-lived databases: durability buys nothing there.
   extra=""
   [ "$name" = test ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  # The benchmark reads per-statement times to say where a figure's time goes.
+  [ "$name" = bench ] && extra="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
   for attempt in 1 2 3 4 5; do
     # A restarted cluster takes its old port when it is free, so clients (and the
     # fault tests that stop and start it) find it where it was.

@@ -12,7 +12,7 @@ cd "$root"
 state="$root/target/local"
 bin="$root/target/debug"
 # name:port, in start order (a service's upstreams start before it).
-services=(eligibility:50051 storefront:50052 attribution:50053 settlement:50054)
+services=(eligibility:50051 storefront:50052 attribution:50053 settlement:50054 web:8080)
 log() { echo "services.sh: $*" >&2; }
 
 # The upstream URLs a service is configured with (as the Helm chart sets them).
@@ -25,6 +25,12 @@ upstream_env() {
     settlement) echo "XIAOPU_SETTLEMENT__ATTRIBUTION__URL=http://127.0.0.1:$(cat "$state/attribution.port")" \
                      "XIAOPU_SETTLEMENT__HOLD_HOURS=${XIAOPU_SETTLEMENT__HOLD_HOURS:-0}" \
                      "XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS=${XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS:-1000}" ;;
+    # The web front calls three services; locally it serves plain HTTP and offers the
+    # development sign-in to the console.
+    web) echo "XIAOPU_WEB__STOREFRONT__URL=http://127.0.0.1:$(cat "$state/storefront.port")" \
+              "XIAOPU_WEB__ATTRIBUTION__URL=http://127.0.0.1:$(cat "$state/attribution.port")" \
+              "XIAOPU_WEB__SETTLEMENT__URL=http://127.0.0.1:$(cat "$state/settlement.port")" \
+              "XIAOPU_WEB__DEV_SIGN_IN=true" "XIAOPU_WEB__SECURE_COOKIES=false" ;;
   esac
 }
 
@@ -65,9 +71,12 @@ up() {
       log "$name is already running (pid $(cat "$pidfile"))"
       continue
     fi
+    # Each service has a database of its own; the web front has none.
     db="xiaopu_$name"
-    psql -qAt "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
-      || psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
+    if [ "$name" != web ]; then
+      psql -qAt "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
+        || psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
+    fi
     # A port can look free and still be taken (an outgoing connection may hold it):
     # if the service cannot bind, move on to the next candidate.
     for attempt in 1 2 3 4 5; do

@@ -11,6 +11,19 @@ XIAOPU_TEST_DATABASE_URL=$(deploy/local/postgres.sh start test)
 export XIAOPU_TEST_DATABASE_URL
 trap 'deploy/local/postgres.sh stop test' EXIT
 
+# The browser tests drive Debian's Chromium through chromedriver (and need a CJK
+# font for the screenshots to show the pages' Chinese).
+if ! command -v chromedriver >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/wqy ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing Debian's chromium, chromium-driver and a CJK font for the browser tests" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium chromium-driver fonts-wqy-microhei >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver fonts-wqy-microhei >/dev/null; }
+  else
+    echo "test.sh: chromium-driver is missing; the browser tests will fail (install chromium and chromium-driver)" >&2
+  fi
+fi
+
 cargo build --workspace --bins
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast

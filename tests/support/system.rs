@@ -79,6 +79,25 @@ impl System {
         self.databases.insert(name.to_owned(), db);
     }
 
+    /// Starts the web front (HTTP, no database) in front of the storefront, attribution
+    /// and settlement instances, with the development sign-in on; its base URL.
+    pub async fn add_web(&mut self) -> String {
+        let mut env = BTreeMap::from([
+            ("XIAOPU_AUTH__SECRET".to_string(), TEST_SECRET.to_string()),
+            ("XIAOPU_TELEMETRY__LOG_FILTER".to_string(), "info".to_string()),
+            ("XIAOPU_WEB__DEV_SIGN_IN".to_string(), "true".to_string()),
+            ("XIAOPU_WEB__SECURE_COOKIES".to_string(), "false".to_string()),
+        ]);
+        for upstream in ["storefront", "attribution", "settlement"] {
+            env.insert(format!("XIAOPU_WEB__{}__URL", upstream.to_uppercase()), self.processes[upstream].url());
+        }
+        let process = ServiceProcess::start("web", env);
+        process.wait_listening(Duration::from_secs(60)).await;
+        let url = process.url();
+        self.processes.insert("web".to_owned(), process);
+        url
+    }
+
     pub fn process(&mut self, name: &str) -> &mut ServiceProcess {
         self.processes.get_mut(name).expect("no such instance")
     }

@@ -72,6 +72,49 @@ where
     stats
 }
 
+/// `concurrency` workers take `items` off one queue and call `op(item)` on each until
+/// none is left: a fixed amount of work, its latencies and how long it took.
+pub async fn drain<T, F, Fut>(items: Vec<T>, concurrency: usize, op: F) -> Stats
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let queue = Arc::new(std::sync::Mutex::new(items.into_iter().rev().collect::<Vec<_>>()));
+    let op = Arc::new(op);
+    let start = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (queue, op) = (queue.clone(), op.clone());
+            tokio::spawn(async move {
+                let (mut latencies, mut errors) = (Vec::new(), 0);
+                loop {
+                    let next = queue.lock().ok().and_then(|mut q| q.pop());
+                    let Some(item) = next else { break };
+                    let began = Instant::now();
+                    match op(item).await {
+                        Ok(()) => latencies.push(began.elapsed().as_micros() as u64),
+                        Err(err) => {
+                            errors += 1;
+                            eprintln!("xiaopu-bench: {err:#}");
+                        }
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut stats = Stats::default();
+    for worker in workers {
+        if let Ok((latencies, errors)) = worker.await {
+            stats.latencies_us.extend(latencies);
+            stats.errors += errors;
+        }
+    }
+    stats.elapsed = start.elapsed();
+    stats
+}
+
 /// Starts `op(i)` at `rate` per second for `duration`, each on its own task.
 pub async fn open_loop<F, Fut>(rate: f64, duration: Duration, op: F) -> Stats
 where

@@ -3,7 +3,9 @@
 //! the same run (this 2-core machine is noisy; ratios are what compare).
 //!
 //! `xiaopu-bench serve` is the trivial baseline server it starts for itself.
+mod cpu;
 mod harness;
+mod profile;
 mod scenarios;
 mod system;
 mod trivial;
@@ -26,6 +28,10 @@ struct Args {
     /// Seconds each measurement runs.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Run only these scenarios (comma-separated): shop_page, listings, eligibility,
+    /// ingest, settlement. All by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Superuser URL of the PostgreSQL to benchmark against.
     #[arg(long, env = "XIAOPU_BENCH_DATABASE_URL")]
     database_url: Option<String>,
@@ -55,11 +61,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = system.memory();
 
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     let mut rows: Vec<Row> = Vec::new();
     let shop = scenarios::shop_page::build_shop(&system).await?;
-    rows.extend(scenarios::shop_page::run(&system, &shop, &options).await?);
-    rows.extend(scenarios::ingest::run(&system, &shop, &options).await?);
-    rows.extend(scenarios::settlement::run(&system, &options).await?);
+    let trivial = scenarios::baseline::trivial(&system, &options).await?;
+    if wanted("shop_page") {
+        rows.extend(scenarios::shop_page::run(&system, &shop, &trivial, &options).await?);
+    }
+    if wanted("listings") {
+        rows.extend(scenarios::listings::run(&system, &shop, &options).await?);
+    }
+    if wanted("eligibility") {
+        rows.extend(scenarios::eligibility::run(&system, &trivial, &options).await?);
+    }
+    if wanted("ingest") {
+        rows.extend(scenarios::ingest::run(&system, &shop, &options).await?);
+    }
+    if wanted("settlement") {
+        rows.extend(scenarios::settlement::run(&system, &options).await?);
+    }
 
     for (name, rss, _) in &idle {
         rows.push(Row {

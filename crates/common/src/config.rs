@@ -32,6 +32,9 @@ pub struct Defaults<'a> {
     /// Used for telemetry and the default database name.
     pub service_name: &'a str,
     pub listen_addr: &'a str,
+    /// False for a service that owns no database (the web front): `database.url`
+    /// is then not required.
+    pub needs_database: bool,
 }
 
 /// A service's own section of the configuration, e.g. `[eligibility]`.
@@ -74,6 +77,9 @@ pub fn load_from<S: Section>(
         auth: section(&layered, "auth")?,
     };
     let service: S = section(&layered, S::KEY)?;
+    if defaults.needs_database {
+        common.database.validate()?;
+    }
     common.validate()?;
     service.validate()?;
     Ok(Settings { common, service })
@@ -103,10 +109,10 @@ pub struct CommonSettings {
     pub auth: AuthSettings,
 }
 
+/// The database section is checked by [`load_from`] only for services that have one.
 impl Validate for CommonSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
-        self.database.validate()?;
         self.telemetry.validate()?;
         self.auth.validate()
     }

@@ -7,6 +7,7 @@ use std::{
 
 use tonic::{
     Request, Status,
+    metadata::{Ascii, MetadataValue},
     service::{Interceptor, interceptor::InterceptedService},
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
 };
@@ -23,6 +24,12 @@ pub type Upstream = InterceptedService<Channel, CallCredentials>;
 /// Builds the channel; it connects on first use, so a peer that is down makes calls
 /// fail with Unavailable rather than blocking start-up.
 pub fn upstream(settings: &UpstreamSettings, key: &str, credentials: CallCredentials) -> Result<Upstream, ConfigError> {
+    Ok(InterceptedService::new(channel(settings, key)?, credentials))
+}
+
+/// The bare channel, for calls made on behalf of a signed-in user with their own
+/// token (see [`on_behalf_of`]).
+pub fn channel(settings: &UpstreamSettings, key: &str) -> Result<Channel, ConfigError> {
     let mut endpoint = Endpoint::from_shared(settings.url.clone())
         .map_err(|e| ConfigError::invalid(format!("{key}.url"), e.to_string()))?
         .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
@@ -40,7 +47,21 @@ pub fn upstream(settings: &UpstreamSettings, key: &str, credentials: CallCredent
         }
         endpoint = endpoint.tls_config(tls).map_err(|e| ConfigError::invalid(format!("{key}.url"), e.to_string()))?;
     }
-    Ok(InterceptedService::new(endpoint.connect_lazy(), credentials))
+    Ok(endpoint.connect_lazy())
+}
+
+/// `Bearer <token>` as a metadata value; None when the token cannot be one.
+pub fn bearer(token: &str) -> Option<MetadataValue<Ascii>> {
+    format!("Bearer {token}").parse().ok()
+}
+
+/// A request carrying a user's own bearer (see [`bearer`]) and the current trace
+/// context: the called service authorises the user, not the caller in between.
+pub fn on_behalf_of<T>(message: T, bearer: &MetadataValue<Ascii>) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert("authorization", bearer.clone());
+    inject_current_context(request.metadata_mut());
+    request
 }
 
 /// Adds `authorization: Bearer <token>` (minted by this service, cached until close
@@ -59,6 +80,17 @@ struct Credentials {
 }
 
 impl CallCredentials {
+    /// This service's own credentials: role `service`, its name as subject, signed
+    /// with its configured key.
+    pub fn of_service(signer: TokenSigner, settings: &crate::config::CommonSettings) -> Self {
+        Self::new(
+            signer,
+            Role::Service,
+            &settings.telemetry.service_name,
+            Duration::from_secs(settings.auth.service_token_ttl_seconds),
+        )
+    }
+
     pub fn new(signer: TokenSigner, role: Role, subject: &str, ttl: Duration) -> Self {
         Self { inner: Arc::new(Credentials { signer, role, subject: subject.into(), ttl, cached: Mutex::new(None) }) }
     }

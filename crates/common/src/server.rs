@@ -18,7 +18,7 @@ use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
 use xiaopu_api::feed::feed_service_server::FeedServiceServer;
 
 use crate::{
-    auth::{AuthLayer, Role, TokenSigner, TokenVerifier},
+    auth::{AuthLayer, TokenSigner, TokenVerifier},
     config::{CommonSettings, ServerSettings, UpstreamSettings},
     db,
     feed::{FeedServer, GrpcFeedSource},
@@ -60,13 +60,7 @@ impl Infra {
 
     /// A channel to another service, calling as `role=service, sub=<this service>`.
     pub fn upstream(&self, settings: &UpstreamSettings, key: &str) -> anyhow::Result<Upstream> {
-        let credentials = CallCredentials::new(
-            self.signer.clone(),
-            Role::Service,
-            &self.settings.telemetry.service_name,
-            Duration::from_secs(self.settings.auth.service_token_ttl_seconds),
-        );
-        Ok(upstream(settings, key, credentials)?)
+        Ok(upstream(settings, key, CallCredentials::of_service(self.signer.clone(), &self.settings))?)
     }
 
     /// Follows another service's feed over gRPC.
@@ -183,17 +177,7 @@ impl GrpcServer {
         let stop = shutdown.clone().cancelled_owned();
         let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop);
         let task = tokio::spawn(async move {
-            tokio::pin!(serving);
-            let result = tokio::select! {
-                result = &mut serving => result.map_err(anyhow::Error::from),
-                _ = shutdown.cancelled() => match tokio::time::timeout(grace, &mut serving).await {
-                    Ok(result) => result.map_err(anyhow::Error::from),
-                    Err(_) => {
-                        tracing::warn!(grace_ms = grace.as_millis() as u64, "calls still running after the grace period; stopping anyway");
-                        Ok(())
-                    }
-                },
-            };
+            let result = serve_with_grace(serving, shutdown, grace).await;
             let _ = health_task.await;
             result
         });
@@ -282,6 +266,12 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// A server of another kind (the web front's HTTP server) that stops when
+    /// `shutdown` is cancelled and whose `task` ends when it has drained.
+    pub fn new(local_addr: SocketAddr, shutdown: CancellationToken, task: JoinHandle<anyhow::Result<()>>) -> Self {
+        Self { local_addr, shutdown, task }
+    }
+
     /// Cancelling this token starts a graceful shutdown.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -307,6 +297,30 @@ impl RunningServer {
             token.cancel();
         });
         self.wait().await
+    }
+}
+
+/// Runs a server future until it ends. Once `shutdown` is cancelled (the server
+/// itself stops accepting then), in-flight work gets `grace` to finish; after that the
+/// server is dropped, so one stuck client cannot hold a pod's termination forever.
+pub async fn serve_with_grace<E>(
+    serving: impl Future<Output = Result<(), E>>,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> anyhow::Result<()>
+where
+    E: Into<anyhow::Error>,
+{
+    tokio::pin!(serving);
+    tokio::select! {
+        result = &mut serving => result.map_err(Into::into),
+        _ = shutdown.cancelled() => match tokio::time::timeout(grace, &mut serving).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(_) => {
+                tracing::warn!(grace_ms = grace.as_millis() as u64, "calls still running after the grace period; stopping anyway");
+                Ok(())
+            }
+        },
     }
 }
 

@@ -20,6 +20,8 @@ pub trait ServiceApp {
     const NAME: &'static str;
     /// Where it listens unless configured otherwise.
     const DEFAULT_LISTEN_ADDR: &'static str;
+    /// False for a service without a database of its own (the web front).
+    const USES_DATABASE: bool = true;
 
     fn migrator() -> Migrator;
     fn start(settings: Settings<Self::Section>) -> impl Future<Output = anyhow::Result<RunningServer>> + Send;
@@ -27,7 +29,11 @@ pub trait ServiceApp {
 
 /// Loads the service's settings from defaults, file and environment.
 pub fn load_settings<A: ServiceApp>() -> Result<Settings<A::Section>, config::ConfigError> {
-    config::load(&Defaults { service_name: A::NAME, listen_addr: A::DEFAULT_LISTEN_ADDR })
+    config::load(&Defaults {
+        service_name: A::NAME,
+        listen_addr: A::DEFAULT_LISTEN_ADDR,
+        needs_database: A::USES_DATABASE,
+    })
 }
 
 /// The whole of a service's `main`.
@@ -74,6 +80,10 @@ async fn serve<A: ServiceApp>(settings: Settings<A::Section>) -> anyhow::Result<
 }
 
 async fn migrate<A: ServiceApp>(settings: &Settings<A::Section>) -> anyhow::Result<()> {
+    if !A::USES_DATABASE {
+        tracing::info!("{} has no database: nothing to migrate", A::NAME);
+        return Ok(());
+    }
     let pool = db::pool(&settings.common.database, A::NAME)?;
     db::migrate_when_ready(&pool, A::migrator(), std::time::Duration::from_secs(120)).await
 }

@@ -121,6 +121,22 @@ pub fn inject_current_context(metadata: &mut tonic::metadata::MetadataMap) {
     TraceContextPropagator::new().inject_context(&context, &mut MetadataInjector(metadata));
 }
 
+/// The server span of one HTTP request (the web front), named by its route, a child
+/// of the caller's trace when it sent one.
+pub fn http_server_span(method: &http::Method, route: &str, headers: &http::HeaderMap) -> tracing::Span {
+    let span = tracing::info_span!(
+        "http.server",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+        enduser.id = tracing::field::Empty,
+    );
+    let _ = span.set_parent(extract_context(headers));
+    span
+}
+
 /// The server span of one gRPC call, a child of the caller's trace when it sent one.
 pub fn server_span(request: &http::Request<()>) -> tracing::Span {
     let path = request.uri().path();

@@ -68,6 +68,7 @@ eligibility: []
 storefront: [eligibility]
 attribution: [storefront]
 settlement: [attribution]
+web: [storefront, attribution, settlement]
 {{- end }}
 
 {{/* The gRPC service a component serves to clients (routed by the Ingress). */}}
@@ -81,13 +82,21 @@ settlement: [attribution]
 {{- printf "%s://%s:%v" (ternary "https" "http" .root.Values.tls.enabled) (include "xiaopu.componentName" .) $svc.port }}
 {{- end }}
 
+{{/* Whether a component has a database of its own (all but the web front). */}}
+{{- define "xiaopu.hasDatabase" -}}
+{{- $svc := index .root.Values.services .component }}
+{{- if ne $svc.database false }}true{{ end }}
+{{- end }}
+
 {{/* Environment shared by every container (deployments and migration jobs). */}}
 {{- define "xiaopu.secretEnv" -}}
+{{- if include "xiaopu.hasDatabase" . }}
 - name: XIAOPU_DATABASE__URL
   valueFrom:
     secretKeyRef:
       name: {{ include "xiaopu.secretName" .root }}
       key: database-url-{{ .component }}
+{{- end }}
 {{- if eq .root.Values.auth.algorithm "HS256" }}
 - name: XIAOPU_AUTH__SECRET
   valueFrom:

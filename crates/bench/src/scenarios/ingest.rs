@@ -1,13 +1,8 @@
-//! Paid-order lines ingested end to end (gRPC → attribution rules → PostgreSQL with
-//! the outbox) at batch sizes 1, 100 and 1000, beside the same rows written raw into
-//! the same database in the same run: a batched UNNEST INSERT and COPY.
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
-};
+//! Clicks and paid-order lines ingested end to end (gRPC → attribution rules →
+//! PostgreSQL with the outbox) at batch sizes 1, 100 and 1000, beside the same rows
+//! written raw into the same database in the same run: a batched UNNEST INSERT, and
+//! for the largest batches COPY.
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use xiaopu_api::{
@@ -19,7 +14,9 @@ use xiaopu_common::{auth::Role, time::to_timestamp};
 
 use super::{Options, shop_page::BenchShop};
 use crate::{
-    harness::{Row, progress},
+    cpu::CpuSnapshot,
+    harness::{Row, drain, progress},
+    profile::StatementProfile,
     system::System,
 };
 
@@ -65,37 +62,14 @@ fn event(input: &Input, supplier: &str, code: &str) -> pb::OrderEvent {
     }
 }
 
-/// Runs `work` over `chunks` with `clients` concurrent workers; rows per second.
-async fn drive<T, F, Fut>(chunks: Vec<Vec<T>>, clients: usize, work: F) -> anyhow::Result<f64>
-where
-    T: Send + 'static,
-    F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<usize>> + Send,
-{
-    let queue = Arc::new(std::sync::Mutex::new(chunks));
-    let work = Arc::new(work);
-    let rows = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
-        .map(|_| {
-            let (queue, work, rows) = (queue.clone(), work.clone(), rows.clone());
-            tokio::spawn(async move {
-                loop {
-                    let next = queue.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.pop();
-                    let Some(chunk) = next else { return Ok::<_, anyhow::Error>(()) };
-                    rows.fetch_add(work(chunk).await? as u64, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await??;
-    }
-    Ok(rows.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
-}
-
 fn chunks<T: Clone>(items: &[T], size: usize) -> Vec<Vec<T>> {
     items.chunks(size).map(<[T]>::to_vec).collect()
+}
+
+/// Rows per second of a drained run, or an error if any call failed.
+fn rate(stats: &crate::harness::Stats, rows: usize) -> anyhow::Result<f64> {
+    anyhow::ensure!(stats.errors == 0, "{} calls failed", stats.errors);
+    Ok(rows as f64 / stats.elapsed.as_secs_f64())
 }
 
 pub async fn run(system: &System, shop: &BenchShop, _options: &Options) -> anyhow::Result<Vec<Row>> {
@@ -132,75 +106,184 @@ pub async fn run(system: &System, shop: &BenchShop, _options: &Options) -> anyho
     )
     .execute(&attribution_db)
     .await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS bench_raw_click (event_id text PRIMARY KEY, share_code text, visitor_id text,
+                                                     clicked_at timestamptz)",
+    )
+    .execute(&attribution_db)
+    .await?;
 
-    let client = AttributionServiceClient::new(system.client("attribution", Role::Service, "order-system")?);
+    let target = Target {
+        system,
+        client: AttributionServiceClient::new(system.client("attribution", Role::Service, "order-system")?),
+        pool: attribution_db,
+        supplier: shop.supplier_id.clone(),
+        code,
+        products: shop.products.clone(),
+    };
     let mut rows = Vec::new();
-    for (batch, clients, total) in RUNS {
-        let run_id = format!("b{batch}");
-        progress(&format!("ingest: {total} paid lines in batches of {batch}, {clients} clients"));
-        let data = inputs(&run_id, total, &shop.products);
-        let (client, supplier, code_used) = (client.clone(), shop.supplier_id.clone(), code.clone());
-        let ingest = drive(chunks(&data, batch), clients, move |chunk: Vec<Input>| {
-            let mut client = client.clone();
-            let events: Vec<_> = chunk.iter().map(|i| event(i, &supplier, &code_used)).collect();
-            async move {
-                let answer = client.ingest_events(pb::IngestEventsRequest { events }).await?.into_inner();
-                let applied = answer.results.iter().filter(|r| r.outcome() == pb::EventOutcome::Applied).count();
-                anyhow::ensure!(applied == answer.results.len(), "{} of {} applied", applied, answer.results.len());
-                Ok(applied)
-            }
-        })
-        .await?;
-
-        progress(&format!("ingest: the same rows raw, batches of {batch}"));
-        let raw_data = inputs(&format!("raw{batch}"), total, &shop.products);
-        let (pool, supplier) = (attribution_db.clone(), shop.supplier_id.clone());
-        let raw = drive(chunks(&raw_data, batch), clients, move |chunk: Vec<Input>| {
-            let (pool, supplier) = (pool.clone(), supplier.clone());
-            async move { raw_insert(&pool, &chunk, &supplier).await }
-        })
-        .await?;
-        rows.push(Row {
-            operation: format!("paid-order lines ingested, batch {batch}, {clients} clients"),
-            figure: format!("{ingest:.0} lines/s"),
-            p50_ms: None,
-            p99_ms: None,
-            baseline: format!("raw UNNEST INSERT of the same rows: {raw:.0} rows/s"),
-            ratio: Some(ingest / raw),
-            note: "target ≥ 50%".into(),
-        });
-        if batch == 1000 {
-            progress("ingest: the same rows by COPY");
-            let copy_data = inputs("copy", total, &shop.products);
-            let started = Instant::now();
-            let mut conn = attribution_db.acquire().await?;
-            let mut copy = conn.copy_in_raw("COPY bench_raw FROM STDIN (FORMAT csv)").await?;
-            let mut csv = String::new();
-            let now = Utc::now().to_rfc3339();
-            for i in &copy_data {
-                csv.push_str(&format!(
-                    "{},{},{},{now},{},{},1,CNY,19900\n",
-                    i.line_id, i.order_id, i.buyer_id, i.product_id, shop.supplier_id
-                ));
-            }
-            copy.send(csv.as_bytes()).await?;
-            copy.finish().await?;
-            let copy_rate = total as f64 / started.elapsed().as_secs_f64();
-            rows.push(Row {
-                operation: "the same rows by COPY (one stream)".into(),
-                figure: format!("{copy_rate:.0} rows/s"),
-                p50_ms: None,
-                p99_ms: None,
-                baseline: String::new(),
-                ratio: Some(ingest / copy_rate),
-                note: "ratio: ingest at batch 1000 / COPY".into(),
-            });
+    for kind in [Kind::Click, Kind::Paid] {
+        for (batch, clients, total) in RUNS {
+            rows.extend(measure(&target, kind, batch, clients, total).await?);
         }
     }
     Ok(rows)
 }
 
-async fn raw_insert(pool: &sqlx::PgPool, chunk: &[Input], supplier: &str) -> anyhow::Result<usize> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Click,
+    Paid,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Click => "clicks",
+            Kind::Paid => "paid-order lines",
+        }
+    }
+}
+
+/// Where events go and what they refer to.
+struct Target<'a> {
+    system: &'a System,
+    client: AttributionServiceClient<xiaopu_common::grpc_client::Upstream>,
+    pool: sqlx::PgPool,
+    supplier: String,
+    code: String,
+    products: Vec<String>,
+}
+
+impl Target<'_> {
+    fn event(&self, kind: Kind, input: &Input) -> pb::OrderEvent {
+        match kind {
+            Kind::Paid => event(input, &self.supplier, &self.code),
+            Kind::Click => pb::OrderEvent {
+                event: Some(order_event::Event::Click(pb::Click {
+                    event_id: format!("click-{}", input.order_id),
+                    share_code: self.code.clone(),
+                    visitor_id: input.buyer_id.clone(),
+                    clicked_at: Some(to_timestamp(Utc::now())),
+                })),
+            },
+        }
+    }
+}
+
+/// One batch size of one kind: through the service, then the same rows raw.
+async fn measure(
+    target: &Target<'_>,
+    kind: Kind,
+    batch: usize,
+    clients: usize,
+    total: usize,
+) -> anyhow::Result<Vec<Row>> {
+    let noun = kind.noun();
+    let prefix = match kind {
+        Kind::Click => "c",
+        Kind::Paid => "p",
+    };
+    progress(&format!("ingest: {total} {noun} in batches of {batch}, {clients} clients"));
+    let data = inputs(&format!("{prefix}{batch}"), total, &target.products);
+    let events: Vec<Vec<pb::OrderEvent>> =
+        data.chunks(batch).map(|chunk| chunk.iter().map(|i| target.event(kind, i)).collect()).collect();
+    let client = target.client.clone();
+    let profile = match (kind, batch) {
+        (Kind::Paid, 1000) => StatementProfile::start(&target.system.admin_url).await,
+        _ => None,
+    };
+    let cpu = CpuSnapshot::take(target.system);
+    let ingest = drain(events, clients, move |events: Vec<pb::OrderEvent>| {
+        let mut client = client.clone();
+        async move {
+            let answer = client.ingest_events(pb::IngestEventsRequest { events }).await?.into_inner();
+            let applied = answer.results.iter().filter(|r| r.outcome() == pb::EventOutcome::Applied).count();
+            anyhow::ensure!(applied == answer.results.len(), "{} of {} applied", applied, answer.results.len());
+            Ok(())
+        }
+    })
+    .await;
+    let cpu = cpu.since(target.system);
+    if let Some(profile) = profile {
+        crate::profile::print(&format!("{noun} ingested at batch {batch}"), &profile.top(12).await?);
+    }
+    let ingest = rate(&ingest, total)?;
+
+    progress(&format!("ingest: the same rows raw, batches of {batch}"));
+    let raw_data = inputs(&format!("raw{prefix}{batch}"), total, &target.products);
+    let (pool, supplier, code) = (target.pool.clone(), target.supplier.clone(), target.code.clone());
+    let raw = drain(chunks(&raw_data, batch), clients, move |chunk: Vec<Input>| {
+        let (pool, supplier, code) = (pool.clone(), supplier.clone(), code.clone());
+        async move {
+            match kind {
+                Kind::Paid => raw_insert(&pool, &chunk, &supplier).await,
+                Kind::Click => raw_insert_clicks(&pool, &chunk, &code).await,
+            }
+        }
+    })
+    .await;
+    let raw = rate(&raw, total)?;
+    let mut rows = vec![Row {
+        operation: format!("{noun} ingested, batch {batch}, {clients} clients"),
+        figure: format!("{ingest:.0} {}/s", if kind == Kind::Click { "clicks" } else { "lines" }),
+        p50_ms: None,
+        p99_ms: None,
+        baseline: format!("raw UNNEST INSERT of the same rows: {raw:.0} rows/s"),
+        ratio: Some(ingest / raw),
+        note: if kind == Kind::Paid { format!("target ≥ 50%; {cpu}") } else { cpu },
+    }];
+    if batch == 1000 && kind == Kind::Paid {
+        progress("ingest: the same rows by COPY");
+        let copy_rate = copy(target, &inputs("copy", total, &target.products)).await?;
+        rows.push(Row {
+            operation: "  the same rows by COPY (one stream)".into(),
+            figure: format!("{copy_rate:.0} rows/s"),
+            p50_ms: None,
+            p99_ms: None,
+            baseline: String::new(),
+            ratio: Some(ingest / copy_rate),
+            note: "ratio: ingest at batch 1000 / COPY".into(),
+        });
+    }
+    Ok(rows)
+}
+
+/// The paid lines by COPY in one stream; rows per second.
+async fn copy(target: &Target<'_>, data: &[Input]) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut conn = target.pool.acquire().await?;
+    let mut copy = conn.copy_in_raw("COPY bench_raw FROM STDIN (FORMAT csv)").await?;
+    let mut csv = String::new();
+    let now = Utc::now().to_rfc3339();
+    for i in data {
+        csv.push_str(&format!(
+            "{},{},{},{now},{},{},1,CNY,19900\n",
+            i.line_id, i.order_id, i.buyer_id, i.product_id, target.supplier
+        ));
+    }
+    copy.send(csv.as_bytes()).await?;
+    copy.finish().await?;
+    Ok(data.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn raw_insert_clicks(pool: &sqlx::PgPool, chunk: &[Input], code: &str) -> anyhow::Result<()> {
+    let ids: Vec<String> = chunk.iter().map(|i| format!("click-{}", i.order_id)).collect();
+    let visitors: Vec<String> = chunk.iter().map(|i| i.buyer_id.clone()).collect();
+    sqlx::query(
+        "INSERT INTO bench_raw_click (event_id, share_code, visitor_id, clicked_at)
+         SELECT e, $2, v, $4 FROM UNNEST($1::text[], $3::text[]) AS u(e, v)",
+    )
+    .bind(ids)
+    .bind(code)
+    .bind(visitors)
+    .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+async fn raw_insert(pool: &sqlx::PgPool, chunk: &[Input], supplier: &str) -> anyhow::Result<()> {
     let now = Utc::now();
     let column = |f: fn(&Input) -> &str| chunk.iter().map(|i| f(i).to_owned()).collect::<Vec<String>>();
     let products: Vec<uuid::Uuid> = chunk.iter().filter_map(|i| uuid::Uuid::parse_str(&i.product_id).ok()).collect();
@@ -216,5 +299,5 @@ async fn raw_insert(pool: &sqlx::PgPool, chunk: &[Input], supplier: &str) -> any
     .bind(supplier)
     .execute(pool)
     .await?;
-    Ok(chunk.len())
+    Ok(())
 }

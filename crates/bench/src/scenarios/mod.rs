@@ -1,6 +1,9 @@
 //! One module per scenario; each sets up what it needs through the real APIs and
 //! returns its rows, every figure beside a baseline measured in the same run.
+pub mod baseline;
+pub mod eligibility;
 pub mod ingest;
+pub mod listings;
 pub mod settlement;
 pub mod shop_page;
 

@@ -9,6 +9,7 @@ use xiaopu_common::{auth::Role, time::to_timestamp};
 
 use super::Options;
 use crate::{
+    cpu::CpuSnapshot,
     harness::{Row, progress},
     system::System,
 };
@@ -88,6 +89,7 @@ pub async fn run(system: &System, _options: &Options) -> anyhow::Result<Vec<Row>
 
         let (rss_before, _) = process.memory_kib().unwrap_or_default();
         progress(&format!("settlement: closing the period of {lines} lines"));
+        let cpu = CpuSnapshot::take(system);
         let started = Instant::now();
         let request = pb::ClosePeriodRequest {
             request_id: format!("bench-close-{lines}"),
@@ -96,6 +98,7 @@ pub async fn run(system: &System, _options: &Options) -> anyhow::Result<Vec<Row>
         };
         let batch = finance.clone().close_period(request).await?.into_inner().batch.unwrap_or_default();
         let close = started.elapsed();
+        let cpu = cpu.since(system);
         let (_, hwm) = process.memory_kib().unwrap_or_default();
         anyhow::ensure!(batch.payable_lines as i64 == PROMOTERS.min(lines), "{} payout lines", batch.payable_lines);
         seconds.push(close.as_secs_f64());
@@ -106,7 +109,7 @@ pub async fn run(system: &System, _options: &Options) -> anyhow::Result<Vec<Row>
             p99_ms: None,
             baseline: format!("one UPDATE of the same rows: {:.2} s", raw.as_secs_f64()),
             ratio: Some(raw.as_secs_f64() / close.as_secs_f64()),
-            note: format!("service RSS {:.0} MiB before, peak {:.0} MiB", mib(rss_before), mib(hwm)),
+            note: format!("service RSS {:.0} MiB before, peak {:.0} MiB; {cpu}", mib(rss_before), mib(hwm)),
         });
         sqlx::query("DROP TABLE IF EXISTS bench_close").execute(&pool).await?;
     }
@@ -127,6 +130,7 @@ pub async fn run(system: &System, _options: &Options) -> anyhow::Result<Vec<Row>
     let to = from + TimeDelta::days(3);
     progress("settlement: exporting the 1M-line period as CSV");
     let (rss_before, _) = process.memory_kib().unwrap_or_default();
+    let cpu = CpuSnapshot::take(system);
     let started = Instant::now();
     let request = pb::ExportPeriodReportRequest { from: Some(to_timestamp(from)), to: Some(to_timestamp(to)) };
     let mut stream = finance.clone().export_period_report(request).await?.into_inner();
@@ -142,6 +146,7 @@ pub async fn run(system: &System, _options: &Options) -> anyhow::Result<Vec<Row>
         }
     }
     let export = started.elapsed();
+    let cpu = cpu.since(system);
     peak = peak.max(process.memory_kib().map_or(0, |(rss, _)| rss));
     anyhow::ensure!(lines as i64 == SIZES[2] + 1, "{lines} CSV lines");
     let mut conn = pool.acquire().await?;
@@ -169,7 +174,7 @@ pub async fn run(system: &System, _options: &Options) -> anyhow::Result<Vec<Row>
             raw.as_secs_f64()
         ),
         ratio: Some(raw.as_secs_f64() / export.as_secs_f64()),
-        note: format!("service RSS growth {:.1} MiB (target < 100 MB)", mib(peak.saturating_sub(rss_before))),
+        note: format!("service RSS growth {:.1} MiB (target < 100 MB); {cpu}", mib(peak.saturating_sub(rss_before))),
     });
     Ok(rows)
 }

@@ -3,15 +3,15 @@
 //! 70% of that peak.
 use futures::{StreamExt, stream};
 use xiaopu_api::{
-    bench::{EchoRequest, bench_service_client::BenchServiceClient},
     eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
     storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
     types::Money,
 };
 use xiaopu_common::auth::Role;
 
-use super::Options;
+use super::{Options, baseline::Trivial};
 use crate::{
+    cpu::CpuSnapshot,
     harness::{Row, closed_loop, open_loop, progress},
     system::System,
 };
@@ -113,16 +113,8 @@ pub async fn build_shop(system: &System) -> anyhow::Result<BenchShop> {
     Ok(BenchShop { shop_id: shop, supplier_id: "bench-supplier".into(), products, page_tokens: tokens })
 }
 
-pub async fn run(system: &System, shop: &BenchShop, options: &Options) -> anyhow::Result<Vec<Row>> {
+pub async fn run(system: &System, shop: &BenchShop, trivial: &Trivial, options: &Options) -> anyhow::Result<Vec<Row>> {
     let (shop, tokens) = (shop.shop_id.clone(), shop.page_tokens.clone());
-
-    progress("shop page: trivial server peak");
-    let echo = BenchServiceClient::new(system.client("bench", Role::Service, "web")?);
-    let trivial = closed_loop(options.concurrency, options.duration, move |_| {
-        let mut client = echo.clone();
-        async move { client.echo(EchoRequest { payload: "ping".into() }).await.map(|_| ()) }
-    })
-    .await;
 
     let web = StorefrontServiceClient::new(system.client("storefront", Role::Service, "web")?);
     let read_page = move |i: u64| {
@@ -135,14 +127,14 @@ pub async fn run(system: &System, shop: &BenchShop, options: &Options) -> anyhow
         async move { client.get_shop_page(request).await.map(|_| ()) }
     };
     progress("shop page: peak");
+    let cpu = CpuSnapshot::take(system);
     let mut peak = closed_loop(options.concurrency, options.duration, read_page.clone()).await;
+    let cpu = cpu.since(system);
     let target = peak.ops_per_sec() * 0.7;
     progress(&format!("shop page: latency at 70% of peak ({target:.0}/s)"));
     let mut at_70 = open_loop(target, options.duration, read_page).await;
 
-    let mut trivial = trivial;
-    let baseline =
-        format!("trivial tonic, same stack: {:.0}/s (p99 {:.2} ms)", trivial.ops_per_sec(), trivial.quantile_ms(0.99));
+    let baseline = trivial.describe();
     Ok(vec![
         Row {
             operation: format!("shop page (1000 listings, 50/page), {} clients", options.concurrency),
@@ -150,8 +142,8 @@ pub async fn run(system: &System, shop: &BenchShop, options: &Options) -> anyhow
             p50_ms: Some(peak.quantile_ms(0.5)),
             p99_ms: Some(peak.quantile_ms(0.99)),
             baseline: baseline.clone(),
-            ratio: Some(peak.ops_per_sec() / trivial.ops_per_sec()),
-            note: format!("target ≥ 30%; {} errors", peak.errors),
+            ratio: Some(peak.ops_per_sec() / trivial.ops_per_sec),
+            note: format!("target ≥ 30%; {} errors; {cpu}", peak.errors),
         },
         Row {
             operation: "shop page at 70% of its peak (open loop)".into(),

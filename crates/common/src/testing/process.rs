@@ -88,6 +88,15 @@ impl ServiceProcess {
         }
     }
 
+    /// Waits until the process accepts connections (the web front: HTTP, no gRPC health).
+    pub async fn wait_listening(&self, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        while tokio::net::TcpStream::connect(self.addr).await.is_err() {
+            assert!(Instant::now() < deadline, "{} did not listen within {patience:?}", self.name);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until the service reports SERVING (its database answers).
     pub async fn wait_serving(&self, patience: Duration) {
         self.wait_health(ServingStatus::Serving, patience).await;

@@ -167,8 +167,14 @@ pub async fn resolve_share_code(
     if found.listing_active == Some(false) {
         return Err(Error::ListingRemoved(code.clone()).into());
     }
+    let listing = match found.link.listing_id {
+        Some(listing_id) => store::listing::public_listing(&api.pool, listing_id).await.map_err(Error::from)?,
+        None => None,
+    };
     Ok(Response::new(pb::ResolveShareCodeResponse {
         share_link: Some(convert::share_link(&found.link)),
         shop_status: convert::shop_status(found.shop_status).into(),
+        shop_name: found.shop_name,
+        listing: listing.as_ref().map(convert::public),
     }))
 }

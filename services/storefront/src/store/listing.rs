@@ -268,6 +268,20 @@ pub async fn public_page(
     .await
 }
 
+/// One listing as the public page shows it, if it is active and its product too.
+pub async fn public_listing(db: impl PgExecutor<'_>, listing_id: Uuid) -> Result<Option<PublicRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PublicRow,
+        "SELECT l.listing_id, l.product_id, l.recommendation_reason, l.position, p.title, p.description,
+                p.price_minor, p.currency, p.image_urls, p.category, p.stock_status
+         FROM listing l JOIN product p ON p.product_id = l.product_id
+         WHERE l.listing_id = $1 AND l.removed_at IS NULL AND p.status = 'active'",
+        listing_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// An active listing with its product and the rate in force.
 #[derive(Debug, Clone)]
 pub struct ListedProduct {

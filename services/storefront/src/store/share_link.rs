@@ -97,6 +97,7 @@ pub async fn get(db: impl PgExecutor<'_>, code: &str) -> Result<Option<ShareLink
 #[derive(Debug, Clone)]
 pub struct Resolution {
     pub link: ShareLinkRecord,
+    pub shop_name: String,
     pub shop_status: ShopStatus,
     /// For a listing link: the product's status and whether the listing is active.
     pub product_status: Option<ProductStatus>,
@@ -106,7 +107,7 @@ pub struct Resolution {
 pub async fn resolve(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Resolution>, sqlx::Error> {
     let row = sqlx::query!(
         r#"SELECT s.code, s.shop_id, s.promoter_id, s.listing_id, s.product_id, s.channel, s.created_at,
-                  s.revoked_at, s.request_id, sh.status AS shop_status,
+                  s.revoked_at, s.request_id, sh.name AS shop_name, sh.status AS shop_status,
                   p.status AS "product_status?", (l.removed_at IS NULL) AS "listing_active?"
            FROM share_link s
            JOIN shop sh ON sh.shop_id = s.shop_id
@@ -131,6 +132,7 @@ pub async fn resolve(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Resol
     };
     Ok(Some(Resolution {
         link: link.try_into()?,
+        shop_name: r.shop_name,
         shop_status: parse("status", &r.shop_status, ShopStatus::parse)?,
         product_status: r.product_status.map(|s| parse("status", &s, ProductStatus::parse)).transpose()?,
         listing_active: if r.listing_id.is_some() { r.listing_active } else { None },

@@ -1,0 +1,320 @@
+//! Periods and payout batches: close a period, a batch with its lines, approve,
+//! export the CSV (streamed through), record payments and failures; the home page's
+//! chart of commission by state per month.
+use axum::{
+    Form,
+    body::Body,
+    extract::{Path, Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use chrono::{Datelike, Months, NaiveDate, Utc};
+use futures::{StreamExt, future::join_all};
+use serde::Deserialize;
+use xiaopu_api::settlement::{self as st, BatchLineStatus, BatchStatus};
+use xiaopu_common::time::{from_timestamp, to_timestamp};
+
+use super::{
+    Session, back, failed,
+    session::{NoFields, Posted},
+    views::{Bar, BatchPage, BatchRow, Chart, Frame, HomePage, LineRow, Segment},
+};
+use crate::{
+    SharedApp,
+    pages::{money, render},
+};
+
+/// `?done=…`, `?error=…` (what the last action did) and `?page=…`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub done: String,
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub page: String,
+}
+
+impl Session {
+    pub fn frame(&self, query: &PageQuery) -> Frame {
+        Frame { user: self.user.clone(), csrf: self.csrf.clone(), done: query.done.clone(), error: query.error.clone() }
+    }
+}
+
+pub async fn home(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
+    let request = st::ListBatchesRequest { page_size: 20, page_token: query.page.clone() };
+    let listed = app.settlement_as_user.clone().list_batches(session.request(request)).await;
+    let listed = match listed {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return failed(&status),
+    };
+    let today = app.local_date(Utc::now());
+    let this_month = today.with_day(1).unwrap_or(today);
+    let last_month = this_month.checked_sub_months(Months::new(1)).unwrap_or(this_month);
+    let page = HomePage {
+        frame: session.frame(&query),
+        batches: listed.batches.iter().map(|b| batch_row(&app, b)).collect(),
+        next_page: (!listed.next_page_token.is_empty()).then(|| format!("/console?page={}", listed.next_page_token)),
+        default_from: last_month.to_string(),
+        default_to: this_month.to_string(),
+        chart: chart(&app, &session, this_month).await,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CloseForm {
+    from: String,
+    to: String,
+}
+
+pub async fn close_period(
+    State(app): State<SharedApp>,
+    session: Session,
+    Form(posted): Form<Posted<CloseForm>>,
+) -> Response {
+    let form = match session.accept(posted) {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
+    };
+    let (Some(from), Some(to)) = (app.day_start(&form.from), app.day_start(&form.to)) else {
+        return back("/console", Err(tonic::Status::invalid_argument("from, to: dates as YYYY-MM-DD")));
+    };
+    let request = st::ClosePeriodRequest {
+        // Closing the same period twice returns its batch: the id only guards retries.
+        request_id: format!("web-close-{}-{}", form.from, form.to),
+        from: Some(to_timestamp(from)),
+        to: Some(to_timestamp(to)),
+    };
+    let closed = app.settlement_as_user.clone().close_period(session.request(request)).await;
+    match closed {
+        Ok(answer) => {
+            let answer = answer.into_inner();
+            let batch = answer.batch.unwrap_or_default();
+            let done = if answer.created {
+                "结算期已关闭，批次已生成"
+            } else {
+                "这个结算期之前已关闭，这是它的批次"
+            };
+            back(&format!("/console/batches/{}", batch.batch_id), Ok(done.into()))
+        }
+        Err(status) => back("/console", Err(status)),
+    }
+}
+
+pub async fn batch(
+    State(app): State<SharedApp>,
+    session: Session,
+    Path(batch_id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let mut client = app.settlement_as_user.clone();
+    let got = client.get_batch(session.request(st::GetBatchRequest { batch_id: batch_id.clone() })).await;
+    let batch = match got {
+        Ok(answer) => answer.into_inner().batch.unwrap_or_default(),
+        Err(status) => return failed(&status),
+    };
+    let request =
+        st::ListBatchLinesRequest { batch_id: batch_id.clone(), page_size: 100, page_token: query.page.clone() };
+    let lines = client.list_batch_lines(session.request(request)).await;
+    let lines = match lines {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return failed(&status),
+    };
+    let page = BatchPage {
+        frame: session.frame(&query),
+        can_approve: batch.status() == BatchStatus::Draft,
+        can_export: matches!(batch.status(), BatchStatus::Approved | BatchStatus::Exported),
+        lines: lines.lines.iter().map(line_row).collect(),
+        next_page: (!lines.next_page_token.is_empty())
+            .then(|| format!("/console/batches/{batch_id}?page={}", lines.next_page_token)),
+        batch: batch_row(&app, &batch),
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn approve(
+    State(app): State<SharedApp>,
+    session: Session,
+    Path(batch_id): Path<String>,
+    Form(posted): Form<Posted<NoFields>>,
+) -> Response {
+    if let Err(refused) = session.accept(posted) {
+        return refused.into_response();
+    }
+    let approved = app
+        .settlement_as_user
+        .clone()
+        .approve_batch(session.request(st::ApproveBatchRequest { batch_id: batch_id.clone() }))
+        .await;
+    back(&format!("/console/batches/{batch_id}"), approved.map(|_| "批次已审批".to_owned()))
+}
+
+/// The batch's CSV, streamed from settlement to the browser chunk by chunk.
+pub async fn export(State(app): State<SharedApp>, session: Session, Path(batch_id): Path<String>) -> Response {
+    let exported = app
+        .settlement_as_user
+        .clone()
+        .export_batch(session.request(st::ExportBatchRequest { batch_id: batch_id.clone() }))
+        .await;
+    let stream = match exported {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return failed(&status),
+    };
+    let body = Body::from_stream(stream.map(|chunk| chunk.map(|c| c.data)));
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"batch-{batch_id}.csv\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PayoutForm {
+    outcome: String,
+    /// The payment reference when paid, the reason when failed.
+    note: String,
+}
+
+pub async fn record_payout(
+    State(app): State<SharedApp>,
+    session: Session,
+    Path((batch_id, line_id)): Path<(String, String)>,
+    Form(posted): Form<Posted<PayoutForm>>,
+) -> Response {
+    let form = match session.accept(posted) {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
+    };
+    let outcome = match form.outcome.as_str() {
+        "paid" => st::PayoutOutcome::Paid,
+        "failed" => st::PayoutOutcome::Failed,
+        _ => {
+            return back(
+                &format!("/console/batches/{batch_id}"),
+                Err(tonic::Status::invalid_argument("outcome: paid or failed")),
+            );
+        }
+    };
+    let request = st::RecordPayoutRequest { batch_line_id: line_id, outcome: outcome.into(), reference: form.note };
+    let recorded = app.settlement_as_user.clone().record_payout(session.request(request)).await;
+    let done = if outcome == st::PayoutOutcome::Paid {
+        "已记为已付"
+    } else {
+        "已记为失败，将在下个批次补发"
+    };
+    back(&format!("/console/batches/{batch_id}"), recorded.map(|_| done.to_owned()))
+}
+
+fn batch_row(app: &SharedApp, b: &st::Batch) -> BatchRow {
+    let day = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref().and_then(from_timestamp).map(|t| app.local_date(t).to_string()).unwrap_or_default()
+    };
+    BatchRow {
+        batch_id: b.batch_id.clone(),
+        period: format!("{} – {}", day(&b.period_from), day(&b.period_to)),
+        status: match b.status() {
+            BatchStatus::Draft => "待审批",
+            BatchStatus::Approved => "已审批",
+            BatchStatus::Exported => "已导出",
+            BatchStatus::Unspecified => "未知",
+        }
+        .into(),
+        payable_lines: b.payable_lines,
+        payable_total: money(b.payable_total.as_ref()),
+        carried_forward_lines: b.carried_forward_lines,
+        paid_lines: b.paid_lines,
+        failed_lines: b.failed_lines,
+        created_by: b.created_by.clone(),
+        approved_by: b.approved_by.clone(),
+        held: b.held_promoters.join(", "),
+    }
+}
+
+fn line_row(l: &st::BatchLine) -> LineRow {
+    LineRow {
+        batch_line_id: l.batch_line_id.clone(),
+        promoter_id: l.promoter_id.clone(),
+        status: match l.status() {
+            BatchLineStatus::Pending => "待付款",
+            BatchLineStatus::Paid => "已付",
+            BatchLineStatus::Failed => "失败",
+            BatchLineStatus::CarriedForward => "结转",
+            BatchLineStatus::Unspecified => "未知",
+        }
+        .into(),
+        pending: l.status() == BatchLineStatus::Pending,
+        settled_share: money(l.settled_share.as_ref()),
+        service_fee: money(l.service_fee.as_ref()),
+        reissued: money(l.reissued.as_ref()),
+        clawback_netted: money(l.clawback_netted.as_ref()),
+        amount: money(l.amount.as_ref()),
+        order_lines: l.order_lines,
+        payment: if l.failure_reason.is_empty() { l.payment_reference.clone() } else { l.failure_reason.clone() },
+    }
+}
+
+/// The last six months' commission by state, from settlement's period report.
+async fn chart(app: &SharedApp, session: &Session, this_month: NaiveDate) -> Chart {
+    const STATES: [(&str, &str); 4] =
+        [("estimated", "预估"), ("settleable", "可结算"), ("settled", "已结算"), ("paid", "已付")];
+    let months: Vec<NaiveDate> =
+        (0..6).rev().filter_map(|back| this_month.checked_sub_months(Months::new(back))).collect();
+    let reports = join_all(months.iter().map(|start| {
+        let end = start.checked_add_months(Months::new(1)).unwrap_or(*start);
+        month_totals(app, session, *start, end)
+    }))
+    .await;
+    let max = reports.iter().map(|t| t.iter().sum::<i64>()).max().unwrap_or(0).max(1);
+    let bars = months
+        .iter()
+        .zip(&reports)
+        .enumerate()
+        .map(|(i, (month, totals))| {
+            let mut y = 200;
+            let segments = STATES
+                .iter()
+                .zip(totals)
+                .map(|((class, name), amount)| {
+                    let height = amount * 180 / max;
+                    y -= height;
+                    Segment {
+                        y,
+                        height,
+                        class: (*class).into(),
+                        title: format!("{name} ¥{}", xiaopu_money::to_decimal(*amount, "CNY")),
+                    }
+                })
+                .collect();
+            Bar { x: 20 + i as i64 * 100, label: format!("{}-{:02}", month.year(), month.month()), segments }
+        })
+        .collect();
+    Chart {
+        bars,
+        legend: STATES.iter().map(|(c, n)| ((*c).into(), (*n).into())).collect(),
+        max_label: format!("最高 ¥{}", xiaopu_money::to_decimal(max, "CNY")),
+    }
+}
+
+/// [estimated, settleable, settled, paid out] summed over promoters for one month;
+/// zeros when the report cannot be had (the chart is not worth failing the page).
+async fn month_totals(app: &SharedApp, session: &Session, start: NaiveDate, end: NaiveDate) -> [i64; 4] {
+    let (Some(from), Some(to)) = (app.day_start(&start.to_string()), app.day_start(&end.to_string())) else {
+        return [0; 4];
+    };
+    let request = st::GetPeriodReportRequest { from: Some(to_timestamp(from)), to: Some(to_timestamp(to)) };
+    let report = app.settlement_as_user.clone().get_period_report(session.request(request)).await;
+    let Ok(report) = report else { return [0; 4] };
+    let minor = |m: &Option<xiaopu_api::types::Money>| m.as_ref().map_or(0, |m| m.minor_units);
+    report.into_inner().promoters.iter().fold([0; 4], |acc, p| {
+        [
+            acc[0] + minor(&p.estimated),
+            acc[1] + minor(&p.settleable),
+            acc[2] + minor(&p.settled),
+            acc[3] + minor(&p.paid_out),
+        ]
+    })
+}

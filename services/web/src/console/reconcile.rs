@@ -1,0 +1,131 @@
+//! The reconciliation statement of a period (settlement's ledger against attribution,
+//! line by line) with its discrepancies, each linking to the order line and why it
+//! was attributed as it was.
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::Response,
+};
+use chrono::Datelike;
+use serde::Deserialize;
+use xiaopu_api::{
+    attribution::{self as at, LineState},
+    settlement::{self as st, DiscrepancyKind},
+};
+use xiaopu_common::time::{from_timestamp, to_timestamp};
+
+use super::{
+    Session,
+    batches::PageQuery,
+    failed,
+    views::{DiscrepancyRow, LinePage, ReconcilePage, Statement, StatementRow},
+};
+use crate::{
+    SharedApp,
+    pages::{money, render},
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PeriodQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+pub async fn statement(State(app): State<SharedApp>, session: Session, Query(period): Query<PeriodQuery>) -> Response {
+    let frame = session.frame(&PageQuery::default());
+    let (Some(from), Some(to)) = (app.day_start(&period.from), app.day_start(&period.to)) else {
+        let today = app.local_date(chrono::Utc::now());
+        let page = ReconcilePage {
+            frame,
+            from: today.with_day0(0).unwrap_or(today).to_string(),
+            to: today.succ_opt().unwrap_or(today).to_string(),
+            statement: None,
+        };
+        return render(StatusCode::OK, &page);
+    };
+    let request = session.request(st::ReconcileRequest { from: Some(to_timestamp(from)), to: Some(to_timestamp(to)) });
+    let answer = match app.settlement_as_user.clone().reconcile(request).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return failed(&status),
+    };
+    let statement = Statement {
+        clean: answer.clean,
+        lines_checked: answer.lines_checked,
+        promoters: answer.promoters.iter().map(statement_row).collect(),
+        suppliers: answer.suppliers.iter().map(statement_row).collect(),
+        discrepancies: answer.discrepancies.iter().map(discrepancy_row).collect(),
+    };
+    render(StatusCode::OK, &ReconcilePage { frame, from: period.from, to: period.to, statement: Some(statement) })
+}
+
+fn statement_row(s: &st::StatementLine) -> StatementRow {
+    StatementRow {
+        party_id: s.party_id.clone(),
+        opening: money(s.opening.as_ref()),
+        earned: money(s.earned.as_ref()),
+        reversed: money(s.reversed.as_ref()),
+        paid: money(s.paid.as_ref()),
+        closing: money(s.closing.as_ref()),
+        balanced: s.balanced,
+    }
+}
+
+fn discrepancy_row(d: &st::Discrepancy) -> DiscrepancyRow {
+    DiscrepancyRow {
+        kind: match d.kind() {
+            DiscrepancyKind::MissingInLedger => "账本缺失",
+            DiscrepancyKind::MissingInAttribution => "归因缺失",
+            DiscrepancyKind::CommissionMismatch => "佣金不符",
+            _ => "账不平",
+        }
+        .into(),
+        line_id: d.line_id.clone(),
+        promoter_id: d.promoter_id.clone(),
+        expected: money(d.expected.as_ref()),
+        actual: money(d.actual.as_ref()),
+        description: d.description.clone(),
+    }
+}
+
+/// One order line as attribution decided it.
+pub async fn line(State(app): State<SharedApp>, session: Session, Path(line_id): Path<String>) -> Response {
+    let request = session.request(at::ExplainLineRequest { line_id });
+    let answer = match app.attribution_as_user.clone().explain_line(request).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return failed(&status),
+    };
+    let line = answer.line.unwrap_or_default();
+    let why = answer.explanation.unwrap_or_default();
+    let when = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref().and_then(from_timestamp).map(|t| app.local_time(t)).unwrap_or_default()
+    };
+    let facts = vec![
+        ("订单行".to_owned(), line.line_id.clone()),
+        ("订单".to_owned(), line.order_id.clone()),
+        ("买家".to_owned(), line.buyer_id.clone()),
+        ("商品".to_owned(), line.product_id.clone()),
+        ("供应商".to_owned(), line.supplier_id.clone()),
+        ("实付".to_owned(), money(line.paid_amount.as_ref())),
+        ("已退款".to_owned(), money(line.refunded_amount.as_ref())),
+        ("付款时间".to_owned(), when(&line.paid_at)),
+        ("确认收货".to_owned(), when(&line.confirmed_at)),
+        (
+            "状态".to_owned(),
+            match line.state() {
+                LineState::Paid => "已付款",
+                LineState::Received => "已收货",
+                LineState::Void => "已作废",
+                LineState::Unspecified => "未知",
+            }
+            .to_owned(),
+        ),
+        ("推广者".to_owned(), line.promoter_id.clone()),
+        ("分享码".to_owned(), why.share_code.clone()),
+        ("佣金率".to_owned(), format!("{} bps", line.rate_bps)),
+        ("佣金".to_owned(), money(line.commission.as_ref())),
+        ("判定时间".to_owned(), when(&why.decided_at)),
+    ];
+    render(StatusCode::OK, &LinePage { frame: session.frame(&PageQuery::default()), facts, summary: why.summary })
+}

@@ -1,0 +1,148 @@
+//! The console's templates and the rows they show. Amounts arrive formatted (exact
+//! decimals from minor units); nothing here computes money.
+use askama::Template;
+
+/// What every console page shows around its content.
+pub struct Frame {
+    pub user: String,
+    pub csrf: String,
+    /// What the last action did, or why the service refused it.
+    pub done: String,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+pub struct SignInPage {
+    pub error: String,
+    pub dev_sign_in: bool,
+}
+
+pub struct BatchRow {
+    pub batch_id: String,
+    pub period: String,
+    pub status: String,
+    pub payable_lines: i32,
+    pub payable_total: String,
+    pub carried_forward_lines: i32,
+    pub paid_lines: i32,
+    pub failed_lines: i32,
+    pub created_by: String,
+    pub approved_by: String,
+    pub held: String,
+}
+
+/// Stacked bars of commission by state, one per month, laid out for an inline SVG.
+pub struct Chart {
+    pub bars: Vec<Bar>,
+    pub legend: Vec<(String, String)>,
+    pub max_label: String,
+}
+
+pub struct Bar {
+    pub x: i64,
+    pub label: String,
+    pub segments: Vec<Segment>,
+}
+
+pub struct Segment {
+    pub y: i64,
+    pub height: i64,
+    pub class: String,
+    pub title: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+pub struct HomePage {
+    pub frame: Frame,
+    pub batches: Vec<BatchRow>,
+    pub next_page: Option<String>,
+    pub default_from: String,
+    pub default_to: String,
+    pub chart: Chart,
+}
+
+pub struct LineRow {
+    pub batch_line_id: String,
+    pub promoter_id: String,
+    pub status: String,
+    pub pending: bool,
+    pub settled_share: String,
+    pub service_fee: String,
+    pub reissued: String,
+    pub clawback_netted: String,
+    pub amount: String,
+    pub order_lines: i32,
+    pub payment: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/batch.html")]
+pub struct BatchPage {
+    pub frame: Frame,
+    pub batch: BatchRow,
+    pub lines: Vec<LineRow>,
+    pub next_page: Option<String>,
+    pub can_approve: bool,
+    pub can_export: bool,
+}
+
+pub struct HoldRow {
+    pub promoter_id: String,
+    pub reason: String,
+    pub placed: String,
+    pub released: String,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/holds.html")]
+pub struct HoldsPage {
+    pub frame: Frame,
+    pub holds: Vec<HoldRow>,
+}
+
+pub struct StatementRow {
+    pub party_id: String,
+    pub opening: String,
+    pub earned: String,
+    pub reversed: String,
+    pub paid: String,
+    pub closing: String,
+    pub balanced: bool,
+}
+
+pub struct DiscrepancyRow {
+    pub kind: String,
+    pub line_id: String,
+    pub promoter_id: String,
+    pub expected: String,
+    pub actual: String,
+    pub description: String,
+}
+
+pub struct Statement {
+    pub clean: bool,
+    pub lines_checked: i64,
+    pub promoters: Vec<StatementRow>,
+    pub suppliers: Vec<StatementRow>,
+    pub discrepancies: Vec<DiscrepancyRow>,
+}
+
+#[derive(Template)]
+#[template(path = "console/reconcile.html")]
+pub struct ReconcilePage {
+    pub frame: Frame,
+    pub from: String,
+    pub to: String,
+    pub statement: Option<Statement>,
+}
+
+#[derive(Template)]
+#[template(path = "console/line.html")]
+pub struct LinePage {
+    pub frame: Frame,
+    pub facts: Vec<(String, String)>,
+    pub summary: String,
+}

@@ -1,0 +1,73 @@
+//! The HTTP server: routes, a span per request (joining the caller's trace), health,
+//! a per-request timeout and a concurrency limit, and graceful shutdown.
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
+use tracing::Instrument;
+use xiaopu_common::{
+    config::ServerSettings,
+    server::{RunningServer, serve_with_grace},
+    telemetry::http_server_span,
+};
+
+use crate::{SharedApp, console, shop};
+
+/// Every route of the web front.
+pub fn router(app: SharedApp) -> Router {
+    Router::new()
+        .route("/s/{code}", get(shop::page))
+        .nest("/console", console::router())
+        .route_layer(middleware::from_fn(trace))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .with_state(app)
+}
+
+/// Ready until shutdown begins: then the load balancer stops sending new requests
+/// while the in-flight ones finish.
+async fn ready(State(app): State<SharedApp>) -> Response {
+    if app.shutdown.is_cancelled() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response()
+    } else {
+        "ready".into_response()
+    }
+}
+
+/// One span per request, named by its route (`GET /s/{code}`), so the gRPC calls it
+/// makes join one trace.
+async fn trace(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let span = http_server_span(request.method(), &route, request.headers());
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
+    response
+}
+
+/// Binds the configured address and serves until the app's shutdown token fires.
+pub async fn serve(settings: &ServerSettings, app: SharedApp) -> anyhow::Result<RunningServer> {
+    if settings.tls_cert_path.is_some() {
+        tracing::warn!("server.tls_cert_path is ignored by the web front: TLS ends at the ingress");
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen_addr).await?;
+    let local_addr = listener.local_addr()?;
+    let shutdown = app.shutdown.clone();
+    let limits = ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(|_| async { StatusCode::SERVICE_UNAVAILABLE }))
+        .layer(LoadShedLayer::new())
+        .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit))
+        .timeout(Duration::from_millis(settings.request_timeout_ms));
+    let router = router(app).layer(limits);
+    let grace = Duration::from_millis(settings.shutdown_grace_ms);
+    let serving = axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let task = tokio::spawn(serve_with_grace(serving.into_future(), shutdown.clone(), grace));
+    tracing::info!(%local_addr, "serving");
+    Ok(RunningServer::new(local_addr, shutdown, task))
+}

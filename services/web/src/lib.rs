@@ -1,0 +1,196 @@
+//! The web face of Xiaopu, a fifth deployable that owns no database and talks to the
+//! four services over gRPC only:
+//! - `/s/{code}`: the mini-shop page a share link opens, rendered on the server for a
+//!   phone's in-app browser; it records the click for attribution;
+//! - `/console`: the finance console for payout batches, holds and reconciliation,
+//!   calling settlement with the signed-in finance user's own token.
+mod console;
+mod http_server;
+mod pages;
+mod shop;
+mod views;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use xiaopu_api::{
+    attribution::attribution_service_client::AttributionServiceClient,
+    settlement::settlement_service_client::SettlementServiceClient,
+    storefront::storefront_service_client::StorefrontServiceClient,
+};
+use xiaopu_common::{
+    auth::{TokenSigner, TokenVerifier},
+    config::{self, ConfigError, Section, UpstreamSettings, Validate},
+    grpc_client::{CallCredentials, Upstream, channel, upstream},
+    server::RunningServer,
+    service::ServiceApp,
+};
+
+pub use http_server::router;
+
+/// The web front's whole configuration.
+pub type Settings = config::Settings<WebSettings>;
+
+/// `XIAOPU_WEB__…`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WebSettings {
+    /// `XIAOPU_WEB__STOREFRONT__URL` and so on: the services it calls.
+    pub storefront: UpstreamSettings,
+    pub attribution: UpstreamSettings,
+    pub settlement: UpstreamSettings,
+    /// The platform's product page a buy button opens; `{product_id}` and `{code}`
+    /// (the share code, which the order system expects on the order) are replaced.
+    pub buy_url_template: String,
+    /// Listings per shop page.
+    pub page_size: i32,
+    /// A development sign-in on /console that mints a finance token from a name.
+    /// Never on in production: the platform's identity provider issues tokens there.
+    pub dev_sign_in: bool,
+    /// Mark cookies `Secure` (served over TLS, as behind the ingress).
+    pub secure_cookies: bool,
+    /// How long a console sign-in lasts at most (the token's own expiry also ends it).
+    pub session_minutes: u64,
+    /// How long recording a click may hold up the page before it is given up.
+    pub click_timeout_ms: u64,
+    /// Optional: a secret only for minting development sign-in tokens when the auth
+    /// section verifies with a public key.
+    pub dev_sign_in_secret: Option<SecretString>,
+    /// The finance team's time zone as an offset from UTC: a period typed as dates
+    /// starts and ends at local midnight (China Standard Time by default).
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            storefront: UpstreamSettings::new("http://127.0.0.1:50052"),
+            attribution: UpstreamSettings::new("http://127.0.0.1:50053"),
+            settlement: UpstreamSettings::new("http://127.0.0.1:50054"),
+            buy_url_template: "https://mall.example.com/item/{product_id}?share_code={code}".into(),
+            page_size: 20,
+            dev_sign_in: false,
+            secure_cookies: true,
+            session_minutes: 8 * 60,
+            click_timeout_ms: 800,
+            dev_sign_in_secret: None,
+            utc_offset_minutes: 8 * 60,
+        }
+    }
+}
+
+impl Section for WebSettings {
+    const KEY: &'static str = "web";
+}
+
+impl Validate for WebSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.storefront.validate("web.storefront")?;
+        self.attribution.validate("web.attribution")?;
+        self.settlement.validate("web.settlement")?;
+        if !self.buy_url_template.contains("{product_id}") || !self.buy_url_template.contains("{code}") {
+            return Err(ConfigError::invalid("web.buy_url_template", "must contain {product_id} and {code}"));
+        }
+        if !(1..=50).contains(&self.page_size) {
+            return Err(ConfigError::invalid("web.page_size", "must be between 1 and 50"));
+        }
+        if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
+            return Err(ConfigError::invalid("web.utc_offset_minutes", "must be between -840 and 840"));
+        }
+        if self.session_minutes == 0 {
+            return Err(ConfigError::invalid("web.session_minutes", "must be positive"));
+        }
+        Ok(())
+    }
+}
+
+/// What every handler shares: clients of the services, and the keys.
+pub struct App {
+    pub settings: WebSettings,
+    /// Calls made as the web front itself (role `service`).
+    pub storefront: StorefrontServiceClient<Upstream>,
+    pub attribution: AttributionServiceClient<Upstream>,
+    /// Calls made on behalf of the signed-in finance user, with their token.
+    pub settlement_as_user: SettlementServiceClient<tonic::transport::Channel>,
+    pub attribution_as_user: AttributionServiceClient<tonic::transport::Channel>,
+    pub verifier: TokenVerifier,
+    /// Mints development sign-in tokens, when that is on.
+    pub dev_signer: Option<TokenSigner>,
+    /// Cancelled when the server starts draining.
+    pub shutdown: CancellationToken,
+    /// The finance team's time zone.
+    offset: FixedOffset,
+}
+
+pub type SharedApp = Arc<App>;
+
+impl App {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let common = &settings.common;
+        let web = &settings.service;
+        let signer = TokenSigner::from_settings(&common.auth)?;
+        let credentials = CallCredentials::of_service(signer.clone(), common);
+        let dev_signer = match (&web.dev_sign_in, &web.dev_sign_in_secret) {
+            (false, _) => None,
+            (true, Some(secret)) => Some(TokenSigner::hs256(secret.expose_secret().as_bytes())),
+            (true, None) => Some(signer),
+        };
+        Ok(Self {
+            settings: web.clone(),
+            storefront: StorefrontServiceClient::new(upstream(&web.storefront, "web.storefront", credentials.clone())?),
+            attribution: AttributionServiceClient::new(upstream(&web.attribution, "web.attribution", credentials)?),
+            settlement_as_user: SettlementServiceClient::new(channel(&web.settlement, "web.settlement")?),
+            attribution_as_user: AttributionServiceClient::new(channel(&web.attribution, "web.attribution")?),
+            verifier: TokenVerifier::from_settings(&common.auth)?,
+            dev_signer,
+            shutdown: CancellationToken::new(),
+            offset: FixedOffset::east_opt(web.utc_offset_minutes * 60)
+                .ok_or_else(|| anyhow::anyhow!("web.utc_offset_minutes: out of range"))?,
+        })
+    }
+}
+
+impl App {
+    /// The finance team's calendar date at `at`.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.offset).date_naive()
+    }
+
+    /// `2026-11-23 14:05` in the finance team's time zone.
+    pub fn local_time(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.offset).format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    /// Local midnight at the start of `date` (`YYYY-MM-DD`), as an instant.
+    pub fn day_start(&self, date: &str) -> Option<DateTime<Utc>> {
+        let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()?;
+        date.and_hms_opt(0, 0, 0)?.and_local_timezone(self.offset).single().map(|t| t.with_timezone(&Utc))
+    }
+}
+
+/// The binary's view of the web front.
+pub struct Web;
+
+impl ServiceApp for Web {
+    type Section = WebSettings;
+    const NAME: &'static str = "web";
+    const DEFAULT_LISTEN_ADDR: &'static str = "127.0.0.1:8080";
+    const USES_DATABASE: bool = false;
+
+    fn migrator() -> sqlx::migrate::Migrator {
+        sqlx::migrate::Migrator::DEFAULT
+    }
+
+    async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
+        start(settings).await
+    }
+}
+
+/// Starts the HTTP server on the configured address.
+pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
+    let app = Arc::new(App::new(&settings)?);
+    http_server::serve(&settings.common.server, app).await
+}

@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    xiaopu_common::service::main::<xiaopu_web::Web>().await
+}

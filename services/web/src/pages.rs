@@ -1,0 +1,101 @@
+//! Rendering: a template to an HTML response, and the plain pages every part of the
+//! site may answer with (not found, gone, unavailable).
+use askama::Template;
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use tonic::Code;
+
+use crate::views::Notice;
+
+/// The template rendered with `status`; a template that fails to render (a bug, not
+/// the visitor's doing) is a plain 500.
+pub fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            // Pages carry personal data (the console) or per-visitor cookies (the shop).
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// A page saying what happened in words a buyer understands.
+pub fn notice(status: StatusCode, heading: &str, detail: &str) -> Response {
+    render(status, &Notice { title: heading.to_owned(), heading: heading.to_owned(), detail: detail.to_owned() })
+}
+
+pub fn not_found() -> Response {
+    notice(
+        StatusCode::NOT_FOUND,
+        "链接不存在或已失效",
+        "这个分享链接找不到了，可能已被店主撤回。请向分享给你的朋友要一个新链接。",
+    )
+}
+
+pub fn unavailable() -> Response {
+    notice(StatusCode::SERVICE_UNAVAILABLE, "服务繁忙", "页面暂时打不开，请稍后刷新重试。")
+}
+
+/// The HTTP status for a service's refusal that no page handles specially.
+pub fn status_of(status: &tonic::Status) -> StatusCode {
+    match status.code() {
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+        Code::FailedPrecondition | Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// `¥199.00` for CNY, `USD 1.50` for others: exact decimals from minor units.
+pub fn money(money: Option<&xiaopu_api::types::Money>) -> String {
+    let Some(money) = money else { return String::new() };
+    let amount = xiaopu_money::to_decimal(money.minor_units, &money.currency);
+    match money.currency.as_str() {
+        "CNY" => format!("¥{amount}"),
+        other => format!("{other} {amount}"),
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use xiaopu_api::types::Money;
+
+    use super::*;
+
+    #[test]
+    fn money_is_an_exact_decimal_with_the_yuan_sign() {
+        assert_eq!(money(Some(&Money { minor_units: 19900, currency: "CNY".into() })), "¥199.00");
+        assert_eq!(money(Some(&Money { minor_units: -5, currency: "CNY".into() })), "¥-0.05");
+        assert_eq!(money(Some(&Money { minor_units: 150, currency: "USD".into() })), "USD 1.50");
+        assert_eq!(money(None), "");
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(url_encode("Ab9-_"), "Ab9-_");
+        assert_eq!(url_encode("a b&c"), "a%20b%26c");
+        assert_eq!(url_encode("码"), "%E7%A0%81");
+    }
+}

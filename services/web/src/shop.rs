@@ -1,0 +1,194 @@
+//! `GET /s/{code}`: what a buyer sees when they open a share link. The code is
+//! resolved by the storefront, the click is recorded for attribution under a
+//! first-party visitor cookie, and the shop (or the one product of a listing link) is
+//! rendered on the server: no script, one request, images lazy-loaded.
+use std::time::Duration;
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::Response,
+};
+use chrono::Utc;
+use serde::Deserialize;
+use xiaopu_api::{
+    attribution::{Click, RecordClickRequest},
+    storefront::{self as sf, PublicListing, StockStatus},
+};
+use xiaopu_common::{error::status_details, time::to_timestamp};
+
+use crate::{
+    SharedApp,
+    pages::{self, money, notice, render, url_encode},
+    views::{Item, ProductPage, ShopPage},
+};
+
+/// The visitor id cookie: first-party, a random id, what attribution knows the
+/// buyer by until they pay.
+const VISITOR_COOKIE: &str = "xv";
+const VISITOR_MAX_AGE_SECONDS: u64 = 365 * 24 * 3600;
+
+/// The storefront's reason codes (`ErrorInfo.reason`) for a link that resolves to
+/// nothing a buyer can use.
+const SHOP_SUSPENDED: &str = "SHOP_SUSPENDED";
+const PRODUCT_WITHDRAWN: &str = "PRODUCT_WITHDRAWN";
+const LISTING_REMOVED: &str = "LISTING_REMOVED";
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    page: String,
+}
+
+pub async fn page(
+    State(app): State<SharedApp>,
+    Path(code): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let known = cookie(&headers, VISITOR_COOKIE).filter(|v| uuid::Uuid::parse_str(v).is_ok());
+    let visitor = known.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let mut response = shop_or_product(&app, &code, &query.page, &visitor).await;
+    if known.is_none() {
+        let secure = if app.settings.secure_cookies { "; Secure" } else { "" };
+        let cookie = format!(
+            "{VISITOR_COOKIE}={visitor}; Path=/; Max-Age={VISITOR_MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}"
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+async fn shop_or_product(app: &SharedApp, code: &str, page_token: &str, visitor: &str) -> Response {
+    let resolved =
+        match app.storefront.clone().resolve_share_code(sf::ResolveShareCodeRequest { code: code.into() }).await {
+            Ok(answer) => answer.into_inner(),
+            Err(status) => return refusal(&status),
+        };
+    let link = resolved.share_link.unwrap_or_default();
+    // A click is a visit of the link: turning pages is not another one.
+    let click = async {
+        if page_token.is_empty() {
+            record_click(app, code, visitor).await;
+        }
+    };
+    if !link.listing_id.is_empty() {
+        click.await;
+        let Some(listing) = resolved.listing else { return withdrawn() };
+        let images = listing.image_urls.clone();
+        let page = ProductPage {
+            shop_name: resolved.shop_name,
+            promoter: link.promoter_id,
+            item: item(app, code, listing),
+            images,
+        };
+        return render(StatusCode::OK, &page);
+    }
+    let request = sf::GetShopPageRequest {
+        shop_id: link.shop_id,
+        page_size: app.settings.page_size,
+        page_token: page_token.to_owned(),
+    };
+    let mut storefront = app.storefront.clone();
+    let (shop, ()) = tokio::join!(storefront.get_shop_page(request), click);
+    let shop = match shop {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return refusal(&status),
+    };
+    let next_page =
+        (!shop.next_page_token.is_empty()).then(|| format!("/s/{code}?page={}", url_encode(&shop.next_page_token)));
+    let page = ShopPage {
+        shop_name: shop.name,
+        description: shop.description,
+        promoter: shop.promoter_id,
+        listing_count: shop.listing_count,
+        items: shop.listings.into_iter().map(|l| item(app, code, l)).collect(),
+        next_page,
+        notice: shop.notice,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// Records the click; a slow or failing attribution costs the click, never the page.
+async fn record_click(app: &SharedApp, code: &str, visitor: &str) {
+    let click = Click {
+        // A fresh id per visit; attribution keeps the last click of each visitor.
+        event_id: format!("web-{}", uuid::Uuid::now_v7()),
+        share_code: code.to_owned(),
+        visitor_id: visitor.to_owned(),
+        clicked_at: Some(to_timestamp(Utc::now())),
+    };
+    let mut attribution = app.attribution.clone();
+    let call = attribution.record_click(RecordClickRequest { click: Some(click) });
+    match tokio::time::timeout(Duration::from_millis(app.settings.click_timeout_ms), call).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(status)) => {
+            tracing::warn!(code = status.code() as i32, message = status.message(), "click not recorded")
+        }
+        Err(_) => tracing::warn!("click not recorded: attribution too slow"),
+    }
+}
+
+fn item(app: &SharedApp, code: &str, listing: PublicListing) -> Item {
+    let buy_url =
+        app.settings.buy_url_template.replace("{product_id}", &listing.product_id).replace("{code}", &url_encode(code));
+    Item {
+        sold_out: listing.stock_status() == StockStatus::OutOfStock,
+        price: money(listing.price.as_ref()),
+        image: listing.image_urls.first().cloned(),
+        title: listing.title,
+        description: listing.description,
+        reason: listing.recommendation_reason,
+        buy_url,
+    }
+}
+
+fn withdrawn() -> Response {
+    notice(StatusCode::GONE, "商品已下架", "这件商品已经下架或不在店里了。")
+}
+
+/// The page for a refusal of the storefront's.
+fn refusal(status: &tonic::Status) -> Response {
+    let reason = status_details(status).0.unwrap_or_default();
+    match (status.code(), reason.as_str()) {
+        (tonic::Code::NotFound, _) => pages::not_found(),
+        (tonic::Code::FailedPrecondition, SHOP_SUSPENDED) => {
+            notice(StatusCode::FORBIDDEN, "小店暂停营业", "这家小店暂时关闭了，过段时间再来看看吧。")
+        }
+        (tonic::Code::FailedPrecondition, PRODUCT_WITHDRAWN | LISTING_REMOVED) => withdrawn(),
+        (tonic::Code::InvalidArgument, _) => {
+            notice(StatusCode::BAD_REQUEST, "页面地址有误", "请从分享的链接重新打开。")
+        }
+        _ => {
+            tracing::warn!(code = status.code() as i32, message = status.message(), "shop page unavailable");
+            pages::unavailable()
+        }
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; xv=abc; b=2"));
+        assert_eq!(cookie(&headers, "xv").as_deref(), Some("abc"));
+        assert_eq!(cookie(&headers, "c"), None);
+    }
+}

@@ -1,0 +1,6 @@
+//! The web front in-process against the four services in-process, each on its own
+//! loopback port, called over real HTTP: the shop pages share links open and the
+//! finance console.
+mod console;
+mod harness;
+mod shop;

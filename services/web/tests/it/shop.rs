@@ -1,0 +1,158 @@
+use std::time::Duration;
+
+use hyper::StatusCode;
+use xiaopu_api::{
+    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
+    storefront as sf,
+    types::Money,
+};
+use xiaopu_common::{auth::Role, testing::authed};
+use xiaopu_testkit::Options;
+
+use crate::harness::Web;
+
+async fn clicks(web: &Web, code: &str) -> Vec<String> {
+    let pool = web.stack.attribution_db.connect().await;
+    sqlx::query_as::<_, (String,)>("SELECT visitor_id FROM click WHERE share_code = $1 ORDER BY clicked_at")
+        .bind(code)
+        .fetch_all(&pool)
+        .await
+        .expect("clicks")
+        .into_iter()
+        .map(|(v,)| v)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_share_link_opens_the_shop_records_the_click_and_shows_no_commission() {
+    let web = Web::start(Options::default()).await;
+    let world = web.stack.world().await;
+    let page = web.get(&format!("/s/{}", world.code), &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("p1&#39;s shop"), "the shop's name, escaped: {}", page.body);
+    assert!(page.body.contains("Longjing tea") && page.body.contains("¥199.00"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("/item/{}?share_code={}", world.product, world.code)),
+        "buy link carries the code"
+    );
+    // 550 bps of 199.00 is 10.94: neither the rate nor the commission appears.
+    for secret in ["550", "10.94", "佣金", "commission"] {
+        assert!(!page.body.contains(secret), "the page shows {secret}");
+    }
+    let visitor =
+        page.cookies().into_iter().find_map(|c| c.strip_prefix("xv=").map(str::to_owned)).expect("a visitor cookie");
+    assert_eq!(clicks(&web, &world.code).await, vec![visitor.clone()]);
+
+    // The same visitor again: the cookie is kept, the click recorded under it.
+    let again = web.get(&format!("/s/{}", world.code), &[format!("xv={visitor}")]).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.cookies().is_empty(), "no new visitor id");
+    assert_eq!(clicks(&web, &world.code).await, vec![visitor.clone(), visitor]);
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_code_is_a_404_page() {
+    let web = Web::start(Options::default()).await;
+    for code in ["nosuchcode", "%E7%A0%81", "'--"] {
+        let page = web.get(&format!("/s/{code}"), &[]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{code}: {}", page.body);
+        assert!(page.body.contains("链接不存在或已失效"), "{}", page.body);
+    }
+}
+
+#[tokio::test]
+async fn a_listing_link_shows_its_product_until_the_product_is_withdrawn() {
+    let web = Web::start(Options::default()).await;
+    let world = web.stack.world().await;
+    let listings = sf::ListShopListingsRequest { shop_id: world.shop.clone(), ..Default::default() };
+    let listings =
+        web.stack.storefront().list_shop_listings(authed(listings, Role::Promoter, "p1")).await.expect("listings");
+    let listing = listings.into_inner().listings.remove(0).listing.expect("listing").listing_id;
+    let link = sf::CreateShareLinkRequest {
+        request_id: "one-product".into(),
+        shop_id: world.shop.clone(),
+        listing_id: listing,
+        channel: sf::Channel::Douyin.into(),
+    };
+    let link = web.stack.storefront().create_share_link(authed(link, Role::Promoter, "p1")).await.expect("link");
+    let code = link.into_inner().share_link.expect("link").code;
+    let page = web.get(&format!("/s/{code}"), &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Longjing tea") && page.body.contains("去购买"), "{}", page.body);
+
+    let withdraw =
+        sf::WithdrawProductRequest { product_id: world.product.clone(), reason: "sold out for the season".into() };
+    web.stack.storefront().withdraw_product(authed(withdraw, Role::Supplier, "s1")).await.expect("withdrawn");
+    let page = web.get(&format!("/s/{code}"), &[]).await;
+    assert_eq!(page.status, StatusCode::GONE, "{}", page.body);
+    assert!(page.body.contains("商品已下架"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_suspended_promoters_shop_says_it_is_closed() {
+    let web = Web::start(Options::default()).await;
+    let world = web.stack.world().await;
+    let score = RecordCreditScoreRequest {
+        request_id: "drop".into(),
+        person_id: "p1".into(),
+        score: 650,
+        source: "zhima".into(),
+        observed_at: None,
+    };
+    EligibilityServiceClient::new(web.stack.channels.eligibility.clone())
+        .record_credit_score(authed(score, Role::Service, "bureau"))
+        .await
+        .expect("score");
+    let mut page = web.get(&format!("/s/{}", world.code), &[]).await;
+    for _ in 0..100 {
+        if page.status == StatusCode::FORBIDDEN {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        page = web.get(&format!("/s/{}", world.code), &[]).await;
+    }
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(page.body.contains("小店暂停营业"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn pages_follow_the_promoters_order_and_turning_one_is_not_another_click() {
+    let web = Web::start(Options::default()).await;
+    let world = web.stack.world().await;
+    let mut titles = Vec::new();
+    for i in 1..25 {
+        let publish = sf::PublishProductRequest {
+            request_id: format!("p-{i}"),
+            title: format!("好物 {i:02}"),
+            price: Some(Money { minor_units: 1000 + i, currency: "CNY".into() }),
+            category: "tea".into(),
+            image_urls: vec![format!("https://img.example/{i}.jpg")],
+            ..Default::default()
+        };
+        let product =
+            web.stack.storefront().publish_product(authed(publish, Role::Supplier, "s1")).await.expect("publish");
+        let add = sf::AddListingRequest {
+            shop_id: world.shop.clone(),
+            product_id: product.into_inner().product.expect("product").product_id,
+            recommendation_reason: format!("理由 {i:02}"),
+            position: 0,
+        };
+        web.stack.storefront().add_listing(authed(add, Role::Promoter, "p1")).await.expect("listed");
+        titles.push(format!("好物 {i:02}"));
+    }
+    let first = web.get(&format!("/s/{}", world.code), &[]).await;
+    assert_eq!(first.status, StatusCode::OK);
+    // 25 listings, 20 a page, in the order they were listed (position order).
+    let shown: Vec<usize> = titles.iter().filter_map(|t| first.body.find(t.as_str())).collect();
+    assert_eq!(shown.len(), 19, "the first page holds the tea and 19 more");
+    assert!(shown.windows(2).all(|w| w[0] < w[1]), "in the promoter's order");
+    assert!(first.body.contains("理由 01") && first.body.contains("loading=\"lazy\""));
+    let next =
+        first.body.split("class=\"more\" href=\"").nth(1).and_then(|s| s.split('"').next()).expect("a next page");
+    let visitor = first.cookies().remove(0);
+    let second = web.get(&next.replace("&amp;", "&"), &[visitor]).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert!(second.body.contains("好物 24") && !second.body.contains("好物 01"), "{}", second.body);
+    assert!(!second.body.contains("class=\"more\""), "the last page");
+    assert_eq!(clicks(&web, &world.code).await.len(), 1, "one visit, one click");
+}

@@ -1,0 +1,156 @@
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use xiaopu_api::attribution::attribution_service_client::AttributionServiceClient;
+use xiaopu_common::{auth::Role, testing::token};
+use xiaopu_e2e::{
+    system::System,
+    world::{ingest_until_applied, onboard, publish},
+};
+use xiaopu_testkit::events::{confirmed, line, paid};
+
+use crate::browser::Browser;
+
+/// Waits until the page's `css` text contains `wanted` (pages load after a click).
+async fn until_text(browser: &Browser, css: &str, wanted: &str) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = browser.client.find(fantoccini::Locator::Css(css)).await {
+            text = element.text().await.unwrap_or_default();
+            if text.contains(wanted) {
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never said {wanted:?}; it said {text:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser() {
+    xiaopu_common::testing::init_logs();
+    let mut system = System::start(None).await;
+    let web = system.add_web().await;
+    let tea = publish(&system, "west-lake", "西湖龙井 250g", 19_900, 550).await;
+    let pot = publish(&system, "west-lake", "紫砂壶", 38_800, 1_000).await;
+    let (_, code) = onboard(&system, "alice", &[tea.clone(), pot.clone()]).await;
+    system.caught_up("storefront", "attribution").await;
+
+    // A buyer on a phone opens Alice's link: her shop, her reasons, no commission.
+    let browser = Browser::phone().await;
+    browser.client.goto(&format!("{web}/s/{code}")).await.expect("open the link");
+    assert_eq!(browser.text("h1").await, "alice 的小店");
+    let titles = browser.texts(".item h2").await;
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles.iter().all(|t| t == "西湖龙井 250g" || t == "紫砂壶"), "{titles:?}");
+    assert!(browser.texts(".reason").await.iter().all(|r| r.contains("好物")));
+    assert_eq!(browser.texts(".price").await.len(), 2);
+    let page = browser.client.source().await.expect("source");
+    assert!(!page.contains("佣金") && !page.contains("550"), "the shop page shows commission");
+    let shot = browser.screenshot("shop-page-phone").await;
+    assert!(std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false), "an empty screenshot");
+    let attribution = system.pool("attribution").await;
+    let (clicks,): (i64,) = sqlx::query_as("SELECT count(*) FROM click WHERE share_code = $1")
+        .bind(&code)
+        .fetch_one(&attribution)
+        .await
+        .expect("clicks");
+    assert_eq!(clicks, 1, "the click was recorded for attribution");
+
+    // An unknown code: a page that says so.
+    browser.client.goto(&format!("{web}/s/no-such-code")).await.expect("open");
+    assert_eq!(browser.text("h1").await, "链接不存在或已失效");
+
+    // The buyer pays and confirms; the zero hold passes.
+    let mut orders = AttributionServiceClient::new(system.client("attribution", Role::Service, "order-system"));
+    let now = Utc::now();
+    ingest_until_applied(
+        &mut orders,
+        &[
+            paid(
+                "o1",
+                "buyer-1",
+                now,
+                &code,
+                vec![line("l1", &tea, "west-lake", 19_900), line("l2", &pot, "west-lake", 38_800)],
+            ),
+            confirmed("o1", now),
+        ],
+    )
+    .await;
+    system.caught_up("attribution", "settlement").await;
+    let settlement = system.pool("settlement").await;
+    for _ in 0..100 {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM position WHERE stage = 'settleable'")
+            .fetch_one(&settlement)
+            .await
+            .expect("positions");
+        if n == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Finance works on a desktop. Fiona signs in and closes the period.
+    browser.quit().await;
+    let browser = Browser::desktop().await;
+    browser.client.goto(&format!("{web}/console")).await.expect("console");
+    browser.fill("#name", "fiona").await;
+    browser.submit("form[action='/console/dev-sign-in'] button").await;
+    until_text(&browser, "nav .me", "fiona").await;
+    let (from, to) = ((now - TimeDelta::days(2)).date_naive(), (now + TimeDelta::days(2)).date_naive());
+    browser.set("input[name=from]", &from.to_string()).await;
+    browser.set("input[name=to]", &to.to_string()).await;
+    browser.submit("form[action='/console/periods/close'] button").await;
+    until_text(&browser, ".flash.done", "批次已生成").await;
+    let batch_url =
+        browser.client.current_url().await.expect("url").as_str().split('?').next().unwrap_or("").to_owned();
+    assert!(browser.text("table").await.contains("alice"));
+
+    // She may not approve her own batch: the page shows settlement's refusal.
+    browser.submit("form[action$='/approve'] button").await;
+    let refusal = until_text(&browser, ".flash.error", "").await;
+    assert!(!refusal.is_empty());
+    assert!(browser.text("h1").await.contains("待审批"));
+
+    // Gao, a second finance user, approves, downloads the CSV and records the payment.
+    browser.submit("nav form button").await;
+    browser.fill("#name", "gao").await;
+    browser.submit("form[action='/console/dev-sign-in'] button").await;
+    until_text(&browser, "nav .me", "gao").await;
+    browser.client.goto(&batch_url).await.expect("batch");
+    browser.submit("form[action$='/approve'] button").await;
+    until_text(&browser, ".flash.done", "批次已审批").await;
+    let csv = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(document.querySelector('a[download]').href).then(r => r.text()).then(done);",
+            vec![],
+        )
+        .await
+        .expect("download the CSV");
+    let csv = csv.as_str().unwrap_or_default().to_owned();
+    let rows: Vec<&str> = csv.lines().filter(|r| r.contains(",alice,")).collect();
+    // 10.94 + 38.80 commission less the 10% fee (1.09 + 3.88): Alice is paid 44.77.
+    let shown = browser.text("table").await;
+    assert!(shown.contains("¥44.77"), "{shown}");
+    assert!(!rows.is_empty() && rows.iter().any(|r| r.contains("44.77")), "{csv}");
+    browser.fill("input[name=note][placeholder='付款流水号']", "ICBC-0001").await;
+    browser.submit("input[value=paid] ~ button").await;
+    until_text(&browser, ".flash.done", "已记为已付").await;
+    assert!(browser.text("table").await.contains("ICBC-0001"));
+    browser.screenshot("console-batch").await;
+
+    // The reconciliation statement of the period is clean.
+    browser.client.goto(&format!("{web}/console/reconcile?from={from}&to={to}")).await.expect("reconcile");
+    until_text(&browser, "main", "账实相符").await;
+    browser.screenshot("console-reconciliation").await;
+
+    // A promoter's token does not open the console.
+    browser.submit("nav form button").await;
+    browser.fill("#token", &token(Role::Promoter, "alice")).await;
+    browser.submit("form[action='/console/sign-in'] button").await;
+    until_text(&browser, ".flash.error", "只对财务角色开放").await;
+    browser.quit().await;
+}
