@@ -14,6 +14,14 @@ show() { printf '$ xiaopu %s\n' "$*"; "$xiaopu" "$@"; }
 # Runs quietly and prints one field of the answer (for the ids the story needs).
 get() { local field=$1; shift; "$xiaopu" --field "$field" "$@"; }
 refused() { printf '$ xiaopu %s\n' "$*"; if "$xiaopu" "$@"; then echo "unexpected: that should have been refused" >&2; exit 1; fi; }
+# Waits (up to 5 s) until the shop's page says its status is $2 (the storefront
+# follows eligibility's feed).
+shop_becomes() {
+  for _ in $(seq 1 50); do
+    [ "$(get status --as service:web promoter page --shop "$1")" = "$2" ] && return 0
+    sleep 0.1
+  done
+}
 
 say "1. Eligibility: only a credit score above 700 opens a mini-shop"
 say "The credit bureau reports Alice at 720: she is eligible"
@@ -96,20 +104,14 @@ show --as finance:gao finance verify
 
 say "8. Later Alice's score falls to 650: she is suspended, and so is her shop"
 show --as service:credit-bureau eligibility record-score --person "$alice" --score 650 --source zhima
-for _ in $(seq 1 50); do
-  [ "$(get status --as service:web promoter page --shop "$shop")" = SHOP_STATUS_SUSPENDED ] && break
-  sleep 0.1
-done
+shop_becomes "$shop" SHOP_STATUS_SUSPENDED
 show --as service:web promoter page --shop "$shop"
 say "Her links stop resolving for attribution; her earned money stays earned"
 refused --as service:link-redirector promoter resolve --code "$code"
 
 say "9. Her score recovers to 760: she is reinstated and her shop reopens"
 show --as service:credit-bureau eligibility record-score --person "$alice" --score 760 --source zhima
-for _ in $(seq 1 50); do
-  [ "$(get status --as service:web promoter page --shop "$shop")" = SHOP_STATUS_ACTIVE ] && break
-  sleep 0.1
-done
+shop_becomes "$shop" SHOP_STATUS_ACTIVE
 show --as service:web --field status promoter page --shop "$shop"
 
 web="${XIAOPU_WEB_URL:-http://127.0.0.1:8080}"

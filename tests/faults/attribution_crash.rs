@@ -20,10 +20,7 @@ const PER_BATCH: usize = 200;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attribution_killed_during_ingest_loses_and_doubles_no_line() {
     xiaopu_common::testing::init_logs();
-    let mut system = System::new(None);
-    system.add("eligibility", "eligibility", None, &[]).await;
-    system.add("storefront", "storefront", Some("eligibility"), &[]).await;
-    system.add("attribution", "attribution", Some("storefront"), &[]).await;
+    let mut system = System::up_to_attribution().await;
     let product = publish(&system, "s-kill", "Oolong", 5_000, 1_250).await;
     let (_, code) = onboard(&system, "p-kill", std::slice::from_ref(&product)).await;
     system.caught_up("storefront", "attribution").await;

@@ -44,10 +44,7 @@ async fn books(pool: &sqlx::PgPool) -> (Vec<(String, String, i64)>, i64, Vec<(St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settlement_killed_mid_stream_and_mid_close_ends_with_the_same_books() {
     xiaopu_common::testing::init_logs();
-    let mut system = System::new(None);
-    system.add("eligibility", "eligibility", None, &[]).await;
-    system.add("storefront", "storefront", Some("eligibility"), &[]).await;
-    system.add("attribution", "attribution", Some("storefront"), &[]).await;
+    let mut system = System::up_to_attribution().await;
     let product = publish(&system, "s-crash", "Pu'er cake", 10_000, 800).await;
     let mut codes = Vec::new();
     for p in 0..PROMOTERS {

@@ -27,10 +27,7 @@ async fn explain(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attribution_attributes_while_the_storefront_is_down_and_catches_up_after() {
     xiaopu_common::testing::init_logs();
-    let mut system = System::new(None);
-    system.add("eligibility", "eligibility", None, &[]).await;
-    system.add("storefront", "storefront", Some("eligibility"), &[]).await;
-    system.add("attribution", "attribution", Some("storefront"), &[]).await;
+    let mut system = System::up_to_attribution().await;
     let tea = publish(&system, "s-down", "White tea", 20_000, 700).await;
     let (shop, code) = onboard(&system, "p-down", std::slice::from_ref(&tea)).await;
     system.caught_up("storefront", "attribution").await;

@@ -32,11 +32,23 @@ impl System {
     /// The four services in dependency order, each SERVING before the next starts.
     pub async fn start(otlp: Option<SocketAddr>) -> Self {
         let mut system = Self::new(otlp);
-        system.add("eligibility", "eligibility", None, &[]).await;
-        system.add("storefront", "storefront", Some("eligibility"), &[]).await;
-        system.add("attribution", "attribution", Some("storefront"), &[]).await;
+        system.add_catalog_and_attribution().await;
         system.add("settlement", "settlement", Some("attribution"), QUICK_SETTLEMENT).await;
         system
+    }
+
+    /// Eligibility, storefront and attribution: a test then adds its own settlement
+    /// instances (or none).
+    pub async fn up_to_attribution() -> Self {
+        let mut system = Self::new(None);
+        system.add_catalog_and_attribution().await;
+        system
+    }
+
+    async fn add_catalog_and_attribution(&mut self) {
+        self.add("eligibility", "eligibility", None, &[]).await;
+        self.add("storefront", "storefront", Some("eligibility"), &[]).await;
+        self.add("attribution", "attribution", Some("storefront"), &[]).await;
     }
 
     /// Starts instance `name` of `service` with a fresh database on the test server,

@@ -33,6 +33,19 @@ impl Stats {
     }
 }
 
+/// The workers' latencies and failures, once all have finished.
+async fn gather(workers: Vec<tokio::task::JoinHandle<(Vec<u64>, u64)>>, start: Instant) -> Stats {
+    let mut stats = Stats::default();
+    for worker in workers {
+        if let Ok((latencies, errors)) = worker.await {
+            stats.latencies_us.extend(latencies);
+            stats.errors += errors;
+        }
+    }
+    stats.elapsed = start.elapsed();
+    stats
+}
+
 /// `concurrency` workers call `op(i)` back to back for `duration`.
 pub async fn closed_loop<F, Fut>(concurrency: usize, duration: Duration, op: F) -> Stats
 where
@@ -61,15 +74,7 @@ where
             })
         })
         .collect();
-    let mut stats = Stats::default();
-    for worker in workers {
-        if let Ok((latencies, errors)) = worker.await {
-            stats.latencies_us.extend(latencies);
-            stats.errors += errors;
-        }
-    }
-    stats.elapsed = start.elapsed();
-    stats
+    gather(workers, start).await
 }
 
 /// `concurrency` workers take `items` off one queue and call `op(item)` on each until
@@ -104,15 +109,7 @@ where
             })
         })
         .collect();
-    let mut stats = Stats::default();
-    for worker in workers {
-        if let Ok((latencies, errors)) = worker.await {
-            stats.latencies_us.extend(latencies);
-            stats.errors += errors;
-        }
-    }
-    stats.elapsed = start.elapsed();
-    stats
+    gather(workers, start).await
 }
 
 /// Starts `op(i)` at `rate` per second for `duration`, each on its own task.

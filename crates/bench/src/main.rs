@@ -28,8 +28,8 @@ struct Args {
     /// Seconds each measurement runs.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
-    /// Run only these scenarios (comma-separated): shop_page, listings, eligibility,
-    /// ingest, settlement. All by default.
+    /// Run only these scenarios (comma-separated): shop_page, web, listings,
+    /// eligibility, ingest, settlement. All by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Superuser URL of the PostgreSQL to benchmark against.
@@ -57,7 +57,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.database_url.ok_or_else(|| anyhow::anyhow!("XIAOPU_BENCH_DATABASE_URL is not set (run `make bench`)"))?;
     let options = Options { concurrency: args.concurrency, duration: Duration::from_secs(args.seconds) };
     harness::progress("starting the services (release binaries)");
-    let system = System::start(&admin, &["bench", "eligibility", "storefront", "attribution", "settlement"]).await?;
+    let system =
+        System::start(&admin, &["bench", "eligibility", "storefront", "attribution", "settlement", "web"]).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = system.memory();
 
@@ -67,6 +68,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let trivial = scenarios::baseline::trivial(&system, &options).await?;
     if wanted("shop_page") {
         rows.extend(scenarios::shop_page::run(&system, &shop, &trivial, &options).await?);
+    }
+    if wanted("web") {
+        rows.extend(scenarios::web_page::run(&system, &shop, &options).await?);
     }
     if wanted("listings") {
         rows.extend(scenarios::listings::run(&system, &shop, &options).await?);

@@ -42,10 +42,20 @@ impl System {
                 "settlement" => {
                     env.insert("XIAOPU_SETTLEMENT__ATTRIBUTION__URL".into(), system.url("attribution"));
                 }
+                "web" => {
+                    for upstream in ["storefront", "attribution", "settlement"] {
+                        env.insert(format!("XIAOPU_WEB__{}__URL", upstream.to_uppercase()), system.url(upstream));
+                    }
+                    env.insert("XIAOPU_WEB__PAGE_SIZE".into(), "50".into());
+                }
                 _ => {}
             }
             let process = ServiceProcess::start(name, env);
-            process.wait_serving(Duration::from_secs(60)).await;
+            if *name == "web" {
+                process.wait_listening(Duration::from_secs(60)).await;
+            } else {
+                process.wait_serving(Duration::from_secs(60)).await;
+            }
             system.services.push(process);
         }
         Ok(system)
@@ -57,6 +67,7 @@ impl System {
         Ok(sqlx::postgres::PgPoolOptions::new().max_connections(32).connect(&url).await?)
     }
 
+    /// A database of its own for each service (the web front's goes unused).
     async fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
         let db = format!("bench_{name}");
         let mut admin = PgConnection::connect(&self.admin_url).await?;

@@ -30,6 +30,7 @@ use xiaopu_common::{
 };
 
 pub use http_server::router;
+pub use pages::url_encode;
 
 /// The web front's whole configuration.
 pub type Settings = config::Settings<WebSettings>;

@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod listings;
 pub mod settlement;
 pub mod shop_page;
+pub mod web_page;
 
 use std::time::Duration;
 

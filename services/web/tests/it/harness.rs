@@ -11,7 +11,7 @@ use hyper_util::{
 };
 use xiaopu_common::{config::UpstreamSettings, server::RunningServer, testing::common_settings};
 use xiaopu_testkit::{Options, Stack};
-use xiaopu_web::{Settings, WebSettings};
+use xiaopu_web::{Settings, WebSettings, url_encode};
 
 pub struct Web {
     pub stack: Stack,
@@ -93,7 +93,7 @@ impl Web {
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)], cookies: &[String]) -> Page {
-        let body = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+        let body = form.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&");
         self.send(Method::POST, path, body, cookies).await
     }
 
@@ -103,14 +103,4 @@ impl Web {
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         page.cookies()
     }
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
