@@ -7,17 +7,14 @@ use xiaopu_api::{
     attribution::{self as at, EventOutcome, attribution_service_client::AttributionServiceClient},
     eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
-    types::Money,
 };
 use xiaopu_common::{auth::Role, grpc_client::Upstream};
 
 use crate::system::System;
 
-pub fn cny(minor_units: i64) -> Option<Money> {
-    Some(Money { minor_units, currency: "CNY".into() })
-}
+pub use xiaopu_testkit::events::cny;
 
-pub fn minor(m: &Option<Money>) -> i64 {
+pub fn minor(m: &Option<xiaopu_api::types::Money>) -> i64 {
     m.as_ref().map_or(0, |m| m.minor_units)
 }
 

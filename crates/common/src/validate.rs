@@ -76,6 +76,22 @@ pub fn required_timestamp(
     timestamp(field, value)?.ok_or_else(|| FieldViolation::new(field, "is required"))
 }
 
+/// A request's period `[from, to)`: both required, `to` after `from`.
+pub fn period(
+    from: Option<&prost_types::Timestamp>,
+    to: Option<&prost_types::Timestamp>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), crate::error::Invalid> {
+    let mut v = crate::error::Violations::new();
+    let from = v.check(required_timestamp("from", from));
+    let to = v.check(required_timestamp("to", to));
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        v.add("to", "must be after from");
+    }
+    v.finish_with(from.zip(to))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

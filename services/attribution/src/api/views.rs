@@ -8,10 +8,10 @@ use tonic::{Request, Response, Status};
 use xiaopu_api::{attribution as pb, types::Money};
 use xiaopu_common::{
     auth::{Caller, CallerExt, Role},
-    error::{Invalid, Violations},
+    error::Invalid,
     paging::{Page, next_page},
     time::to_timestamp,
-    validate,
+    validate::{self, period},
 };
 
 use super::{
@@ -127,21 +127,6 @@ pub async fn explain_line(
         decided_at: Some(to_timestamp(found.decided_at)),
     };
     Ok(Response::new(pb::ExplainLineResponse { line: Some(line(&found, &caller)), explanation: Some(explanation) }))
-}
-
-fn period(
-    from: Option<&prost_types::Timestamp>,
-    to: Option<&prost_types::Timestamp>,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), Error> {
-    let mut v = Violations::new();
-    let from = v.check(validate::required_timestamp("from", from));
-    let to = v.check(validate::required_timestamp("to", to));
-    if let (Some(f), Some(t)) = (from, to)
-        && f >= t
-    {
-        v.add("to", "must be after from");
-    }
-    Ok(v.finish_with(from.zip(to))?)
 }
 
 fn parties(rows: Vec<Totals>) -> Vec<pb::PartyTotals> {

@@ -113,14 +113,16 @@ pub async fn facts(conn: &mut PgConnection, lines: &[LineRow]) -> Result<HashMap
         .collect())
 }
 
+/// One field of every row as a column, for `UNNEST` writes.
+macro_rules! column {
+    ($rows:expr, $field:ident) => {
+        $rows.iter().map(|l| l.$field.clone()).collect::<Vec<_>>()
+    };
+}
+
 pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sqlx::Error> {
     if lines.is_empty() {
         return Ok(());
-    }
-    macro_rules! column {
-        ($field:ident) => {
-            lines.iter().map(|l| l.$field.clone()).collect::<Vec<_>>()
-        };
     }
     sqlx::query!(
         "INSERT INTO order_line (line_id, order_id, buyer_id, paid_at, order_code, product_id, supplier_id, quantity,
@@ -132,32 +134,32 @@ pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
                               $14::bool[], $15::text[], $16::text[], $17::text[], $18::uuid[], $19::text[], $20::text[],
                               $21::timestamptz[], $22::uuid[], $23::int[], $24::bigint[], $25::timestamptz[],
                               $26::timestamptz[])",
-        &column!(line_id),
-        &column!(order_id),
-        &column!(buyer_id),
-        &column!(paid_at),
-        &column!(order_code) as &[Option<String>],
-        &column!(product_id),
-        &column!(supplier_id),
-        &column!(quantity),
-        &column!(currency),
-        &column!(paid_minor),
-        &column!(refunded_minor),
-        &column!(confirmed_at) as &[Option<DateTime<Utc>>],
-        &column!(state),
-        &column!(attributed),
-        &column!(reason),
-        &column!(summary),
-        &column!(promoter_id) as &[Option<String>],
-        &column!(shop_id) as &[Option<Uuid>],
-        &column!(share_code) as &[Option<String>],
-        &column!(click_event_id) as &[Option<String>],
-        &column!(clicked_at) as &[Option<DateTime<Utc>>],
-        &column!(rate_id) as &[Option<Uuid>],
-        &column!(rate_bps) as &[Option<i32>],
-        &column!(commission_minor),
-        &column!(decided_at),
-        &column!(updated_at)
+        &column!(lines, line_id),
+        &column!(lines, order_id),
+        &column!(lines, buyer_id),
+        &column!(lines, paid_at),
+        &column!(lines, order_code) as &[Option<String>],
+        &column!(lines, product_id),
+        &column!(lines, supplier_id),
+        &column!(lines, quantity),
+        &column!(lines, currency),
+        &column!(lines, paid_minor),
+        &column!(lines, refunded_minor),
+        &column!(lines, confirmed_at) as &[Option<DateTime<Utc>>],
+        &column!(lines, state),
+        &column!(lines, attributed),
+        &column!(lines, reason),
+        &column!(lines, summary),
+        &column!(lines, promoter_id) as &[Option<String>],
+        &column!(lines, shop_id) as &[Option<Uuid>],
+        &column!(lines, share_code) as &[Option<String>],
+        &column!(lines, click_event_id) as &[Option<String>],
+        &column!(lines, clicked_at) as &[Option<DateTime<Utc>>],
+        &column!(lines, rate_id) as &[Option<Uuid>],
+        &column!(lines, rate_bps) as &[Option<i32>],
+        &column!(lines, commission_minor),
+        &column!(lines, decided_at),
+        &column!(lines, updated_at)
     )
     .execute(conn)
     .await?;
@@ -168,11 +170,6 @@ pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
 pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sqlx::Error> {
     if lines.is_empty() {
         return Ok(());
-    }
-    macro_rules! column {
-        ($field:ident) => {
-            lines.iter().map(|l| l.$field.clone()).collect::<Vec<_>>()
-        };
     }
     sqlx::query!(
         "UPDATE order_line SET refunded_minor = u.refunded_minor, confirmed_at = u.confirmed_at, state = u.state,
@@ -186,23 +183,23 @@ pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
               AS u(line_id, refunded_minor, confirmed_at, state, attributed, reason, summary, promoter_id, shop_id,
                    share_code, click_event_id, clicked_at, rate_id, rate_bps, commission_minor, decided_at, updated_at)
          WHERE order_line.line_id = u.line_id",
-        &column!(line_id),
-        &column!(refunded_minor),
-        &column!(confirmed_at) as &[Option<DateTime<Utc>>],
-        &column!(state),
-        &column!(attributed),
-        &column!(reason),
-        &column!(summary),
-        &column!(promoter_id) as &[Option<String>],
-        &column!(shop_id) as &[Option<Uuid>],
-        &column!(share_code) as &[Option<String>],
-        &column!(click_event_id) as &[Option<String>],
-        &column!(clicked_at) as &[Option<DateTime<Utc>>],
-        &column!(rate_id) as &[Option<Uuid>],
-        &column!(rate_bps) as &[Option<i32>],
-        &column!(commission_minor),
-        &column!(decided_at),
-        &column!(updated_at)
+        &column!(lines, line_id),
+        &column!(lines, refunded_minor),
+        &column!(lines, confirmed_at) as &[Option<DateTime<Utc>>],
+        &column!(lines, state),
+        &column!(lines, attributed),
+        &column!(lines, reason),
+        &column!(lines, summary),
+        &column!(lines, promoter_id) as &[Option<String>],
+        &column!(lines, shop_id) as &[Option<Uuid>],
+        &column!(lines, share_code) as &[Option<String>],
+        &column!(lines, click_event_id) as &[Option<String>],
+        &column!(lines, clicked_at) as &[Option<DateTime<Utc>>],
+        &column!(lines, rate_id) as &[Option<Uuid>],
+        &column!(lines, rate_bps) as &[Option<i32>],
+        &column!(lines, commission_minor),
+        &column!(lines, decided_at),
+        &column!(lines, updated_at)
     )
     .execute(conn)
     .await?;

@@ -3,7 +3,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, TimeDelta, Utc};
 use tonic::transport::Channel;
 use xiaopu_api::{
-    attribution::{self as pb, attribution_service_client::AttributionServiceClient, order_event},
+    attribution::{self as pb, attribution_service_client::AttributionServiceClient},
     eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
     types::Money,
@@ -256,65 +256,8 @@ impl TestApp {
     }
 }
 
-pub fn click(id: &str, code: &str, visitor: &str, at: DateTime<Utc>) -> pb::OrderEvent {
-    pb::OrderEvent {
-        event: Some(order_event::Event::Click(pb::Click {
-            event_id: id.into(),
-            share_code: code.into(),
-            visitor_id: visitor.into(),
-            clicked_at: Some(to_timestamp(at)),
-        })),
-    }
-}
-
-pub fn cny(minor_units: i64) -> Option<Money> {
-    Some(Money { minor_units, currency: "CNY".into() })
-}
-
-pub fn line(id: &str, product: &str, supplier: &str, paid: i64) -> pb::PaidLine {
-    pb::PaidLine {
-        line_id: id.into(),
-        product_id: product.into(),
-        supplier_id: supplier.into(),
-        quantity: 1,
-        paid_amount: cny(paid),
-    }
-}
-
-pub fn paid(order: &str, buyer: &str, at: DateTime<Utc>, code: &str, lines: Vec<pb::PaidLine>) -> pb::OrderEvent {
-    pb::OrderEvent {
-        event: Some(order_event::Event::OrderPaid(pb::OrderPaid {
-            event_id: format!("paid-{order}"),
-            order_id: order.into(),
-            buyer_id: buyer.into(),
-            paid_at: Some(to_timestamp(at)),
-            lines,
-            share_code: code.into(),
-        })),
-    }
-}
-
-pub fn confirmed(order: &str, at: DateTime<Utc>) -> pb::OrderEvent {
-    pb::OrderEvent {
-        event: Some(order_event::Event::OrderConfirmed(pb::OrderConfirmed {
-            event_id: format!("confirmed-{order}"),
-            order_id: order.into(),
-            confirmed_at: Some(to_timestamp(at)),
-        })),
-    }
-}
-
-pub fn refund(id: &str, order: &str, line: &str, amount: i64, at: DateTime<Utc>) -> pb::OrderEvent {
-    pb::OrderEvent {
-        event: Some(order_event::Event::Refund(pb::Refund {
-            event_id: id.into(),
-            order_id: order.into(),
-            line_id: line.into(),
-            refunded_amount: cny(amount),
-            refunded_at: Some(to_timestamp(at)),
-        })),
-    }
-}
+// The order system's events, shared with the other services' tests.
+pub use xiaopu_testkit::events::{click, cny, confirmed, line, paid, refund};
 
 pub fn days(n: i64) -> TimeDelta {
     TimeDelta::days(n)

@@ -15,6 +15,14 @@ use crate::{
 
 const MAX_REASON_CHARS: usize = 500;
 
+/// A hold's promoter and the reason for placing or releasing it (both required).
+fn promoter_and_reason<'a>(promoter_id: &'a str, reason: &'a str) -> Result<(&'a str, &'a str), Error> {
+    let mut v = Violations::new();
+    let promoter = v.check(validate::id("promoter_id", promoter_id));
+    let reason = v.check(validate::text("reason", reason, MAX_REASON_CHARS, true));
+    Ok(v.finish_with(promoter.zip(reason))?)
+}
+
 #[tracing::instrument(skip_all, fields(promoter_id = %request.get_ref().promoter_id))]
 pub async fn place_hold(
     api: &SettlementApi,
@@ -23,10 +31,7 @@ pub async fn place_hold(
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
-    let mut v = Violations::new();
-    let promoter = v.check(validate::id("promoter_id", &r.promoter_id));
-    let reason = v.check(validate::text("reason", &r.reason, MAX_REASON_CHARS, true));
-    let (promoter, reason) = v.finish_with(promoter.zip(reason)).map_err(Error::from)?;
+    let (promoter, reason) = promoter_and_reason(&r.promoter_id, &r.reason)?;
     let hold = HoldRow {
         hold_id: Uuid::now_v7(),
         promoter_id: promoter.to_owned(),
@@ -55,10 +60,7 @@ pub async fn release_hold(
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
-    let mut v = Violations::new();
-    let promoter = v.check(validate::id("promoter_id", &r.promoter_id));
-    let reason = v.check(validate::text("reason", &r.reason, MAX_REASON_CHARS, true));
-    let (promoter, reason) = v.finish_with(promoter.zip(reason)).map_err(Error::from)?;
+    let (promoter, reason) = promoter_and_reason(&r.promoter_id, &r.reason)?;
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
     let released = store::holds::release(&mut tx, promoter, &caller.subject, reason, api.clock.now())
         .await

@@ -10,7 +10,7 @@ mod reconcile;
 pub mod sweep;
 mod views;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use xiaopu_api::{
@@ -19,14 +19,15 @@ use xiaopu_api::{
 };
 use xiaopu_common::{
     auth::{CallerExt, Role},
-    error::Violations,
     grpc_client::Upstream,
     time::SharedClock,
-    validate,
 };
 
 pub use self::{batches::close, commission_feed::CommissionFeed, error::Error};
 use crate::{SettlementSettings, store};
+
+/// Every period a request names is `[from, to)`, checked the same way everywhere.
+pub(crate) use xiaopu_common::validate::period;
 
 pub struct SettlementApi {
     pool: PgPool,
@@ -43,22 +44,6 @@ impl SettlementApi {
     fn hold(&self) -> TimeDelta {
         self.settings.hold()
     }
-}
-
-/// A request's period [from, to).
-fn period(
-    from: Option<&prost_types::Timestamp>,
-    to: Option<&prost_types::Timestamp>,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), Error> {
-    let mut v = Violations::new();
-    let from = v.check(validate::required_timestamp("from", from));
-    let to = v.check(validate::required_timestamp("to", to));
-    if let (Some(f), Some(t)) = (from, to)
-        && f >= t
-    {
-        v.add("to", "must be after from");
-    }
-    Ok(v.finish_with(from.zip(to))?)
 }
 
 #[tonic::async_trait]
