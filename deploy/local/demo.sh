@@ -3,25 +3,10 @@
 # with the `xiaopu` CLI.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck disable=SC1091
-. "$root/target/local/env"
-xiaopu="$root/target/debug/xiaopu"
+# shellcheck source=deploy/local/cli-lib.sh
+. "$root/deploy/local/cli-lib.sh"
 run=$(date +%s)
 alice="alice-$run" bob="bob-$run" supplier="west-lake-tea-$run"
-
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ xiaopu %s\n' "$*"; "$xiaopu" "$@"; }
-# Runs quietly and prints one field of the answer (for the ids the story needs).
-get() { local field=$1; shift; "$xiaopu" --field "$field" "$@"; }
-refused() { printf '$ xiaopu %s\n' "$*"; if "$xiaopu" "$@"; then echo "unexpected: that should have been refused" >&2; exit 1; fi; }
-# Waits (up to 5 s) until the shop's page says its status is $2 (the storefront
-# follows eligibility's feed).
-shop_becomes() {
-  for _ in $(seq 1 50); do
-    [ "$(get status --as service:web promoter page --shop "$1")" = "$2" ] && return 0
-    sleep 0.1
-  done
-}
 
 say "1. Eligibility: only a credit score above 700 opens a mini-shop"
 say "The credit bureau reports Alice at 720: she is eligible"
@@ -60,13 +45,7 @@ refused --as "promoter:$bob" promoter open-shop --name "Bob's bargains"
 
 say "6. A buyer opens Alice's Douyin link, then pays for the tea (the order system reports both)"
 buyer="buyer-$run"
-show --as service:link-redirector orders click --code "$code" --visitor "$buyer"
-# Attribution follows the storefront's feed; wait until it knows Alice's link.
-for _ in $(seq 1 50); do
-  "$xiaopu" --as service:order-system orders paid --order "order-$run" --buyer "$buyer" \
-    --line "line-$run-1:$tea:$supplier:19900" --line "line-$run-2:$pot:$supplier:38800" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+buy_through "$code" "$buyer" "order-$run" "line-$run-1:$tea:$supplier:19900" "line-$run-2:$pot:$supplier:38800"
 say "Alice sees the attributed lines (buyer masked) and why each is hers"
 show --as "promoter:$alice" promoter orders --promoter "$alice"
 show --as "promoter:$alice" promoter explain --line "line-$run-1"
@@ -78,20 +57,24 @@ show --as "promoter:$alice" --field line.commission promoter explain --line "lin
 say "7. Finance closes the period, a second user approves, the batch is exported and paid"
 from=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
 to=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
-# The hold is zero locally: wait until the sweep has made the received line settleable.
-for _ in $(seq 1 50); do
-  [ "$(get settleable.minor_units --as "promoter:$alice" promoter earnings --promoter "$alice" 2>/dev/null)" != "" ] && break
-  sleep 0.2
-done
+settleable_for "$alice"
 batch=$(get batch.batch_id --as finance:fiona finance close --from "$from" --to "$to")
-show --as finance:fiona finance lines --batch "$batch"
+# The batch holds every promoter's payable balance, not only the demo's: the demo
+# acts on Alice's line alone and leaves the rest to finance.
+show --as finance:fiona finance lines --batch "$batch" --promoter "$alice"
+promoters=$(get 'lines.*.promoter_id' --as finance:fiona finance lines --batch "$batch")
+others=$(grep -cvx "$alice" <<<"$promoters" || true)
+if [ "$others" -gt 0 ]; then
+  echo "The batch also holds $others line(s) of other promoters, left to finance. All its lines by status:"
+  get 'lines.*.status' --as finance:fiona finance lines --batch "$batch" | grep -v '^$' | sort | uniq -c
+fi
 say "Fiona may not approve her own batch (four eyes)"
 refused --as finance:fiona finance approve --batch "$batch"
 show --as finance:gao finance approve --batch "$batch" --field batch.status
 csv="$root/target/local/batch-$run.csv"
 "$xiaopu" --as finance:gao finance export --batch "$batch" --out "$csv"
 head -3 "$csv"
-for line in $(get lines --as finance:gao --json finance lines --batch "$batch" | grep -o '"batchLineId": *"[^"]*"' | cut -d'"' -f4); do
+for line in $(get 'lines.*.batch_line_id' --as finance:gao finance lines --batch "$batch" --promoter "$alice" --status pending); do
   show --as finance:gao finance pay --line "$line" --reference "ICBC-$run" --field line.status
 done
 

@@ -32,10 +32,15 @@ pub enum FinanceCommand {
         #[arg(long)]
         batch: String,
     },
-    /// A batch's payout lines.
+    /// A batch's payout lines (every page), optionally only one promoter's or one status.
     Lines {
         #[arg(long)]
         batch: String,
+        #[arg(long)]
+        promoter: Option<String>,
+        /// pending, paid, failed or carried_forward
+        #[arg(long, value_parser = line_status)]
+        status: Option<pb::BatchLineStatus>,
     },
     /// Approve a draft batch (a finance user other than its creator).
     Approve {
@@ -120,6 +125,13 @@ pub enum FinanceCommand {
     },
 }
 
+/// A payout line status as a person types it (`carried_forward` or `CARRIED_FORWARD`).
+fn line_status(word: &str) -> Result<pb::BatchLineStatus, String> {
+    pb::BatchLineStatus::from_str_name(&format!("BATCH_LINE_STATUS_{}", word.to_ascii_uppercase()))
+        .filter(|s| *s != pb::BatchLineStatus::Unspecified)
+        .ok_or_else(|| format!("`{word}` is not one of pending, paid, failed, carried_forward"))
+}
+
 /// A streamed CSV's chunks.
 trait Bytes {
     fn bytes(self) -> Vec<u8>;
@@ -183,9 +195,22 @@ pub async fn run(ctx: &Context, command: FinanceCommand) -> anyhow::Result<()> {
         FinanceCommand::Batch { batch } => {
             p.print(&client.get_batch(pb::GetBatchRequest { batch_id: batch }).await?.into_inner())
         }
-        FinanceCommand::Lines { batch } => {
-            let request = pb::ListBatchLinesRequest { batch_id: batch, page_size: 0, page_token: String::new() };
-            p.print(&client.list_batch_lines(request).await?.into_inner())
+        FinanceCommand::Lines { batch, promoter, status } => {
+            let mut lines = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let request = pb::ListBatchLinesRequest { batch_id: batch.clone(), page_size: 0, page_token };
+                let page = client.list_batch_lines(request).await?.into_inner();
+                lines.extend(page.lines.into_iter().filter(|line| {
+                    promoter.as_ref().is_none_or(|p| &line.promoter_id == p)
+                        && status.is_none_or(|s| line.status == i32::from(s))
+                }));
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            p.print(&pb::ListBatchLinesResponse { lines, next_page_token: String::new() })
         }
         FinanceCommand::Approve { batch } => {
             p.print(&client.approve_batch(pb::ApproveBatchRequest { batch_id: batch }).await?.into_inner())

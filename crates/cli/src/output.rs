@@ -22,10 +22,13 @@ impl Printer {
         let dynamic = self.dynamic(message)?;
         if let Some(path) = &self.field {
             let value = serde_json::to_value(&dynamic)?;
-            let found = pick(&value, path).ok_or_else(|| anyhow::anyhow!("the response has no field `{path}`"))?;
-            match found {
-                serde_json::Value::String(s) => println!("{s}"),
-                other => println!("{other}"),
+            let found = pick(&value, path);
+            anyhow::ensure!(!found.is_empty() || path.contains('*'), "the response has no field `{path}`");
+            for value in found {
+                match value {
+                    serde_json::Value::String(s) => println!("{s}"),
+                    other => println!("{other}"),
+                }
             }
         } else if self.json {
             println!("{}", serde_json::to_string_pretty(&dynamic)?);
@@ -46,13 +49,24 @@ impl Printer {
     }
 }
 
-/// The value at a dotted path such as `shop.shop_id` or `offers.0.product.title`;
-/// names may be given in snake_case or the JSON's lowerCamelCase.
-fn pick<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
-    path.split('.').try_fold(value, |node, part| match node {
-        serde_json::Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
-        serde_json::Value::Object(map) => map.get(part).or_else(|| map.get(&lower_camel(part))),
-        _ => None,
+/// The values at a dotted path such as `shop.shop_id` or `offers.0.product.title`;
+/// names may be given in snake_case or the JSON's lowerCamelCase, and `*` stands for
+/// every item of a list (`lines.*.batch_line_id` prints one id a line).
+fn pick<'v>(value: &'v serde_json::Value, path: &str) -> Vec<&'v serde_json::Value> {
+    path.split('.').fold(vec![value], |nodes, part| {
+        nodes
+            .into_iter()
+            .flat_map(|node| match node {
+                serde_json::Value::Array(items) if part == "*" => items.iter().collect(),
+                serde_json::Value::Array(items) => {
+                    part.parse::<usize>().ok().and_then(|i| items.get(i)).into_iter().collect()
+                }
+                serde_json::Value::Object(map) => {
+                    map.get(part).or_else(|| map.get(&lower_camel(part))).into_iter().collect()
+                }
+                _ => Vec::new(),
+            })
+            .collect()
     })
 }
 
@@ -218,14 +232,20 @@ mod tests {
         let json = serde_json::to_value(printer.dynamic(&decision).expect("dynamic")).expect("json");
         assert_eq!(json["reason"], "DECISION_REASON_SCORE_NOT_ABOVE_THRESHOLD");
         assert_eq!(json["score"], 690);
-        assert_eq!(pick(&json, "reason"), Some(&serde_json::json!("DECISION_REASON_SCORE_NOT_ABOVE_THRESHOLD")));
+        assert_eq!(pick(&json, "reason"), vec![&serde_json::json!("DECISION_REASON_SCORE_NOT_ABOVE_THRESHOLD")]);
     }
 
     #[test]
     fn fields_are_picked_by_snake_or_camel_path() {
-        let value = serde_json::json!({"shop": {"shopId": "s1"}, "offers": [{"product": {"title": "Tea"}}]});
-        assert_eq!(pick(&value, "shop.shop_id"), Some(&serde_json::json!("s1")));
-        assert_eq!(pick(&value, "offers.0.product.title"), Some(&serde_json::json!("Tea")));
-        assert_eq!(pick(&value, "shop.missing"), None);
+        let value = serde_json::json!({
+            "shop": {"shopId": "s1"},
+            "offers": [{"product": {"title": "Tea"}}, {"product": {"title": "Pot"}}],
+        });
+        assert_eq!(pick(&value, "shop.shop_id"), vec![&serde_json::json!("s1")]);
+        assert_eq!(pick(&value, "offers.0.product.title"), vec![&serde_json::json!("Tea")]);
+        assert!(pick(&value, "shop.missing").is_empty());
+        let titles = pick(&value, "offers.*.product.title");
+        assert_eq!(titles, vec![&serde_json::json!("Tea"), &serde_json::json!("Pot")]);
+        assert!(pick(&value, "shop.*").is_empty(), "`*` only walks lists");
     }
 }
