@@ -5,7 +5,8 @@ Exits non-zero naming each missing or wrong object.
 """
 import sys
 
-import yaml
+# Strict: a mapping key twice in one object fails (check_yaml.py, beside this file).
+from check_yaml import load
 
 SERVICES = {"eligibility": 50051, "storefront": 50052, "attribution": 50053, "settlement": 50054, "web": 8080}
 # The web front serves HTTP and owns no database.
@@ -16,11 +17,6 @@ failures = []
 def check(condition, message):
     if not condition:
         failures.append(message)
-
-
-def load(path):
-    with open(path, encoding="utf-8") as f:
-        return [doc for doc in yaml.safe_load_all(f) if doc]
 
 
 def by_kind(docs, kind):

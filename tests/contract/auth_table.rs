@@ -124,6 +124,7 @@ async fn every_rpc_refuses_missing_expired_forged_and_wrong_role_tokens() {
                 role,
                 exp: chrono::Utc::now().timestamp() - 120,
                 iat: None,
+                nbf: None,
                 iss: None,
                 aud: None,
             })

@@ -16,6 +16,7 @@ use tonic::{Code, Status};
 use crate::{
     config::{AuthSettings, ConfigError, TokenAlgorithm},
     error::{reason, status_with_reason},
+    validate,
 };
 
 /// Who a caller is to Xiaopu.
@@ -68,6 +69,9 @@ pub struct Claims {
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+    /// Not before: the token is refused until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -164,6 +168,7 @@ fn algorithm(alg: TokenAlgorithm) -> Algorithm {
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    max_lifetime_seconds: i64,
 }
 
 impl TokenVerifier {
@@ -190,28 +195,53 @@ impl TokenVerifier {
             };
         let mut validation = Validation::new(algorithm(settings.algorithm));
         validation.leeway = settings.leeway_seconds;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
+        // A configured issuer or audience must be present, not only right when present.
+        let mut required = vec!["exp", "sub"];
         match &settings.issuer {
-            Some(iss) => validation.set_issuer(&[iss]),
+            Some(iss) => {
+                validation.set_issuer(&[iss]);
+                required.push("iss");
+            }
             None => validation.iss = None,
         }
         match &settings.audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
-        Ok(Self { key, validation })
+        validation.set_required_spec_claims(&required);
+        let max_lifetime_seconds = i64::try_from(settings.max_token_lifetime_seconds)
+            .unwrap_or(i64::MAX)
+            .saturating_add(i64::try_from(settings.leeway_seconds).unwrap_or(0));
+        Ok(Self { key, validation, max_lifetime_seconds })
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => AuthError::Expired,
             ErrorKind::InvalidSignature => AuthError::BadSignature,
+            ErrorKind::ImmatureSignature => AuthError::Invalid("token is not valid yet (`nbf`)".into()),
             _ => AuthError::Invalid(e.to_string()),
         })?;
-        if data.claims.sub.trim().is_empty() {
-            return Err(AuthError::Invalid("claim `sub` is empty".into()));
+        let claims = data.claims;
+        // The subject becomes the owner id of what the caller creates, so it must be
+        // an id every service accepts (see `validate::id`); refused here, up front,
+        // rather than by whichever service first stores it.
+        validate::id("sub", &claims.sub).map_err(|v| AuthError::Invalid(format!("claim `sub` {}", v.rule)))?;
+        // A stolen token is only as dangerous as it is long-lived: refuse one issued to
+        // live longer than policy allows, however far its `exp` is.
+        let now = chrono::Utc::now().timestamp();
+        let lived_from = claims.iat.unwrap_or(now).min(now);
+        if claims.exp.saturating_sub(lived_from) > self.max_lifetime_seconds {
+            return Err(AuthError::Invalid(format!(
+                "token lifetime exceeds the {} s this service accepts (auth.max_token_lifetime_seconds)",
+                self.max_lifetime_seconds
+            )));
         }
-        Ok(Caller::new(data.claims.role, data.claims.sub))
+        Ok(Caller::new(claims.role, claims.sub))
     }
 
     /// Verifies the `authorization` header of a request.
@@ -283,6 +313,7 @@ impl TokenSigner {
             role,
             exp: now.saturating_add(ttl),
             iat: Some(now),
+            nbf: None,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         })
@@ -387,6 +418,7 @@ mod tests {
                 role: Role::Promoter,
                 exp: chrono::Utc::now().timestamp() - 3600,
                 iat: None,
+                nbf: None,
                 iss: None,
                 aud: None,
             })
@@ -400,6 +432,47 @@ mod tests {
         assert_eq!(verifier.verify_headers(&headers), Err(AuthError::Missing));
         headers.insert(http::header::AUTHORIZATION, http::HeaderValue::from_static("Basic abc"));
         assert_eq!(verifier.verify_headers(&headers), Err(AuthError::Malformed));
+    }
+
+    fn claims(sub: &str, exp_in: i64) -> Claims {
+        Claims {
+            sub: sub.into(),
+            role: Role::Promoter,
+            exp: chrono::Utc::now().timestamp() + exp_in,
+            iat: None,
+            nbf: None,
+            iss: None,
+            aud: None,
+        }
+    }
+
+    #[test]
+    fn long_lived_premature_foreign_and_unusable_tokens_are_refused() {
+        let strict = AuthSettings {
+            issuer: Some("https://id.xiaopu.example".into()),
+            audience: Some("xiaopu".into()),
+            ..settings()
+        };
+        let verifier = TokenVerifier::from_settings(&strict).expect("verifier");
+        let signer = TokenSigner::from_settings(&strict).expect("signer");
+        let good = Claims { iss: strict.issuer.clone(), aud: strict.audience.clone(), ..claims("p1", 600) };
+        assert_eq!(verifier.verify(&signer.mint_claims(&good).expect("mint")), Ok(Caller::new(Role::Promoter, "p1")));
+        let refused = |c: &Claims| verifier.verify(&signer.mint_claims(c).expect("mint")).expect_err("refused");
+        // exp in year 2200
+        let forever = Claims { exp: 7_258_118_400, ..good.clone() };
+        assert!(matches!(refused(&forever), AuthError::Invalid(m) if m.contains("lifetime")));
+        let premature = Claims { nbf: Some(chrono::Utc::now().timestamp() + 3600), ..good.clone() };
+        assert!(matches!(refused(&premature), AuthError::Invalid(m) if m.contains("nbf")));
+        assert!(matches!(
+            refused(&Claims { iss: Some("https://evil.example".into()), ..good.clone() }),
+            AuthError::Invalid(_)
+        ));
+        assert!(matches!(refused(&Claims { aud: Some("another-app".into()), ..good.clone() }), AuthError::Invalid(_)));
+        assert!(matches!(refused(&Claims { iss: None, ..good.clone() }), AuthError::Invalid(_)));
+        for unusable in ["张三", "has space", &"x".repeat(200)] {
+            let err = refused(&Claims { sub: unusable.into(), ..good.clone() });
+            assert!(matches!(&err, AuthError::Invalid(m) if m.starts_with("claim `sub`")), "{unusable}: {err:?}");
+        }
     }
 
     #[test]

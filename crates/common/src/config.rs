@@ -311,6 +311,9 @@ pub struct AuthSettings {
     /// Required `aud` claim, when set.
     pub audience: Option<String>,
     pub leeway_seconds: u64,
+    /// The longest a token may live (`exp` − `iat`, or `exp` − now without `iat`):
+    /// a longer-lived token is refused whatever its signature.
+    pub max_token_lifetime_seconds: u64,
     /// Lifetime of the tokens this service mints for its own outgoing calls.
     pub service_token_ttl_seconds: u64,
 }
@@ -325,6 +328,7 @@ impl Default for AuthSettings {
             issuer: None,
             audience: None,
             leeway_seconds: 30,
+            max_token_lifetime_seconds: 24 * 3600,
             service_token_ttl_seconds: 300,
         }
     }

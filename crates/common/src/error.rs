@@ -24,18 +24,29 @@ pub mod reason {
     pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
     pub const INTERNAL: &str = "INTERNAL";
     pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
+    /// The request's bytes are not a message of the method (see `malformed`).
+    pub const MALFORMED_REQUEST: &str = "MALFORMED_REQUEST";
 }
 
 /// The longest message a Status carries. Messages may quote what the client sent (an
 /// unknown id); a quoted 200 kB string would not fit an HTTP/2 header block.
 pub const MAX_MESSAGE_CHARS: usize = 512;
 
+/// The most field violations one `BadRequest` lists, and the longest field path or
+/// rule it quotes: the details travel in a trailer, which a client refuses past its
+/// header-list limit (16 KiB for many), so 10 000 bad fields must not become 1 MB.
+pub const MAX_VIOLATIONS_LISTED: usize = 10;
+const MAX_VIOLATION_CHARS: usize = 200;
+
 /// `message`, cut to [`MAX_MESSAGE_CHARS`] on a character boundary.
 pub fn bounded_message(message: impl Into<String>) -> String {
-    let message = message.into();
-    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((cut, _)) => format!("{}…", &message[..cut]),
-        None => message,
+    cut_to(message.into(), MAX_MESSAGE_CHARS)
+}
+
+fn cut_to(text: String, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
 
@@ -95,8 +106,17 @@ impl From<Invalid> for Status {
     fn from(invalid: Invalid) -> Self {
         let mut details =
             ErrorDetails::with_error_info(reason::INVALID_ARGUMENT, ERROR_DOMAIN, HashMap::<String, String>::new());
-        for v in &invalid.0 {
-            details.add_bad_request_violation(bounded_message(v.field.clone()), bounded_message(v.rule.clone()));
+        for v in invalid.0.iter().take(MAX_VIOLATIONS_LISTED) {
+            details.add_bad_request_violation(
+                cut_to(v.field.clone(), MAX_VIOLATION_CHARS),
+                cut_to(v.rule.clone(), MAX_VIOLATION_CHARS),
+            );
+        }
+        if let Some(left_out) = invalid.0.len().checked_sub(MAX_VIOLATIONS_LISTED).filter(|n| *n > 0) {
+            details.add_bad_request_violation(
+                "request",
+                format!("{left_out} more violations are not listed (at most {MAX_VIOLATIONS_LISTED} are)"),
+            );
         }
         Status::with_error_details(Code::InvalidArgument, bounded_message(invalid.to_string()), details)
     }
@@ -207,6 +227,27 @@ pub fn database_status(err: &sqlx::Error) -> Status {
     internal_status(err)
 }
 
+/// The Status for an upstream service's refusal, seen by this service's caller. A
+/// refusal of what the caller sent (an id the upstream cannot use, a missing
+/// resource, a failed precondition) stays the caller's error with its code and
+/// message; an unreachable or slow upstream is Unavailable; anything else is this
+/// service's Internal error.
+pub fn upstream_status(upstream: &str, status: Status) -> Status {
+    match status.code() {
+        Code::InvalidArgument | Code::NotFound | Code::FailedPrecondition | Code::OutOfRange => {
+            let (why, _) = status_details(&status);
+            let why = why.unwrap_or_else(|| reason::INVALID_ARGUMENT.to_owned());
+            status_with_reason(status.code(), &why, format!("{upstream}: {}", status.message()))
+        }
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => status_with_reason(
+            Code::Unavailable,
+            reason::UPSTREAM_UNAVAILABLE,
+            format!("{upstream} cannot answer now ({}); retry later", status.message()),
+        ),
+        _ => internal_status(&format!("{upstream} answered {:?}: {}", status.code(), status.message())),
+    }
+}
+
 /// Internal, with the cause logged and kept out of the client's message.
 pub fn internal_status(err: &dyn std::fmt::Display) -> Status {
     tracing::error!(error = %err, "internal error");
@@ -240,6 +281,20 @@ mod tests {
         assert_eq!(reason.as_deref(), Some(reason::INVALID_ARGUMENT));
         assert_eq!(fields.len(), 2);
         assert_eq!(fields[1].field, "person_id");
+    }
+
+    #[test]
+    fn bad_request_details_stay_small_and_say_how_many_were_left_out() {
+        let mut v = Violations::new();
+        for i in 0..10_000 {
+            v.add(format!("update_mask.paths[{i}]{}", "x".repeat(1_000)), "is not an editable field");
+        }
+        let status = Status::from(v.finish().expect_err("violations"));
+        let (_, fields) = status_details(&status);
+        assert_eq!(fields.len(), MAX_VIOLATIONS_LISTED + 1);
+        assert!(fields.iter().all(|f| f.field.chars().count() <= MAX_VIOLATION_CHARS + 1));
+        assert_eq!(fields[MAX_VIOLATIONS_LISTED].rule, "9990 more violations are not listed (at most 10 are)");
+        assert!(status.details().len() < 8 * 1024, "details of {} bytes", status.details().len());
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod db;
 pub mod error;
 pub mod feed;
 pub mod grpc_client;
+pub mod idempotency;
+pub mod malformed;
 pub mod paging;
 pub mod server;
 pub mod service;

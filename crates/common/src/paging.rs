@@ -45,7 +45,26 @@ pub fn decode_token<T: DeserializeOwned>(token: &str) -> Result<Option<T>, Field
     }
     let malformed = || FieldViolation::new("page_token", "is not a token from a previous page of this list");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| malformed())?;
-    serde_json::from_slice(&bytes).map(Some).map_err(|_| malformed())
+    let key: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+    // A token is the client's to keep, so it can be forged: a time in it must be one
+    // this service could have written, or the database would be the one to refuse it.
+    if !times_are_plausible(&key) {
+        return Err(malformed());
+    }
+    serde_json::from_value(key).map(Some).map_err(|_| malformed())
+}
+
+/// Whether every RFC 3339 time in a token's key is a business time.
+fn times_are_plausible(key: &serde_json::Value) -> bool {
+    match key {
+        // The same parse a key's `DateTime<Utc>` field is deserialized with.
+        serde_json::Value::String(s) => {
+            s.parse::<chrono::DateTime<chrono::Utc>>().map_or(true, |t| crate::time::is_business_time(&t))
+        }
+        serde_json::Value::Array(items) => items.iter().all(times_are_plausible),
+        serde_json::Value::Object(fields) => fields.values().all(times_are_plausible),
+        _ => true,
+    }
 }
 
 /// Splits one extra fetched row off: rows were fetched with `limit + 1` so the
@@ -71,6 +90,17 @@ mod tests {
         assert_eq!(decode_token::<(i64, String)>("").expect("empty"), None);
         assert_eq!(decode_token::<(i64, String)>("!!!").expect_err("garbage").field, "page_token");
         assert!(decode_token::<(i64, String)>(&encode_token(&"x")).is_err());
+    }
+
+    #[test]
+    fn forged_tokens_with_absurd_times_are_refused_as_tokens() {
+        type Key = (chrono::DateTime<chrono::Utc>, String);
+        let now = chrono::Utc::now();
+        let honest = encode_token(&(now, "l1".to_string()));
+        assert_eq!(decode_token::<Key>(&honest).expect("honest"), Some((now, "l1".to_string())));
+        let far_past = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+        let forged = encode_token(&(far_past, "l1".to_string()));
+        assert_eq!(decode_token::<Key>(&forged).expect_err("year -262143").field, "page_token");
     }
 
     #[test]

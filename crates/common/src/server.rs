@@ -23,6 +23,7 @@ use crate::{
     db,
     feed::{FeedServer, GrpcFeedSource},
     grpc_client::{CallCredentials, Upstream, upstream},
+    malformed::MalformedRequestLayer,
     telemetry,
 };
 
@@ -155,6 +156,7 @@ impl GrpcServer {
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .trace_fn(telemetry::server_span)
             // Outermost first: shed when the global limit is reached rather than queue.
+            .layer(MalformedRequestLayer)
             .layer(LoadShedLayer::new())
             .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit))
             .layer(AuthLayer::new(self.verifier.clone(), settings.public_reflection))

@@ -19,6 +19,16 @@ pub fn from_timestamp(ts: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
     (time.timestamp() >= -62_135_596_800 && time.timestamp() <= 253_402_300_799).then_some(time)
 }
 
+/// Times a request may carry: from 2000-01-01 to the end of 2199 (UTC). Wide enough
+/// for any real order, score or period; narrow enough that date arithmetic (windows,
+/// holds) cannot overflow and the database never sees an absurd year.
+pub fn is_business_time(time: &DateTime<Utc>) -> bool {
+    (946_684_800..7_258_118_400).contains(&time.timestamp())
+}
+
+/// What [`is_business_time`] requires, as a field rule.
+pub const BUSINESS_RANGE_RULE: &str = "must be a time between 2000-01-01 and 2199-12-31 (UTC)";
+
 /// Where services read the current time from.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;

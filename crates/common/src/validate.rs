@@ -61,10 +61,15 @@ pub fn optional_text<'a>(
     Ok(trimmed)
 }
 
-/// An optional timestamp that must be a valid time.
+/// An optional timestamp that must be a valid time within [`crate::time::business_range`]
+/// (a payment in year 1 is a client's bug, not a fact to store).
 pub fn timestamp(field: &str, value: Option<&prost_types::Timestamp>) -> Result<Option<DateTime<Utc>>, FieldViolation> {
     value
-        .map(|ts| crate::time::from_timestamp(ts).ok_or_else(|| FieldViolation::new(field, "is not a valid time")))
+        .map(|ts| {
+            crate::time::from_timestamp(ts)
+                .filter(crate::time::is_business_time)
+                .ok_or_else(|| FieldViolation::new(field, crate::time::BUSINESS_RANGE_RULE))
+        })
         .transpose()
 }
 
@@ -103,6 +108,16 @@ mod tests {
         assert!(id("person_id", &"x".repeat(129)).is_err());
         assert!(id("person_id", "a b").is_err());
         assert!(id("person_id", "张三").is_err());
+    }
+
+    #[test]
+    fn times_outside_the_business_range_are_refused_by_name() {
+        let year_one = prost_types::Timestamp { seconds: -62_135_596_800, nanos: 0 };
+        let err = timestamp("paid_at", Some(&year_one)).expect_err("year 1");
+        assert_eq!(err.field, "paid_at");
+        assert_eq!(err.rule, crate::time::BUSINESS_RANGE_RULE);
+        let now = crate::time::to_timestamp(Utc::now());
+        assert!(timestamp("paid_at", Some(&now)).is_ok());
     }
 
     #[test]

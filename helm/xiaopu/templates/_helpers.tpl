@@ -117,6 +117,49 @@ web: [storefront, attribution, settlement]
 {{- end }}
 {{- end }}
 
+{{/* The XIAOPU_* variables the chart sets in a component's ConfigMap (a service's
+`config` adds others). Integers go through int64: Helm reads numbers in values as
+float64 and would print 4194304 as 4.194304e+06. */}}
+{{- define "xiaopu.configData" -}}
+{{- $root := .root }}
+{{- $name := .component }}
+{{- $svc := index $root.Values.services $name }}
+{{- $server := $root.Values.server -}}
+XIAOPU_SERVER__LISTEN_ADDR: "0.0.0.0:{{ $svc.port | int64 }}"
+XIAOPU_SERVER__REQUEST_TIMEOUT_MS: {{ $svc.requestTimeoutMs | default $server.requestTimeoutMs | int64 | quote }}
+XIAOPU_SERVER__CONCURRENCY_LIMIT: {{ $server.concurrencyLimit | int64 | quote }}
+XIAOPU_SERVER__MAX_MESSAGE_BYTES: {{ $server.maxMessageBytes | int64 | quote }}
+XIAOPU_SERVER__SHUTDOWN_GRACE_MS: {{ $server.shutdownGraceMs | int64 | quote }}
+{{- if include "xiaopu.hasDatabase" . }}
+XIAOPU_DATABASE__MIGRATE_ON_START: {{ (not $root.Values.migrations.enabled) | quote }}
+{{- end }}
+XIAOPU_TELEMETRY__SERVICE_NAME: {{ $name | quote }}
+XIAOPU_TELEMETRY__LOG_FORMAT: {{ $root.Values.telemetry.logFormat | quote }}
+XIAOPU_TELEMETRY__LOG_FILTER: {{ $root.Values.telemetry.logFilter | quote }}
+XIAOPU_TELEMETRY__SAMPLING_RATIO: {{ $root.Values.telemetry.samplingRatio | quote }}
+{{- with $root.Values.telemetry.otlpEndpoint }}
+XIAOPU_TELEMETRY__OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
+XIAOPU_AUTH__ALGORITHM: {{ $root.Values.auth.algorithm | quote }}
+{{- with $root.Values.auth.issuer }}
+XIAOPU_AUTH__ISSUER: {{ . | quote }}
+{{- end }}
+{{- with $root.Values.auth.audience }}
+XIAOPU_AUTH__AUDIENCE: {{ . | quote }}
+{{- end }}
+{{- if and $root.Values.tls.enabled (not $svc.http) }}
+XIAOPU_SERVER__TLS_CERT_PATH: /etc/xiaopu/tls/tls.crt
+XIAOPU_SERVER__TLS_KEY_PATH: /etc/xiaopu/tls/tls.key
+XIAOPU_SERVER__HEALTH_LISTEN_ADDR: "0.0.0.0:{{ $root.Values.tls.healthPort | int64 }}"
+{{- end }}
+{{- range $upstream := index (include "xiaopu.upstreams" $root | fromYaml) $name }}
+XIAOPU_{{ upper $name }}__{{ upper $upstream }}__URL: {{ include "xiaopu.url" (dict "root" $root "component" $upstream) | quote }}
+{{- if $root.Values.tls.enabled }}
+XIAOPU_{{ upper $name }}__{{ upper $upstream }}__CA_CERT_PATH: /etc/xiaopu/tls/ca.crt
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Checkov findings this chart accepts, each with its reason (checked in `make test`). */}}
 {{- define "xiaopu.checkovSkips" -}}
 checkov.io/skip1: CKV_K8S_21=The namespace is chosen at install (helm install -n), not hard-coded in the chart

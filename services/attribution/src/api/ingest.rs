@@ -10,7 +10,11 @@ use sqlx::PgConnection;
 use tonic::Code;
 use uuid::Uuid;
 use xiaopu_api::attribution::{self as pb, CommissionCause, order_event};
-use xiaopu_common::{error::is_retryable_conflict, feed::publish_all};
+use xiaopu_common::{
+    error::{is_retryable_conflict, reason},
+    feed::publish_all,
+    idempotency::{self, KeyReused},
+};
 
 use super::{
     AttributionApi, Error,
@@ -36,13 +40,37 @@ pub enum Outcome {
     Applied,
     Duplicate,
     Pending,
-    Rejected { code: Code, field: String, message: String },
+    Rejected { code: Code, reason: &'static str, field: String, message: String },
 }
 
 impl Outcome {
     fn rejected(code: Code, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Rejected { code, field: field.into(), message: message.into() }
+        let reason = if code == Code::InvalidArgument { reason::INVALID_ARGUMENT } else { "FAILED_PRECONDITION" };
+        Self::Rejected { code, reason, field: field.into(), message: message.into() }
     }
+
+    /// The event id was used before for a different event.
+    fn reused(field: String, reused: &KeyReused) -> Self {
+        Self::Rejected {
+            code: Code::FailedPrecondition,
+            reason: reason::IDEMPOTENCY_KEY_REUSED,
+            field,
+            message: reused.to_string(),
+        }
+    }
+}
+
+/// The idempotency scope of ingested events: an event id names one event, whoever
+/// sends it (the tables keep event ids unique across callers too).
+const EVENT_SCOPE: &str = "attribution.event";
+const ANY_CALLER: &str = "*";
+
+/// An accepted event's key: its id and the fingerprint of what was sent under it.
+struct EventKey {
+    index: usize,
+    field: &'static str,
+    event_id: String,
+    fingerprint: Vec<u8>,
 }
 
 /// The checked events of a batch, each with its position in the request.
@@ -52,6 +80,34 @@ struct Batch {
     orders: Vec<(usize, PaidOrder)>,
     confirmations: Vec<(usize, NewConfirmation)>,
     refunds: Vec<(usize, StoredRefund)>,
+    keys: Vec<EventKey>,
+}
+
+impl Batch {
+    /// The batch less the events at `refused`.
+    fn without(&self, refused: &HashSet<usize>) -> Batch {
+        fn keep<T: Clone>(events: &[(usize, T)], refused: &HashSet<usize>) -> Vec<(usize, T)> {
+            events.iter().filter(|(i, _)| !refused.contains(i)).cloned().collect()
+        }
+        Batch {
+            clicks: keep(&self.clicks, refused),
+            orders: keep(&self.orders, refused),
+            confirmations: keep(&self.confirmations, refused),
+            refunds: keep(&self.refunds, refused),
+            keys: Vec::new(),
+        }
+    }
+}
+
+/// The request field of an event's id, by its kind.
+fn event_id_field(event: &pb::OrderEvent) -> &'static str {
+    match &event.event {
+        Some(order_event::Event::Click(_)) => "click.event_id",
+        Some(order_event::Event::OrderPaid(_)) => "order_paid.event_id",
+        Some(order_event::Event::OrderConfirmed(_)) => "order_confirmed.event_id",
+        Some(order_event::Event::Refund(_)) => "refund.event_id",
+        None => "event",
+    }
 }
 
 fn event_id(event: &pb::OrderEvent) -> String {
@@ -83,10 +139,18 @@ pub async fn ingest(api: &AttributionApi, events: &[pb::OrderEvent]) -> Result<V
             }
             Some(order_event::Event::Refund(r)) => checker.refund(r).map(|r| batch.refunds.push((i, r))),
         };
-        if let Err(violations) = checked {
-            let message = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-            let field = violations.first().map(|v| v.field.clone()).unwrap_or_default();
-            outcomes.insert(i, Outcome::rejected(Code::InvalidArgument, field, message));
+        match checked {
+            Ok(()) => batch.keys.push(EventKey {
+                index: i,
+                field: event_id_field(event),
+                event_id: event_id(event),
+                fingerprint: idempotency::fingerprint(event),
+            }),
+            Err(violations) => {
+                let message = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                let field = violations.first().map(|v| v.field.clone()).unwrap_or_default();
+                outcomes.insert(i, Outcome::rejected(Code::InvalidArgument, field, message));
+            }
         }
     }
     check_products(api, &mut batch, &mut outcomes).await?;
@@ -112,16 +176,19 @@ pub async fn ingest(api: &AttributionApi, events: &[pb::OrderEvent]) -> Result<V
         .enumerate()
         .map(|(i, event)| {
             let outcome = outcomes.remove(&i).unwrap_or(Outcome::Applied);
-            let (outcome, code, field, message) = match outcome {
-                Outcome::Applied => (pb::EventOutcome::Applied, 0, String::new(), String::new()),
-                Outcome::Duplicate => (pb::EventOutcome::Duplicate, 0, String::new(), String::new()),
+            let (outcome, code, reason, field, message) = match outcome {
+                Outcome::Applied => (pb::EventOutcome::Applied, 0, "", String::new(), String::new()),
+                Outcome::Duplicate => (pb::EventOutcome::Duplicate, 0, "", String::new(), String::new()),
                 Outcome::Pending => (
                     pb::EventOutcome::Pending,
                     0,
+                    "",
                     String::new(),
                     "kept until the order it refers to is paid".to_string(),
                 ),
-                Outcome::Rejected { code, field, message } => (pb::EventOutcome::Rejected, code as i32, field, message),
+                Outcome::Rejected { code, reason, field, message } => {
+                    (pb::EventOutcome::Rejected, code as i32, reason, field, message)
+                }
             };
             pb::EventResult {
                 index: i32::try_from(i).unwrap_or(i32::MAX),
@@ -130,6 +197,7 @@ pub async fn ingest(api: &AttributionApi, events: &[pb::OrderEvent]) -> Result<V
                 code,
                 message,
                 field,
+                reason: reason.to_owned(),
             }
         })
         .collect())
@@ -195,6 +263,25 @@ async fn apply(
         .chain(batch.orders.iter().map(|(_, o)| locks::buyer_key(&o.order.buyer_id)));
     let keys: Vec<String> = order_keys.chain(buyer_keys).collect();
     store::lock_buckets(conn, &locks::buckets(keys.iter().map(String::as_str))).await?;
+
+    // An event id re-sent with a different event is refused on its own; the rest of
+    // the batch applies (a retry of the same event goes on to answer DUPLICATE).
+    let ids: Vec<(&str, &[u8])> = batch.keys.iter().map(|k| (k.event_id.as_str(), k.fingerprint.as_slice())).collect();
+    let claims = idempotency::claim_many(conn, EVENT_SCOPE, ANY_CALLER, &ids).await?;
+    let mut refused = HashSet::new();
+    for (key, claim) in batch.keys.iter().zip(claims) {
+        if let Err(reused) = claim {
+            refused.insert(key.index);
+            outcomes.insert(key.index, Outcome::reused(key.field.to_owned(), &reused));
+        }
+    }
+    let rest;
+    let batch = if refused.is_empty() {
+        batch
+    } else {
+        rest = batch.without(&refused);
+        &rest
+    };
 
     apply_clicks(engine, conn, batch, now, &mut outcomes).await?;
     apply_orders(engine, conn, batch, now, &mut outcomes).await?;

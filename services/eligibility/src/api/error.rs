@@ -1,13 +1,16 @@
 //! The eligibility service's errors and, in one place, the Status each becomes.
-use tonic::{Code, Status};
-use xiaopu_common::error::{Invalid, database_status, reason, status_with_reason};
+use tonic::Status;
+use xiaopu_common::{
+    error::{Invalid, database_status},
+    idempotency,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    #[error("request_id `{0}` was already used for a different credit score")]
-    RequestIdReused(String),
+    #[error(transparent)]
+    Idempotency(#[from] idempotency::Error),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -16,9 +19,7 @@ impl From<Error> for Status {
     fn from(err: Error) -> Self {
         match err {
             Error::Invalid(invalid) => invalid.into(),
-            Error::RequestIdReused(_) => {
-                status_with_reason(Code::FailedPrecondition, reason::IDEMPOTENCY_KEY_REUSED, err.to_string())
-            }
+            Error::Idempotency(err) => err.into(),
             Error::Database(db) => database_status(&db),
         }
     }

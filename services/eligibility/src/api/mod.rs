@@ -15,6 +15,7 @@ use xiaopu_common::{
     auth::{Caller, CallerExt, Role},
     error::{Invalid, Violations},
     feed::{OutboxEvent, publish},
+    idempotency::{self, Claim},
     paging::{self, Page},
     time::{SharedClock, to_timestamp},
     validate,
@@ -46,9 +47,14 @@ impl EligibilityApi {
     }
 }
 
+/// The idempotency scope of `RecordCreditScore`'s request ids.
+const SCOPE_RECORD: &str = "eligibility.RecordCreditScore";
+
 /// A validated `RecordCreditScore` request.
 struct NewScore {
     request_id: String,
+    /// What makes a retry "the same request" (see `idempotency`).
+    fingerprint: Vec<u8>,
     person_id: String,
     score: i32,
     source: String,
@@ -71,6 +77,7 @@ fn validate_record(r: &pb::RecordCreditScoreRequest, now: DateTime<Utc>) -> Resu
     let (request_id, (person_id, source)) = v.finish_with(request_id.zip(person_id.zip(source)))?;
     Ok(NewScore {
         request_id: request_id.into(),
+        fingerprint: idempotency::fingerprint(r),
         person_id: person_id.into(),
         score: r.score,
         source: source.into(),
@@ -88,8 +95,10 @@ impl EligibilityApi {
     async fn record(&self, caller: &Caller, new: NewScore) -> Result<pb::RecordCreditScoreResponse, Error> {
         let mut tx = self.pool.begin().await?;
         store::lock_person(&mut tx, &new.person_id).await?;
-        if let Some(existing) = store::score_by_request(&mut *tx, &caller.subject, &new.request_id).await? {
-            return self.replay(&mut tx, existing, &new).await;
+        let claim =
+            idempotency::claim(&mut tx, SCOPE_RECORD, &caller.subject, &new.request_id, &new.fingerprint).await?;
+        if claim == Claim::Replay {
+            return self.replay_recorded(&mut tx, caller, &new.request_id).await;
         }
         let now = self.clock.now();
         let recorded = Evidence { score: new.score, source: new.source, observed_at: new.observed_at.unwrap_or(now) };
@@ -102,8 +111,8 @@ impl EligibilityApi {
             request_id: new.request_id,
         };
         if !store::insert_score(&mut *tx, &score).await? {
-            // The same caller used this request id for another person concurrently.
-            return Err(Error::RequestIdReused(score.request_id));
+            // Recorded before idempotency keys were kept: answer as the first time.
+            return self.replay_recorded(&mut tx, caller, &score.request_id).await;
         }
         let current = store::promoter(&mut *tx, &score.person_id).await?;
         let (evidence_id, evidence) = match &current {
@@ -169,20 +178,16 @@ impl EligibilityApi {
         })
     }
 
-    /// Answers a retried recording with the first answer, if it is the same request.
-    async fn replay(
+    /// Answers a retried recording with the first answer.
+    async fn replay_recorded(
         &self,
         tx: &mut sqlx::PgConnection,
-        existing: ScoreRecord,
-        retry: &NewScore,
+        caller: &Caller,
+        request_id: &str,
     ) -> Result<pb::RecordCreditScoreResponse, Error> {
-        let same = existing.person_id == retry.person_id
-            && existing.evidence.score == retry.score
-            && existing.evidence.source == retry.source
-            && retry.observed_at.is_none_or(|t| t == existing.evidence.observed_at);
-        if !same {
-            return Err(Error::RequestIdReused(existing.request_id));
-        }
+        let existing = store::score_by_request(&mut *tx, &caller.subject, request_id)
+            .await?
+            .ok_or_else(|| sqlx::Error::Decode("a claimed request id has no credit score".into()))?;
         let decision = store::decision_triggered_by(&mut *tx, existing.score_id)
             .await?
             .ok_or_else(|| sqlx::Error::Decode("a recorded score has no decision".into()))?;

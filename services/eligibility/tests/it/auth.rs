@@ -58,6 +58,7 @@ async fn missing_expired_and_forged_tokens_are_unauthenticated() {
             role: Role::Service,
             exp: chrono::Utc::now().timestamp() - 120,
             iat: None,
+            nbf: None,
             iss: None,
             aud: None,
         })

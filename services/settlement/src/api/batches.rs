@@ -9,6 +9,7 @@ use xiaopu_api::settlement as pb;
 use xiaopu_common::{
     auth::{Caller, CallerExt, Role},
     error::{Invalid, Violations},
+    idempotency,
     paging::{Page, next_page},
     validate,
 };
@@ -24,6 +25,15 @@ use crate::{
 };
 
 pub const FINANCE: &[Role] = &[Role::Finance];
+/// The idempotency scope of `ClosePeriod`'s request ids.
+const SCOPE_CLOSE: &str = "settlement.ClosePeriod";
+
+/// A close request's idempotency key and the fingerprint of the request.
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'a> {
+    pub request_id: &'a str,
+    pub fingerprint: &'a [u8],
+}
 const CSV_CHUNK: i64 = 5000;
 
 fn batch_id(value: &str) -> Result<Uuid, Error> {
@@ -43,11 +53,13 @@ pub async fn close_period(
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
+    let fingerprint = idempotency::fingerprint(&r);
     let mut v = Violations::new();
     v.check(validate::id("request_id", &r.request_id));
     v.finish().map_err(Error::from)?;
     let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
-    let (batch_id, created) = close(api, &caller, from, to).await?;
+    let key = Key { request_id: &r.request_id, fingerprint: &fingerprint };
+    let (batch_id, created) = close(api, &caller, from, to, key).await?;
     Ok(Response::new(pb::ClosePeriodResponse { batch: Some(batch_message(api, batch_id).await?), created }))
 }
 
@@ -71,10 +83,15 @@ pub async fn close(
     caller: &Caller,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    key: Key<'_>,
 ) -> Result<(Uuid, bool), Error> {
     let mut tx = api.pool.begin().await?;
     store::lock(&mut tx, store::CLOSE_LOCK).await?;
+    // The key's first use closed this very period (it is in the fingerprint), so a
+    // replay finds that period's batch below.
+    idempotency::claim(&mut tx, SCOPE_CLOSE, &caller.subject, key.request_id, key.fingerprint).await?;
     if let Some(existing) = store::batches::of_period(&mut *tx, from, to).await? {
+        tx.commit().await?; // keeps the key, now bound to this period
         return Ok((existing, false));
     }
     let now = api.clock.now();

@@ -1,7 +1,10 @@
 //! Settlement's errors and, in one place, the Status each becomes.
 use tonic::{Code, Status};
-use xiaopu_common::error::{
-    Invalid, database_status, internal_status, is_retryable_conflict, reason, status_with_reason,
+use xiaopu_common::{
+    error::{
+        Invalid, database_status, internal_status, is_retryable_conflict, reason, status_with_reason, upstream_status,
+    },
+    idempotency,
 };
 
 use crate::domain::ledger::Unbalanced;
@@ -22,8 +25,8 @@ pub enum Error {
     AlreadyHeld(String),
     #[error("promoter {0} is not on hold")]
     NotHeld(String),
-    #[error("request_id `{0}` was already used for a different request")]
-    RequestIdReused(String),
+    #[error(transparent)]
+    Idempotency(#[from] idempotency::Error),
     #[error("attribution: {0}")]
     Upstream(Status),
     #[error("ledger: {0}")]
@@ -49,15 +52,8 @@ impl From<Error> for Status {
             Error::AlreadyRecorded { .. } => status_with_reason(Code::FailedPrecondition, "PAYOUT_RECORDED", message),
             Error::AlreadyHeld(_) => status_with_reason(Code::AlreadyExists, reason::ALREADY_EXISTS, message),
             Error::NotHeld(_) => status_with_reason(Code::FailedPrecondition, "NOT_HELD", message),
-            Error::RequestIdReused(_) => {
-                status_with_reason(Code::FailedPrecondition, reason::IDEMPOTENCY_KEY_REUSED, message)
-            }
-            Error::Upstream(status)
-                if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled) =>
-            {
-                status_with_reason(Code::Unavailable, reason::UPSTREAM_UNAVAILABLE, message)
-            }
-            Error::Upstream(status) => internal_status(&status),
+            Error::Idempotency(err) => err.into(),
+            Error::Upstream(status) => upstream_status("attribution", status),
             Error::Unbalanced(unbalanced) => internal_status(&unbalanced),
             Error::Database(db) if is_retryable_conflict(&db) => status_with_reason(
                 Code::Aborted,

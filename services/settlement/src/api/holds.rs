@@ -2,7 +2,12 @@
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use xiaopu_api::settlement as pb;
-use xiaopu_common::{auth::CallerExt, error::Violations, validate};
+use xiaopu_common::{
+    auth::CallerExt,
+    error::Violations,
+    idempotency::{self, Claim},
+    validate,
+};
 
 use super::{Error, SettlementApi, batches::FINANCE, convert};
 use crate::{
@@ -80,6 +85,9 @@ pub async fn list_holds(
     Ok(Response::new(pb::ListHoldsResponse { holds: rows.iter().map(convert::hold).collect() }))
 }
 
+/// The idempotency scope of `CreateAdjustment`'s request ids.
+const SCOPE_ADJUST: &str = "settlement.CreateAdjustment";
+
 #[tracing::instrument(skip_all, fields(promoter_id = %request.get_ref().promoter_id))]
 pub async fn create_adjustment(
     api: &SettlementApi,
@@ -88,6 +96,7 @@ pub async fn create_adjustment(
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
+    let fingerprint = idempotency::fingerprint(&r);
     let mut v = Violations::new();
     let request_id = v.check(validate::id("request_id", &r.request_id));
     let promoter = v.check(validate::id("promoter_id", &r.promoter_id));
@@ -113,16 +122,20 @@ pub async fn create_adjustment(
     };
     let (request_id, (promoter, (reason, amount))) =
         v.finish_with(request_id.zip(promoter.zip(reason.zip(amount)))).map_err(Error::from)?;
-    if let Some(existing) =
-        store::holds::adjustment_by_request(&api.pool, &caller.subject, request_id).await.map_err(Error::from)?
-    {
-        if existing.promoter_id != promoter || existing.amount != amount {
-            return Err(Error::RequestIdReused(request_id.to_owned()).into());
-        }
-        return Ok(Response::new(pb::CreateAdjustmentResponse { adjustment: Some(convert::adjustment(&existing)) }));
-    }
     let now = api.clock.now();
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let claim = idempotency::claim(&mut tx, SCOPE_ADJUST, &caller.subject, request_id, &fingerprint)
+        .await
+        .map_err(Error::from)?;
+    // A retry, or a request made before idempotency keys were kept: the first answer.
+    if let Some(existing) =
+        store::holds::adjustment_by_request(&mut *tx, &caller.subject, request_id).await.map_err(Error::from)?
+    {
+        return Ok(Response::new(pb::CreateAdjustmentResponse { adjustment: Some(convert::adjustment(&existing)) }));
+    }
+    if claim == Claim::Replay {
+        return Err(Error::from(sqlx::Error::Protocol("a claimed request id has no adjustment".into())).into());
+    }
     let journal = Journal {
         kind: "adjustment",
         line_id: None,

@@ -7,6 +7,7 @@ use xiaopu_common::{
     auth::{CallerExt, Role},
     error::{FieldViolation, Invalid, Violations, unique_violation},
     feed::{publish, publish_all},
+    idempotency::{self, Claim},
     paging::{Page, next_page},
     time::to_timestamp,
     validate,
@@ -27,6 +28,9 @@ const MAX_PRICE_MINOR: i64 = 100_000_000_000;
 const MAX_QUERY_CHARS: usize = 100;
 /// Clock skew tolerated on a rate's effective time ("now or later").
 const PAST_TOLERANCE: TimeDelta = TimeDelta::seconds(60);
+/// The idempotency scopes of the catalog's request ids.
+const SCOPE_PUBLISH: &str = "storefront.PublishProduct";
+const SCOPE_SET_RATE: &str = "storefront.SetCommissionRate";
 
 /// Supplier-editable fields, validated.
 struct ProductFields {
@@ -157,6 +161,7 @@ pub async fn publish_product(
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Supplier])?;
     let r = request.into_inner();
+    let fingerprint = idempotency::fingerprint(&r);
     let mut v = Violations::new();
     let request_id = v.check(validate::id("request_id", &r.request_id));
     let f = product_fields(api, &mut v, "", |_| true, RawProduct::from(&r));
@@ -185,18 +190,20 @@ pub async fn publish_product(
         request_id: request_id.to_owned(),
     };
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let stored = if store::product::insert(&mut *tx, &product).await.map_err(Error::from)? {
+    let claim = idempotency::claim(&mut tx, SCOPE_PUBLISH, &caller.subject, request_id, &fingerprint)
+        .await
+        .map_err(Error::from)?;
+    // Inserted unless a retry (or a request from before idempotency keys were kept).
+    let stored = if claim == Claim::New && store::product::insert(&mut *tx, &product).await.map_err(Error::from)? {
         publish(&mut tx, &events::product_published(&product)).await.map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
         tracing::info!(product_id = %product.product_id, supplier_id = %caller.subject, "product published");
         product
     } else {
-        drop(tx);
-        // A retry: answer with what the first call published.
-        store::product::by_request(&api.pool, &caller.subject, request_id)
+        store::product::by_request(&mut *tx, &caller.subject, request_id)
             .await
             .map_err(Error::from)?
-            .ok_or_else(|| Error::RequestIdReused(request_id.to_owned()))?
+            .ok_or_else(|| Error::from(sqlx::Error::Protocol("a claimed request id has no product".into())))?
     };
     Ok(Response::new(pb::PublishProductResponse { product: Some(convert::product(&stored)) }))
 }
@@ -353,6 +360,19 @@ pub async fn list_supplier_products(
     }))
 }
 
+/// The rate a supplier's request set the first time.
+async fn stored_rate(
+    conn: &mut sqlx::PgConnection,
+    supplier_id: &str,
+    request_id: &str,
+) -> Result<Response<pb::SetCommissionRateResponse>, Status> {
+    let stored = store::rate::by_request(&mut *conn, supplier_id, request_id)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::from(sqlx::Error::Protocol("a claimed request id has no rate".into())))?;
+    Ok(Response::new(pb::SetCommissionRateResponse { rate: Some(convert::rate(&stored)) }))
+}
+
 #[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id, rate_bps = request.get_ref().rate_bps))]
 pub async fn set_commission_rate(
     api: &StorefrontApi,
@@ -361,6 +381,7 @@ pub async fn set_commission_rate(
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Supplier])?;
     let r = request.into_inner();
+    let fingerprint = idempotency::fingerprint(&r);
     let now = api.clock.now();
     let mut v = Violations::new();
     let request_id = v.check(validate::id("request_id", &r.request_id));
@@ -376,15 +397,13 @@ pub async fn set_commission_rate(
     let (request_id, (product_id, effective_from)) =
         v.finish_with(request_id.zip(product_id.zip(effective_from))).map_err(Error::from)?;
 
-    if let Some(existing) =
-        store::rate::by_request(&api.pool, &caller.subject, request_id).await.map_err(Error::from)?
-    {
-        if existing.product_id != product_id || existing.rate_bps != r.rate_bps {
-            return Err(Error::RequestIdReused(request_id.to_owned()).into());
-        }
-        return Ok(Response::new(pb::SetCommissionRateResponse { rate: Some(convert::rate(&existing)) }));
-    }
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let claim = idempotency::claim(&mut tx, SCOPE_SET_RATE, &caller.subject, request_id, &fingerprint)
+        .await
+        .map_err(Error::from)?;
+    if claim == Claim::Replay {
+        return stored_rate(&mut tx, &caller.subject, request_id).await;
+    }
     let product = owned_product(&mut tx, &caller, product_id).await?;
     if product.status == ProductStatus::Withdrawn {
         return Err(Error::ProductWithdrawn(product_id.to_string()).into());
@@ -400,7 +419,8 @@ pub async fn set_commission_rate(
     };
     match store::rate::insert(&mut *tx, &rate).await {
         Ok(true) => {}
-        Ok(false) => return Err(Error::RequestIdReused(request_id.to_owned()).into()),
+        // Set before idempotency keys were kept: the first answer stands.
+        Ok(false) => return stored_rate(&mut tx, &caller.subject, request_id).await,
         Err(err) if unique_violation(&err) == Some("commission_rate_effective_unique") => {
             return Err(Error::RateAlreadyScheduled {
                 product_id: product_id.to_string(),

@@ -1,6 +1,9 @@
 //! The storefront's errors and, in one place, the Status each becomes.
 use tonic::{Code, Status};
-use xiaopu_common::error::{Invalid, database_status, internal_status, reason, status_with_reason};
+use xiaopu_common::{
+    error::{Invalid, database_status, reason, status_with_reason, upstream_status},
+    idempotency,
+};
 
 use crate::domain::MAX_LISTINGS_PER_SHOP;
 
@@ -26,9 +29,9 @@ pub enum Error {
     ShopSuspended(String),
     #[error("the listing behind share code `{0}` has been removed")]
     ListingRemoved(String),
-    #[error("request_id `{0}` was already used for a different request")]
-    RequestIdReused(String),
-    #[error("eligibility answered unexpectedly: {0}")]
+    #[error(transparent)]
+    Idempotency(#[from] idempotency::Error),
+    #[error("eligibility refused or failed: {0}")]
     Upstream(Status),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -70,10 +73,8 @@ impl From<Error> for Status {
             }
             Error::ShopSuspended(_) => status_with_reason(Code::FailedPrecondition, reasons::SHOP_SUSPENDED, message),
             Error::ListingRemoved(_) => status_with_reason(Code::FailedPrecondition, reasons::LISTING_REMOVED, message),
-            Error::RequestIdReused(_) => {
-                status_with_reason(Code::FailedPrecondition, reason::IDEMPOTENCY_KEY_REUSED, message)
-            }
-            Error::Upstream(status) => internal_status(&status),
+            Error::Idempotency(err) => err.into(),
+            Error::Upstream(status) => upstream_status("eligibility", status),
             Error::Database(db) => database_status(&db),
         }
     }

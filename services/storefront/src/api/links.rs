@@ -8,6 +8,7 @@ use xiaopu_common::{
     auth::{CallerExt, Role},
     error::{FieldViolation, Violations, unique_violation},
     feed::publish,
+    idempotency::{self, Claim},
     paging::{Page, next_page},
     validate,
 };
@@ -23,6 +24,21 @@ use crate::{
 
 /// Fresh codes drawn before giving up on a (vanishingly unlikely) run of collisions.
 const CODE_ATTEMPTS: usize = 5;
+/// The idempotency scope of `CreateShareLink`'s request ids.
+const SCOPE_CREATE_LINK: &str = "storefront.CreateShareLink";
+
+/// The link a promoter's request created the first time.
+async fn stored_link(
+    conn: &mut sqlx::PgConnection,
+    promoter_id: &str,
+    request_id: &str,
+) -> Result<Response<pb::CreateShareLinkResponse>, Status> {
+    let stored = store::share_link::by_request(&mut *conn, promoter_id, request_id)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::from(sqlx::Error::Protocol("a claimed request id has no share link".into())))?;
+    Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(convert::share_link(&stored)) }))
+}
 
 #[tracing::instrument(skip_all, fields(shop_id = %request.get_ref().shop_id))]
 pub async fn create_share_link(
@@ -32,6 +48,7 @@ pub async fn create_share_link(
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter])?;
     let r = request.into_inner();
+    let fingerprint = idempotency::fingerprint(&r);
     let mut v = Violations::new();
     let request_id = v.check(validate::id("request_id", &r.request_id));
     let shop = v.check(validate::uuid("shop_id", &r.shop_id));
@@ -43,17 +60,16 @@ pub async fn create_share_link(
         v.finish_with(request_id.zip(shop.zip(listing_id.zip(channel)))).map_err(Error::from)?;
     let shop = shop_of(api, &caller, shop_id, &[]).await?;
 
-    if let Some(existing) =
-        store::share_link::by_request(&api.pool, &caller.subject, request_id).await.map_err(Error::from)?
-    {
-        if existing.shop_id != shop_id || existing.listing_id != listing_id || existing.channel != channel {
-            return Err(Error::RequestIdReused(request_id.to_owned()).into());
-        }
-        return Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(convert::share_link(&existing)) }));
+    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let claim = idempotency::claim(&mut tx, SCOPE_CREATE_LINK, &caller.subject, request_id, &fingerprint)
+        .await
+        .map_err(Error::from)?;
+    if claim == Claim::Replay {
+        return stored_link(&mut tx, &caller.subject, request_id).await;
     }
     let product_id = match listing_id {
         Some(id) => {
-            let listing = store::listing::get(&api.pool, id).await.map_err(Error::from)?;
+            let listing = store::listing::get(&mut *tx, id).await.map_err(Error::from)?;
             match listing {
                 Some(l) if l.shop_id == shop_id && l.removed_at.is_none() => Some(l.product_id),
                 _ => return Err(Error::not_found("active listing of this shop", id).into()),
@@ -73,25 +89,23 @@ pub async fn create_share_link(
             revoked_at: None,
             request_id: request_id.to_owned(),
         };
-        let mut tx = api.pool.begin().await.map_err(Error::from)?;
-        match store::share_link::insert(&mut *tx, &link).await {
+        // A savepoint per code drawn: a taken code undoes only its own attempt.
+        let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(Error::from)?;
+        match store::share_link::insert(&mut *attempt, &link).await {
             Ok(true) => {
+                attempt.commit().await.map_err(Error::from)?;
                 publish(&mut tx, &events::share_link_changed(&link)).await.map_err(Error::from)?;
                 tx.commit().await.map_err(Error::from)?;
                 return Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(convert::share_link(&link)) }));
             }
-            // A concurrent retry of the same request stored it first.
+            // Created before idempotency keys were kept: the first answer stands.
             Ok(false) => {
-                drop(tx);
-                let stored = store::share_link::by_request(&api.pool, &caller.subject, request_id)
-                    .await
-                    .map_err(Error::from)?
-                    .ok_or_else(|| Error::RequestIdReused(request_id.to_owned()))?;
-                return Ok(Response::new(pb::CreateShareLinkResponse {
-                    share_link: Some(convert::share_link(&stored)),
-                }));
+                attempt.commit().await.map_err(Error::from)?;
+                return stored_link(&mut tx, &caller.subject, request_id).await;
             }
-            Err(err) if unique_violation(&err) == Some("share_link_pkey") => continue,
+            Err(err) if unique_violation(&err) == Some("share_link_pkey") => {
+                attempt.rollback().await.map_err(Error::from)?;
+            }
             Err(err) => return Err(Error::from(err).into()),
         }
     }
