@@ -117,19 +117,23 @@ async fn every_rpc_refuses_missing_expired_forged_and_wrong_role_tokens() {
     let stack = Stack::spawn(Options::default()).await;
     let streaming: BTreeSet<(String, String)> =
         api().into_iter().filter(|(_, _, s)| *s).map(|(s, m, _)| (s, m)).collect();
-    let expired = |role: Role| {
-        TokenSigner::hs256(TEST_SECRET.as_bytes())
-            .mint_claims(&Claims {
-                sub: "someone".into(),
-                role,
-                exp: chrono::Utc::now().timestamp() - 120,
-                iat: None,
-                nbf: None,
-                iss: None,
-                aud: None,
-            })
-            .expect("mint")
+    let now = chrono::Utc::now().timestamp();
+    let signed = |claims: Claims| TokenSigner::hs256(TEST_SECRET.as_bytes()).mint_claims(&claims).expect("mint");
+    let claims = |role: Role| Claims {
+        sub: "someone".into(),
+        role,
+        exp: now + 600,
+        iat: Some(now),
+        nbf: None,
+        iss: None,
+        aud: None,
     };
+    let expired = |role: Role| signed(Claims { exp: now - 120, ..claims(role) });
+    // Signed with the right key, yet no service may accept them: living until 2200,
+    // not valid for another hour, or naming a subject no id rule admits.
+    let lifelong = |role: Role| signed(Claims { exp: 7_258_118_400, ..claims(role) });
+    let premature = |role: Role| signed(Claims { nbf: Some(now + 3600), ..claims(role) });
+    let unusable = |role: Role| signed(Claims { sub: "张三 ".into(), ..claims(role) });
     let forged = |role: Role| {
         TokenSigner::hs256(b"forged-forged-forged-forged-forged")
             .mint(role, "someone", Duration::from_secs(60))
@@ -141,11 +145,14 @@ async fn every_rpc_refuses_missing_expired_forged_and_wrong_role_tokens() {
         let is_stream = streaming.contains(&(service.to_string(), method.to_string()));
         for channel in channels(&stack, service) {
             let allowed_role = allowed[0];
-            let unauthenticated: [(&str, Option<String>); 4] = [
+            let unauthenticated: [(&str, Option<String>); 7] = [
                 ("no token", None),
                 ("expired", Some(expired(allowed_role))),
                 ("forged", Some(forged(allowed_role))),
                 ("garbage", Some("not-a-jwt".into())),
+                ("a 175-year lifetime", Some(lifelong(allowed_role))),
+                ("nbf in an hour", Some(premature(allowed_role))),
+                ("an unusable subject", Some(unusable(allowed_role))),
             ];
             for (what, bearer) in &unauthenticated {
                 let err = call(channel, &path, is_stream, Vec::new(), bearer.as_deref()).await.expect_err(what);

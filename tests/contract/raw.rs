@@ -47,14 +47,15 @@ impl Decoder for RawCodec {
 }
 
 /// Calls `path` (e.g. `/xiaopu.storefront.v1.StorefrontService/GetShop`) with `body`
-/// and bearer `token`; for a server-streaming RPC, reads the first message.
+/// and bearer `token` and returns the answer's bytes; for a server-streaming RPC,
+/// reads the first message (or nothing, if none comes at once).
 pub async fn call(
     channel: &Channel,
     path: &str,
     streaming: bool,
     body: Vec<u8>,
     token: Option<&str>,
-) -> Result<(), Status> {
+) -> Result<Vec<u8>, Status> {
     let mut grpc = tonic::client::Grpc::new(channel.clone());
     grpc.ready().await.map_err(|e| Status::unavailable(e.to_string()))?;
     let mut request = tonic::Request::new(body);
@@ -68,10 +69,10 @@ pub async fn call(
         // The first message (or the status that ends the stream early), with a bound:
         // a feed that has nothing yet only sends a heartbeat after seconds.
         match tokio::time::timeout(std::time::Duration::from_millis(500), stream.message()).await {
-            Ok(next) => next.map(|_| ()),
-            Err(_) => Ok(()),
+            Ok(next) => next.map(Option::unwrap_or_default),
+            Err(_) => Ok(Vec::new()),
         }
     } else {
-        grpc.unary(request, path, RawCodec).await.map(|_| ())
+        grpc.unary(request, path, RawCodec).await.map(tonic::Response::into_inner)
     }
 }

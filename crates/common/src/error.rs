@@ -306,6 +306,17 @@ mod tests {
     }
 
     #[test]
+    fn an_upstreams_refusal_of_the_callers_data_stays_the_callers_error() {
+        let refused = Invalid::field("person_id", "may contain only letters, digits and - _ . : @");
+        let passed_on = upstream_status("eligibility", Status::from(refused));
+        assert_eq!(passed_on.code(), Code::InvalidArgument);
+        assert!(passed_on.message().starts_with("eligibility: `person_id`"), "{}", passed_on.message());
+        assert_eq!(status_details(&passed_on).0.as_deref(), Some(reason::INVALID_ARGUMENT));
+        assert_eq!(upstream_status("eligibility", Status::unavailable("down")).code(), Code::Unavailable);
+        assert_eq!(upstream_status("eligibility", Status::internal("bug")).code(), Code::Internal);
+    }
+
+    #[test]
     fn pool_timeout_is_unavailable_not_internal() {
         assert_eq!(database_status(&sqlx::Error::PoolTimedOut).code(), Code::Unavailable);
         assert_eq!(database_status(&sqlx::Error::RowNotFound).code(), Code::Internal);

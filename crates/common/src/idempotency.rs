@@ -45,12 +45,37 @@ impl From<KeyReused> for Status {
 }
 
 /// What a write should do with its request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// The key is new: perform the write (in the transaction that claimed it).
-    New,
-    /// The same request was written before: answer what the first one stored.
-    Replay,
+#[derive(Debug)]
+pub enum Claim<R> {
+    /// The key is new: perform the write in the transaction that claimed it, and
+    /// [`Key::remember`] its answer there before committing.
+    New(Key),
+    /// The same request was answered before: this is that first answer.
+    Replay(R),
+}
+
+/// A claimed key, waiting for the answer of its write.
+#[derive(Debug)]
+#[must_use = "remember the answer in the write's transaction"]
+pub struct Key {
+    scope: &'static str,
+    caller: String,
+    request_id: String,
+}
+
+impl Key {
+    /// Stores the first answer beside the key, in the write's transaction: a retry
+    /// then gets exactly this answer, whatever changed since.
+    pub async fn remember<R: prost::Message>(self, tx: &mut PgConnection, answer: &R) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE idempotency_key SET response = $4 WHERE scope = $1 AND caller = $2 AND request_id = $3")
+            .bind(self.scope)
+            .bind(&self.caller)
+            .bind(&self.request_id)
+            .bind(answer.encode_to_vec())
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
 }
 
 /// Why a claim failed.
@@ -75,13 +100,13 @@ impl From<Error> for Status {
 /// transaction of the write it guards. `scope` names the operation (the RPC), so one
 /// key may serve different RPCs. A concurrent first use of the same key waits on the
 /// key's row until the other transaction ends, then answers as if it came second.
-pub async fn claim(
+pub async fn claim<R: prost::Message + Default>(
     tx: &mut PgConnection,
-    scope: &str,
+    scope: &'static str,
     caller: &str,
     request_id: &str,
     fingerprint: &[u8],
-) -> Result<Claim, Error> {
+) -> Result<Claim<R>, Error> {
     let inserted: Option<bool> = sqlx::query_scalar(
         "INSERT INTO idempotency_key (scope, caller, request_id, fingerprint) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING RETURNING true",
@@ -93,17 +118,28 @@ pub async fn claim(
     .fetch_optional(&mut *tx)
     .await?;
     if inserted.is_some() {
-        return Ok(Claim::New);
+        return Ok(Claim::New(Key { scope, caller: caller.to_owned(), request_id: request_id.to_owned() }));
     }
-    let stored: Vec<u8> = sqlx::query_scalar(
-        "SELECT fingerprint FROM idempotency_key WHERE scope = $1 AND caller = $2 AND request_id = $3",
+    let (stored, answer): (Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT fingerprint, response FROM idempotency_key WHERE scope = $1 AND caller = $2 AND request_id = $3",
     )
     .bind(scope)
     .bind(caller)
     .bind(request_id)
     .fetch_one(&mut *tx)
     .await?;
-    replay(|| KeyReused::request_id(request_id), Some(&stored), fingerprint, Claim::Replay).map_err(Error::from)
+    replay(|| KeyReused::request_id(request_id), Some(&stored), fingerprint, ())?;
+    let answer =
+        answer.ok_or_else(|| sqlx::Error::Protocol(format!("idempotency key {scope}/{request_id} has no answer")))?;
+    let answer = R::decode(answer.as_slice()).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Claim::Replay(answer))
+}
+
+/// One event's key in [`claim_many`]: new, or the same event seen before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    New,
+    Again,
 }
 
 /// [`claim`] for many keys at once (the events of an ingest batch), one answer per
@@ -114,7 +150,7 @@ pub async fn claim_many(
     scope: &str,
     caller: &str,
     keys: &[(&str, &[u8])],
-) -> Result<Vec<Result<Claim, KeyReused>>, sqlx::Error> {
+) -> Result<Vec<Result<Seen, KeyReused>>, sqlx::Error> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -162,12 +198,12 @@ pub async fn claim_many(
                 match first_new.get(id) {
                     None => {
                         first_new.insert(id, print);
-                        Ok(Claim::New)
+                        Ok(Seen::New)
                     }
-                    Some(first) => replay(reused, Some(first), print, Claim::Replay),
+                    Some(first) => replay(reused, Some(first), print, Seen::Again),
                 }
             } else {
-                replay(reused, stored.get(*id).map(Vec::as_slice), print, Claim::Replay)
+                replay(reused, stored.get(*id).map(Vec::as_slice), print, Seen::Again)
             }
         })
         .collect())

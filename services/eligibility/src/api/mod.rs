@@ -95,11 +95,12 @@ impl EligibilityApi {
     async fn record(&self, caller: &Caller, new: NewScore) -> Result<pb::RecordCreditScoreResponse, Error> {
         let mut tx = self.pool.begin().await?;
         store::lock_person(&mut tx, &new.person_id).await?;
-        let claim =
-            idempotency::claim(&mut tx, SCOPE_RECORD, &caller.subject, &new.request_id, &new.fingerprint).await?;
-        if claim == Claim::Replay {
-            return self.replay_recorded(&mut tx, caller, &new.request_id).await;
-        }
+        let key = match idempotency::claim(&mut tx, SCOPE_RECORD, &caller.subject, &new.request_id, &new.fingerprint)
+            .await?
+        {
+            Claim::Replay(first) => return Ok(first),
+            Claim::New(key) => key,
+        };
         let now = self.clock.now();
         let recorded = Evidence { score: new.score, source: new.source, observed_at: new.observed_at.unwrap_or(now) };
         let score = ScoreRecord {
@@ -169,16 +170,18 @@ impl EligibilityApi {
             )
             .await?;
         }
-        tx.commit().await?;
-        tracing::info!(person_id = %score.person_id, score = score.evidence.score, status = status.as_str(), changed, "credit score recorded");
-        Ok(pb::RecordCreditScoreResponse {
+        let answer = pb::RecordCreditScoreResponse {
             credit_score: Some(convert::score(&score)),
             decision: Some(convert::decision(&decision)),
             status_changed: changed,
-        })
+        };
+        key.remember(&mut tx, &answer).await?;
+        tx.commit().await?;
+        tracing::info!(person_id = %score.person_id, score = score.evidence.score, status = status.as_str(), changed, "credit score recorded");
+        Ok(answer)
     }
 
-    /// Answers a retried recording with the first answer.
+    /// Answers a retry of a recording made before idempotency keys kept answers.
     async fn replay_recorded(
         &self,
         tx: &mut sqlx::PgConnection,

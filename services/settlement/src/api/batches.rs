@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use xiaopu_api::settlement as pb;
 use xiaopu_common::{
     auth::{Caller, CallerExt, Role},
     error::{Invalid, Violations},
-    idempotency,
+    idempotency::{self, Claim},
     paging::{Page, next_page},
     validate,
 };
@@ -30,7 +31,7 @@ const SCOPE_CLOSE: &str = "settlement.ClosePeriod";
 
 /// A close request's idempotency key and the fingerprint of the request.
 #[derive(Debug, Clone, Copy)]
-pub struct Key<'a> {
+pub struct RequestKey<'a> {
     pub request_id: &'a str,
     pub fingerprint: &'a [u8],
 }
@@ -41,7 +42,12 @@ fn batch_id(value: &str) -> Result<Uuid, Error> {
 }
 
 pub async fn batch_message(api: &SettlementApi, batch_id: Uuid) -> Result<pb::Batch, Error> {
-    let row = store::batches::get(&api.pool, batch_id).await?.ok_or_else(|| Error::not_found("batch", batch_id))?;
+    batch_message_in(&api.pool, api, batch_id).await
+}
+
+/// The batch as `db` (a transaction that wrote it, or the pool) sees it.
+async fn batch_message_in(db: impl PgExecutor<'_>, api: &SettlementApi, batch_id: Uuid) -> Result<pb::Batch, Error> {
+    let row = store::batches::get(db, batch_id).await?.ok_or_else(|| Error::not_found("batch", batch_id))?;
     Ok(convert::batch(&row, &api.settings.currency))
 }
 
@@ -58,9 +64,8 @@ pub async fn close_period(
     v.check(validate::id("request_id", &r.request_id));
     v.finish().map_err(Error::from)?;
     let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
-    let key = Key { request_id: &r.request_id, fingerprint: &fingerprint };
-    let (batch_id, created) = close(api, &caller, from, to, key).await?;
-    Ok(Response::new(pb::ClosePeriodResponse { batch: Some(batch_message(api, batch_id).await?), created }))
+    let key = RequestKey { request_id: &r.request_id, fingerprint: &fingerprint };
+    Ok(Response::new(close(api, &caller, from, to, key).await?))
 }
 
 /// What one promoter is due at a close, in one currency.
@@ -83,16 +88,18 @@ pub async fn close(
     caller: &Caller,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    key: Key<'_>,
-) -> Result<(Uuid, bool), Error> {
+    request: RequestKey<'_>,
+) -> Result<pb::ClosePeriodResponse, Error> {
     let mut tx = api.pool.begin().await?;
     store::lock(&mut tx, store::CLOSE_LOCK).await?;
-    // The key's first use closed this very period (it is in the fingerprint), so a
-    // replay finds that period's batch below.
-    idempotency::claim(&mut tx, SCOPE_CLOSE, &caller.subject, key.request_id, key.fingerprint).await?;
+    let key = match idempotency::claim(&mut tx, SCOPE_CLOSE, &caller.subject, request.request_id, request.fingerprint)
+        .await?
+    {
+        Claim::Replay(first) => return Ok(first),
+        Claim::New(key) => key,
+    };
     if let Some(existing) = store::batches::of_period(&mut *tx, from, to).await? {
-        tx.commit().await?; // keeps the key, now bound to this period
-        return Ok((existing, false));
+        return answer_close(api, tx, key, existing, false).await;
     }
     let now = api.clock.now();
     let held = store::holds::held(&mut *tx).await?;
@@ -165,9 +172,22 @@ pub async fn close(
     let settled = store::positions::settle(&mut tx, to, &settle, now).await?;
     store::batches::mark_reissued(&mut tx, &reissued.0, &reissued.1).await?;
     store::post(&mut tx, &journals, now).await?;
-    tx.commit().await?;
     tracing::info!(%batch_id, %from, %to, lines = lines.len(), order_lines = settled, held = held.len(), "period closed");
-    Ok((batch_id, true))
+    answer_close(api, tx, key, batch_id, true).await
+}
+
+/// Commits a close with its answer kept for retries.
+async fn answer_close(
+    api: &SettlementApi,
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    key: idempotency::Key,
+    batch_id: Uuid,
+    created: bool,
+) -> Result<pb::ClosePeriodResponse, Error> {
+    let answer = pb::ClosePeriodResponse { batch: Some(batch_message_in(&mut *tx, api, batch_id).await?), created };
+    key.remember(&mut tx, &answer).await?;
+    tx.commit().await?;
+    Ok(answer)
 }
 
 #[tracing::instrument(skip_all)]

@@ -124,17 +124,18 @@ pub async fn create_adjustment(
         v.finish_with(request_id.zip(promoter.zip(reason.zip(amount)))).map_err(Error::from)?;
     let now = api.clock.now();
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let claim = idempotency::claim(&mut tx, SCOPE_ADJUST, &caller.subject, request_id, &fingerprint)
+    let key = match idempotency::claim(&mut tx, SCOPE_ADJUST, &caller.subject, request_id, &fingerprint)
         .await
-        .map_err(Error::from)?;
-    // A retry, or a request made before idempotency keys were kept: the first answer.
+        .map_err(Error::from)?
+    {
+        Claim::Replay(first) => return Ok(Response::new(first)),
+        Claim::New(key) => key,
+    };
+    // Made before idempotency keys kept answers: answer from the adjustment.
     if let Some(existing) =
         store::holds::adjustment_by_request(&mut *tx, &caller.subject, request_id).await.map_err(Error::from)?
     {
         return Ok(Response::new(pb::CreateAdjustmentResponse { adjustment: Some(convert::adjustment(&existing)) }));
-    }
-    if claim == Claim::Replay {
-        return Err(Error::from(sqlx::Error::Protocol("a claimed request id has no adjustment".into())).into());
     }
     let journal = Journal {
         kind: "adjustment",
@@ -162,7 +163,9 @@ pub async fn create_adjustment(
         journal_id: ids.first().copied().unwrap_or_default(),
     };
     store::holds::insert_adjustment(&mut tx, &adjustment).await.map_err(Error::from)?;
+    let answer = pb::CreateAdjustmentResponse { adjustment: Some(convert::adjustment(&adjustment)) };
+    key.remember(&mut tx, &answer).await.map_err(Error::from)?;
     tx.commit().await.map_err(Error::from)?;
     tracing::info!(promoter_id = %promoter, amount, by = %caller.subject, "manual adjustment");
-    Ok(Response::new(pb::CreateAdjustmentResponse { adjustment: Some(convert::adjustment(&adjustment)) }))
+    Ok(Response::new(answer))
 }

@@ -190,22 +190,27 @@ pub async fn publish_product(
         request_id: request_id.to_owned(),
     };
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let claim = idempotency::claim(&mut tx, SCOPE_PUBLISH, &caller.subject, request_id, &fingerprint)
+    let key = match idempotency::claim(&mut tx, SCOPE_PUBLISH, &caller.subject, request_id, &fingerprint)
         .await
-        .map_err(Error::from)?;
-    // Inserted unless a retry (or a request from before idempotency keys were kept).
-    let stored = if claim == Claim::New && store::product::insert(&mut *tx, &product).await.map_err(Error::from)? {
-        publish(&mut tx, &events::product_published(&product)).await.map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
-        tracing::info!(product_id = %product.product_id, supplier_id = %caller.subject, "product published");
-        product
-    } else {
-        store::product::by_request(&mut *tx, &caller.subject, request_id)
+        .map_err(Error::from)?
+    {
+        Claim::Replay(first) => return Ok(Response::new(first)),
+        Claim::New(key) => key,
+    };
+    if !store::product::insert(&mut *tx, &product).await.map_err(Error::from)? {
+        // Published before idempotency keys kept answers: answer from the product.
+        let stored = store::product::by_request(&mut *tx, &caller.subject, request_id)
             .await
             .map_err(Error::from)?
-            .ok_or_else(|| Error::from(sqlx::Error::Protocol("a claimed request id has no product".into())))?
-    };
-    Ok(Response::new(pb::PublishProductResponse { product: Some(convert::product(&stored)) }))
+            .ok_or_else(|| Error::from(sqlx::Error::Protocol("a used request id has no product".into())))?;
+        return Ok(Response::new(pb::PublishProductResponse { product: Some(convert::product(&stored)) }));
+    }
+    publish(&mut tx, &events::product_published(&product)).await.map_err(Error::from)?;
+    let answer = pb::PublishProductResponse { product: Some(convert::product(&product)) };
+    key.remember(&mut tx, &answer).await.map_err(Error::from)?;
+    tx.commit().await.map_err(Error::from)?;
+    tracing::info!(product_id = %product.product_id, supplier_id = %caller.subject, "product published");
+    Ok(Response::new(answer))
 }
 
 /// The product if it exists and the caller is the supplier who owns it.
@@ -360,7 +365,7 @@ pub async fn list_supplier_products(
     }))
 }
 
-/// The rate a supplier's request set the first time.
+/// The rate a supplier's request set before idempotency keys kept answers.
 async fn stored_rate(
     conn: &mut sqlx::PgConnection,
     supplier_id: &str,
@@ -398,12 +403,13 @@ pub async fn set_commission_rate(
         v.finish_with(request_id.zip(product_id.zip(effective_from))).map_err(Error::from)?;
 
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let claim = idempotency::claim(&mut tx, SCOPE_SET_RATE, &caller.subject, request_id, &fingerprint)
+    let key = match idempotency::claim(&mut tx, SCOPE_SET_RATE, &caller.subject, request_id, &fingerprint)
         .await
-        .map_err(Error::from)?;
-    if claim == Claim::Replay {
-        return stored_rate(&mut tx, &caller.subject, request_id).await;
-    }
+        .map_err(Error::from)?
+    {
+        Claim::Replay(first) => return Ok(Response::new(first)),
+        Claim::New(key) => key,
+    };
     let product = owned_product(&mut tx, &caller, product_id).await?;
     if product.status == ProductStatus::Withdrawn {
         return Err(Error::ProductWithdrawn(product_id.to_string()).into());
@@ -431,9 +437,11 @@ pub async fn set_commission_rate(
         Err(err) => return Err(Error::from(err).into()),
     }
     publish(&mut tx, &events::rate_set(&rate, &product.supplier_id)).await.map_err(Error::from)?;
+    let answer = pb::SetCommissionRateResponse { rate: Some(convert::rate(&rate)) };
+    key.remember(&mut tx, &answer).await.map_err(Error::from)?;
     tx.commit().await.map_err(Error::from)?;
     tracing::info!(%product_id, rate_bps = rate.rate_bps, effective_from = %rate.effective_from, "commission rate set");
-    Ok(Response::new(pb::SetCommissionRateResponse { rate: Some(convert::rate(&rate)) }))
+    Ok(Response::new(answer))
 }
 
 #[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id))]

@@ -27,7 +27,7 @@ const CODE_ATTEMPTS: usize = 5;
 /// The idempotency scope of `CreateShareLink`'s request ids.
 const SCOPE_CREATE_LINK: &str = "storefront.CreateShareLink";
 
-/// The link a promoter's request created the first time.
+/// The link a promoter's request created before idempotency keys kept answers.
 async fn stored_link(
     conn: &mut sqlx::PgConnection,
     promoter_id: &str,
@@ -61,12 +61,13 @@ pub async fn create_share_link(
     let shop = shop_of(api, &caller, shop_id, &[]).await?;
 
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let claim = idempotency::claim(&mut tx, SCOPE_CREATE_LINK, &caller.subject, request_id, &fingerprint)
+    let key = match idempotency::claim(&mut tx, SCOPE_CREATE_LINK, &caller.subject, request_id, &fingerprint)
         .await
-        .map_err(Error::from)?;
-    if claim == Claim::Replay {
-        return stored_link(&mut tx, &caller.subject, request_id).await;
-    }
+        .map_err(Error::from)?
+    {
+        Claim::Replay(first) => return Ok(Response::new(first)),
+        Claim::New(key) => key,
+    };
     let product_id = match listing_id {
         Some(id) => {
             let listing = store::listing::get(&mut *tx, id).await.map_err(Error::from)?;
@@ -95,8 +96,10 @@ pub async fn create_share_link(
             Ok(true) => {
                 attempt.commit().await.map_err(Error::from)?;
                 publish(&mut tx, &events::share_link_changed(&link)).await.map_err(Error::from)?;
+                let answer = pb::CreateShareLinkResponse { share_link: Some(convert::share_link(&link)) };
+                key.remember(&mut tx, &answer).await.map_err(Error::from)?;
                 tx.commit().await.map_err(Error::from)?;
-                return Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(convert::share_link(&link)) }));
+                return Ok(Response::new(answer));
             }
             // Created before idempotency keys were kept: the first answer stands.
             Ok(false) => {
