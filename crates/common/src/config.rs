@@ -32,6 +32,9 @@ pub struct Defaults<'a> {
     /// Used for telemetry and the default database name.
     pub service_name: &'a str,
     pub listen_addr: &'a str,
+    /// `server.idle_timeout_ms` unless configured: browsers' HTTP/1 connections may
+    /// idle out sooner than gRPC peers'.
+    pub idle_timeout_ms: u64,
     /// False for a service that owns no database (the web front): `database.url`
     /// is then not required.
     pub needs_database: bool,
@@ -64,7 +67,8 @@ pub fn load_from<S: Section>(
 ) -> Result<Settings<S>, ConfigError> {
     let mut builder = config::Config::builder()
         .set_default("telemetry.service_name", defaults.service_name)?
-        .set_default("server.listen_addr", defaults.listen_addr)?;
+        .set_default("server.listen_addr", defaults.listen_addr)?
+        .set_default("server.idle_timeout_ms", defaults.idle_timeout_ms)?;
     if let Some(path) = file {
         builder = builder.add_source(config::File::from(path).required(true));
     }
@@ -129,6 +133,15 @@ pub struct ServerSettings {
     pub concurrency_limit: usize,
     /// Largest request or response message.
     pub max_message_bytes: usize,
+    /// A connection that sends no byte this long after it is accepted (no HTTP/2
+    /// preface, no request line) is closed.
+    pub first_byte_timeout_ms: u64,
+    /// A connection that moves no byte either way this long (a half-sent request,
+    /// a peer that stopped reading) is closed.
+    pub idle_timeout_ms: u64,
+    /// `WatchEvents` streams served at once (each consuming replica holds one per
+    /// producer); beyond it a new stream is refused with `RESOURCE_EXHAUSTED`.
+    pub max_feed_streams: usize,
     /// How long a SIGTERM waits for in-flight calls before giving up.
     pub shutdown_grace_ms: u64,
     /// How often readiness asks the database.
@@ -150,6 +163,9 @@ impl Default for ServerSettings {
             request_timeout_ms: 10_000,
             concurrency_limit: 512,
             max_message_bytes: 4 * 1024 * 1024,
+            max_feed_streams: 32,
+            first_byte_timeout_ms: 10_000,
+            idle_timeout_ms: 120_000,
             shutdown_grace_ms: 20_000,
             health_check_interval_ms: 1_000,
             public_reflection: true,
@@ -160,10 +176,23 @@ impl Default for ServerSettings {
     }
 }
 
+impl ServerSettings {
+    /// How long a connection may stay silent before its first byte, and idle after.
+    pub fn connection_limits(&self) -> crate::connections::Limits {
+        crate::connections::Limits {
+            first_byte: std::time::Duration::from_millis(self.first_byte_timeout_ms),
+            idle: std::time::Duration::from_millis(self.idle_timeout_ms),
+        }
+    }
+}
+
 impl Validate for ServerSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         positive("server.request_timeout_ms", self.request_timeout_ms)?;
         positive("server.concurrency_limit", self.concurrency_limit as u64)?;
+        positive("server.max_feed_streams", self.max_feed_streams as u64)?;
+        positive("server.first_byte_timeout_ms", self.first_byte_timeout_ms)?;
+        positive("server.idle_timeout_ms", self.idle_timeout_ms)?;
         positive("server.health_check_interval_ms", self.health_check_interval_ms)?;
         if self.max_message_bytes < 1024 {
             return Err(ConfigError::invalid("server.max_message_bytes", "must be at least 1024"));

@@ -2,6 +2,7 @@
 //! the database, authentication, errors, validation, server bootstrap and the feed.
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod error;
 pub mod feed;

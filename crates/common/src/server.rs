@@ -20,6 +20,7 @@ use xiaopu_api::feed::feed_service_server::FeedServiceServer;
 use crate::{
     auth::{AuthLayer, TokenSigner, TokenVerifier},
     config::{CommonSettings, ServerSettings, UpstreamSettings},
+    connections::Gate,
     db,
     feed::{FeedServer, GrpcFeedSource},
     grpc_client::{CallCredentials, Upstream, upstream},
@@ -72,7 +73,8 @@ impl Infra {
     /// This service's own feed (its outbox), ready to add to the server.
     pub fn feed_service(&self) -> FeedServiceServer<FeedServer> {
         let limit = self.settings.server.max_message_bytes;
-        FeedServiceServer::new(FeedServer::new(self.pool.clone(), self.shutdown.clone()))
+        let streams = self.settings.server.max_feed_streams;
+        FeedServiceServer::new(FeedServer::new(self.pool.clone(), self.shutdown.clone(), streams))
             .max_encoding_message_size(limit)
             .max_decoding_message_size(limit)
     }
@@ -177,7 +179,8 @@ impl GrpcServer {
         let shutdown = self.shutdown.clone();
         let grace = Duration::from_millis(settings.shutdown_grace_ms);
         let stop = shutdown.clone().cancelled_owned();
-        let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop);
+        let gate = Gate::new(listener, settings.connection_limits(), shutdown.clone())?;
+        let serving = router.serve_with_incoming_shutdown(gate.into_stream(), stop);
         let task = tokio::spawn(async move {
             let result = serve_with_grace(serving, shutdown, grace).await;
             let _ = health_task.await;

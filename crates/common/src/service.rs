@@ -22,6 +22,8 @@ pub trait ServiceApp {
     const DEFAULT_LISTEN_ADDR: &'static str;
     /// False for a service without a database of its own (the web front).
     const USES_DATABASE: bool = true;
+    /// How long an idle connection is kept unless configured (`server.idle_timeout_ms`).
+    const DEFAULT_IDLE_TIMEOUT_MS: u64 = 120_000;
 
     fn migrator() -> Migrator;
     fn start(settings: Settings<Self::Section>) -> impl Future<Output = anyhow::Result<RunningServer>> + Send;
@@ -32,6 +34,7 @@ pub fn load_settings<A: ServiceApp>() -> Result<Settings<A::Section>, config::Co
     config::load(&Defaults {
         service_name: A::NAME,
         listen_addr: A::DEFAULT_LISTEN_ADDR,
+        idle_timeout_ms: A::DEFAULT_IDLE_TIMEOUT_MS,
         needs_database: A::USES_DATABASE,
     })
 }

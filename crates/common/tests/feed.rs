@@ -12,7 +12,10 @@ use std::{
 
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
-use xiaopu_api::{feed::Event, types::Money};
+use xiaopu_api::{
+    feed::{Event, WatchEventsRequest, WatchEventsResponse, feed_service_client::FeedServiceClient},
+    types::Money,
+};
 use xiaopu_common::{
     auth::{TokenSigner, TokenVerifier},
     config::UpstreamSettings,
@@ -30,9 +33,15 @@ struct FeedApp {
 }
 
 async fn spawn() -> FeedApp {
+    spawn_with(2 * 16).await
+}
+
+/// A producer serving at most `max_streams` feed streams at once.
+async fn spawn_with(max_streams: usize) -> FeedApp {
     testing::init_logs();
     let db = TestDatabase::create("feed").await;
-    let settings = testing::common_settings(&db.url, "feedtest");
+    let mut settings = testing::common_settings(&db.url, "feedtest");
+    settings.server.max_feed_streams = max_streams;
     let pool = db.connect().await;
     db::feed_migrator().run(&pool).await.expect("migrate");
     sqlx::query("CREATE TABLE applied (n bigserial PRIMARY KEY, event_id text NOT NULL, key text NOT NULL)")
@@ -51,13 +60,23 @@ async fn spawn() -> FeedApp {
 }
 
 impl FeedApp {
-    fn source(&self) -> Arc<dyn FeedSource> {
-        let upstream = UpstreamSettings {
+    fn upstream(&self) -> UpstreamSettings {
+        UpstreamSettings {
             timeout_ms: 5_000,
             connect_timeout_ms: 1_000,
             ..UpstreamSettings::new(&format!("http://{}", self.server.local_addr))
-        };
-        Arc::new(self.infra.feed_source(&upstream, "test").expect("source"))
+        }
+    }
+
+    fn source(&self) -> Arc<dyn FeedSource> {
+        Arc::new(self.infra.feed_source(&self.upstream(), "test").expect("source"))
+    }
+
+    /// Opens a `WatchEvents` stream as a service would.
+    async fn watch(&self) -> Result<tonic::Streaming<WatchEventsResponse>, tonic::Status> {
+        let channel = self.infra.upstream(&self.upstream(), "test").expect("channel");
+        let request = WatchEventsRequest { after: String::new(), topics: Vec::new(), max_batch: 0 };
+        FeedServiceClient::new(channel).watch_events(request).await.map(tonic::Response::into_inner)
     }
 
     fn consumer(&self, handler: Recorder) -> FeedConsumer<Recorder> {
@@ -224,4 +243,25 @@ async fn the_same_event_id_published_twice_is_stored_once() {
     publish(&mut conn, &e).await.expect("second");
     let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM outbox").fetch_one(&app.pool).await.expect("count");
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn streams_beyond_the_cap_are_refused_and_a_closed_one_frees_its_slot() {
+    let app = spawn_with(2).await;
+    let first = app.watch().await.expect("first stream");
+    let _second = app.watch().await.expect("second stream");
+    let refused = app.watch().await.expect_err("a third stream");
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("2 feed streams"), "{refused:?}");
+
+    drop(first);
+    let mut reopened = None;
+    for _ in 0..100 {
+        if let Ok(stream) = app.watch().await {
+            reopened = Some(stream);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reopened.is_some(), "the first stream's slot was never freed");
 }

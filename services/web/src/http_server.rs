@@ -14,6 +14,7 @@ use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadS
 use tracing::Instrument;
 use xiaopu_common::{
     config::ServerSettings,
+    connections::{Gate, Guarded},
     server::{RunningServer, serve_with_grace},
     telemetry::http_server_span,
 };
@@ -28,7 +29,31 @@ pub fn router(app: SharedApp) -> Router {
         .route_layer(middleware::from_fn(trace))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .layer(middleware::from_fn_with_state(app.clone(), security_headers))
         .with_state(app)
+}
+
+/// What a page may load and who may frame it: pages are server-rendered with their
+/// own stylesheet inline and no script at all, images come from suppliers' https
+/// hosts, forms post back to this origin only, and fetches (a download, later a
+/// gRPC-Web call) go to this origin only.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The browser-side defences every answer carries; HSTS only where the front is
+/// served over TLS (its cookies are then `Secure`).
+async fn security_headers(State(app): State<SharedApp>, request: Request, next: Next) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    if app.settings.secure_cookies {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    response
 }
 
 /// Ready until shutdown begins: then the load balancer stops sending new requests
@@ -57,8 +82,9 @@ pub async fn serve(settings: &ServerSettings, app: SharedApp) -> anyhow::Result<
         tracing::warn!("server.tls_cert_path is ignored by the web front: TLS ends at the ingress");
     }
     let listener = tokio::net::TcpListener::bind(settings.listen_addr).await?;
-    let local_addr = listener.local_addr()?;
     let shutdown = app.shutdown.clone();
+    let gate = GatedListener(Gate::new(listener, settings.connection_limits(), shutdown.clone())?);
+    let local_addr = gate.0.local_addr();
     let limits = ServiceBuilder::new()
         .layer(axum::error_handling::HandleErrorLayer::new(|_| async { StatusCode::SERVICE_UNAVAILABLE }))
         .layer(LoadShedLayer::new())
@@ -66,8 +92,28 @@ pub async fn serve(settings: &ServerSettings, app: SharedApp) -> anyhow::Result<
         .timeout(Duration::from_millis(settings.request_timeout_ms));
     let router = router(app).layer(limits);
     let grace = Duration::from_millis(settings.shutdown_grace_ms);
-    let serving = axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let serving = axum::serve(gate, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let task = tokio::spawn(serve_with_grace(serving.into_future(), shutdown.clone(), grace));
     tracing::info!(%local_addr, "serving");
     Ok(RunningServer::new(local_addr, shutdown, task))
+}
+
+/// The shared connection gate (first-byte and idle timeouts) as axum's listener.
+struct GatedListener(Gate);
+
+impl axum::serve::Listener for GatedListener {
+    type Io = Guarded;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Guarded, std::net::SocketAddr) {
+        match self.0.next().await {
+            Some(accepted) => accepted,
+            // The gate closes only at shutdown, which ends serving first.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        Ok(self.0.local_addr())
+    }
 }

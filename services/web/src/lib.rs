@@ -180,6 +180,9 @@ impl ServiceApp for Web {
     const NAME: &'static str = "web";
     const DEFAULT_LISTEN_ADDR: &'static str = "127.0.0.1:8080";
     const USES_DATABASE: bool = false;
+    /// A browser's idle keep-alive connection, or a request whose headers stall, is
+    /// dropped after 15 s (a browser simply opens another).
+    const DEFAULT_IDLE_TIMEOUT_MS: u64 = 15_000;
 
     fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate::Migrator::DEFAULT

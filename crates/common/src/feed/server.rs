@@ -3,12 +3,12 @@
 //! transaction has finished, so no row can later appear before the cursor: a
 //! transaction that took its sequence numbers early but committed late is served
 //! after it commits, never skipped.
-use std::{pin::Pin, time::Duration};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use sqlx::{PgPool, postgres::PgListener};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -17,12 +17,22 @@ use xiaopu_api::feed::{Event, WatchEventsRequest, WatchEventsResponse, feed_serv
 use super::position::Position;
 use crate::{
     auth::{CallerExt, Role},
-    error::{Invalid, database_status},
+    error::{Invalid, database_status, status_with_reason},
     time::to_timestamp,
 };
 
 const DEFAULT_BATCH: i64 = 500;
 const MAX_BATCH: i64 = 5_000;
+/// Rows read from the outbox at a time, whatever the batch: what a stream holds
+/// while its consumer is slow.
+const READ_ROWS: i64 = 500;
+/// The most payload one response carries: a batch is split into responses of at
+/// most this many bytes, so what a slow consumer pins stays small whatever its batch.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+/// How long a response may wait for a consumer that does not read. After that the
+/// stream ends (the consumer resumes from its cursor when it reconnects), so a stalled
+/// consumer cannot hold a stream slot and its buffers forever.
+const SEND_PATIENCE: Duration = Duration::from_secs(60);
 /// Fallback poll when no notification comes (e.g. the oldest running transaction
 /// that held rows back has just ended).
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -65,14 +75,19 @@ pub struct FeedServer {
     pool: PgPool,
     wakeups: watch::Receiver<u64>,
     shutdown: CancellationToken,
+    /// One permit per open stream: consumers are few (one per consuming replica), so
+    /// a flood of streams is refused rather than allowed to pin memory.
+    streams: Arc<Semaphore>,
+    max_streams: usize,
 }
 
 impl FeedServer {
-    /// Starts the outbox listener (one per process) and returns the service.
-    pub fn new(pool: PgPool, shutdown: CancellationToken) -> Self {
+    /// Starts the outbox listener (one per process) and returns the service, serving
+    /// at most `max_streams` streams at once.
+    pub fn new(pool: PgPool, shutdown: CancellationToken, max_streams: usize) -> Self {
         let (tx, wakeups) = watch::channel(0);
         tokio::spawn(listen_for_commits(pool.clone(), tx, shutdown.clone()));
-        Self { pool, wakeups, shutdown }
+        Self { pool, wakeups, shutdown, streams: Arc::new(Semaphore::new(max_streams)), max_streams }
     }
 }
 
@@ -132,11 +147,20 @@ impl FeedService for FeedServer {
             n if (1..=MAX_BATCH).contains(&n) => n,
             _ => return Err(Invalid::field("max_batch", format!("must be between 0 and {MAX_BATCH}")).into()),
         };
+        let permit = self.streams.clone().try_acquire_owned().map_err(|_| {
+            status_with_reason(
+                tonic::Code::ResourceExhausted,
+                "TOO_MANY_STREAMS",
+                format!("this producer already serves {} feed streams; retry later", self.max_streams),
+            )
+        })?;
         // Fail fast (Unavailable) if the database is down, rather than open a stream
         // that only ever errors.
         read_after(&self.pool, after, 1).await.map_err(|e| database_status(&e))?;
 
-        let (tx, rx) = mpsc::channel(2);
+        // One response queued at most: with responses capped in size, a consumer that
+        // stops reading pins a small constant, not its whole backlog.
+        let (tx, rx) = mpsc::channel(1);
         let stream = Subscription {
             pool: self.pool.clone(),
             wakeups: self.wakeups.clone(),
@@ -144,6 +168,7 @@ impl FeedService for FeedServer {
             topics: request.topics,
             batch,
             position: after,
+            _permit: permit,
         };
         tokio::spawn(stream.run(tx));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
@@ -157,6 +182,8 @@ struct Subscription {
     topics: Vec<String>,
     batch: i64,
     position: Position,
+    /// Held while the stream is open.
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Subscription {
@@ -167,18 +194,25 @@ impl Subscription {
             // Mark the wakeup counter seen *before* reading, so a commit between the
             // read and the wait still wakes us.
             self.wakeups.borrow_and_update();
-            let rows = match read_after(&self.pool, self.position, self.batch).await {
+            let limit = self.batch.min(READ_ROWS);
+            let rows = match read_after(&self.pool, self.position, limit).await {
                 Ok(rows) => rows,
                 Err(err) => {
                     let _ = tx.send(Err(database_status(&err))).await;
                     return;
                 }
             };
-            let full = rows.len() as i64 == self.batch;
+            let full = rows.len() as i64 == limit;
             if !rows.is_empty() || last_sent.elapsed() >= HEARTBEAT_INTERVAL {
-                let response = self.response(rows);
-                if tx.send(Ok(response)).await.is_err() {
-                    return; // client gone
+                for response in self.responses(rows) {
+                    match tokio::time::timeout(SEND_PATIENCE, tx.send(Ok(response))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => return, // client gone
+                        Err(_) => {
+                            tracing::warn!("feed consumer stopped reading; ending its stream");
+                            return;
+                        }
+                    }
                 }
                 last_sent = tokio::time::Instant::now();
             }
@@ -194,13 +228,24 @@ impl Subscription {
         }
     }
 
-    fn response(&mut self, rows: Vec<OutboxRow>) -> WatchEventsResponse {
-        let mut events = Vec::with_capacity(rows.len());
+    /// The rows as responses of at most [`MAX_RESPONSE_BYTES`] of payload each (one
+    /// empty response, a heartbeat, when there are none), each with its cursor.
+    fn responses(&mut self, rows: Vec<OutboxRow>) -> Vec<WatchEventsResponse> {
+        let mut responses = Vec::new();
+        let mut events = Vec::new();
+        let mut bytes = 0;
         for row in rows {
             self.position = Position { xid: row.xid, seq: row.seq };
             if !self.topics.is_empty() && !self.topics.contains(&row.topic) {
                 continue;
             }
+            let size = row.payload.len() + row.key.len() + row.topic.len() + row.type_url.len();
+            if !events.is_empty() && bytes + size > MAX_RESPONSE_BYTES {
+                let cursor = events.last().map(|e: &Event| e.cursor.clone()).unwrap_or_default();
+                responses.push(WatchEventsResponse { events: std::mem::take(&mut events), cursor });
+                bytes = 0;
+            }
+            bytes += size;
             events.push(Event {
                 event_id: row.event_id.to_string(),
                 topic: row.topic,
@@ -210,6 +255,49 @@ impl Subscription {
                 cursor: self.position.to_string(),
             });
         }
-        WatchEventsResponse { events, cursor: self.position.to_string() }
+        responses.push(WatchEventsResponse { events, cursor: self.position.to_string() });
+        responses
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64, payload_bytes: usize) -> OutboxRow {
+        OutboxRow {
+            xid: 7,
+            seq,
+            event_id: uuid::Uuid::now_v7(),
+            topic: "t".into(),
+            key: "k".into(),
+            type_url: "u".into(),
+            payload: vec![0; payload_bytes],
+            occurred_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_split_into_bounded_responses_each_with_its_cursor() {
+        let (_, wakeups) = watch::channel(0);
+        let mut subscription = Subscription {
+            pool: PgPool::connect_lazy("postgres://unused").expect("lazy pool"),
+            wakeups,
+            shutdown: CancellationToken::new(),
+            topics: Vec::new(),
+            batch: 500,
+            position: Position { xid: 0, seq: 0 },
+            _permit: Arc::new(Semaphore::new(1)).try_acquire_owned().expect("permit"),
+        };
+        let rows: Vec<OutboxRow> = (1..=100).map(|seq| row(seq, 10 * 1024)).collect();
+        let responses = subscription.responses(rows);
+        assert!(responses.len() >= 4, "1 MB of events in {} responses", responses.len());
+        for r in &responses {
+            let bytes: usize = r.events.iter().map(|e| e.payload.as_ref().map_or(0, |p| p.value.len())).sum();
+            assert!(bytes <= MAX_RESPONSE_BYTES, "a response of {bytes} bytes");
+            assert_eq!(Some(&r.cursor), r.events.last().map(|e| &e.cursor), "the cursor of its last event");
+        }
+        assert_eq!(responses.iter().map(|r| r.events.len()).sum::<usize>(), 100, "nothing lost or doubled");
+        assert_eq!(subscription.responses(Vec::new()).len(), 1, "a heartbeat");
     }
 }

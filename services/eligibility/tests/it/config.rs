@@ -7,7 +7,12 @@ fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     let env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let environment = config::Environment::with_prefix("XIAOPU").source(Some(env));
     load_from(
-        &Defaults { service_name: "eligibility", listen_addr: "127.0.0.1:50051", needs_database: true },
+        &Defaults {
+            service_name: "eligibility",
+            listen_addr: "127.0.0.1:50051",
+            idle_timeout_ms: 120_000,
+            needs_database: true,
+        },
         None,
         environment,
     )

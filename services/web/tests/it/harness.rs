@@ -54,9 +54,14 @@ impl Page {
 
 impl Web {
     pub async fn start(options: Options) -> Self {
+        Self::start_with(options, |_| {}).await
+    }
+
+    /// Starts the web front with its settings changed by `tune`.
+    pub async fn start_with(options: Options, tune: impl FnOnce(&mut Settings)) -> Self {
         let stack = Stack::spawn(options).await;
         let url = |addr: SocketAddr| UpstreamSettings::new(&format!("http://{addr}"));
-        let settings = Settings {
+        let mut settings = Settings {
             common: common_settings("postgres://unused/none", "web"),
             service: WebSettings {
                 storefront: url(stack.storefront.local_addr),
@@ -68,6 +73,7 @@ impl Web {
                 ..WebSettings::default()
             },
         };
+        tune(&mut settings);
         let server = xiaopu_web::start(settings).await.expect("web starts");
         let client = Client::builder(TokioExecutor::new()).build_http();
         Self { stack, addr: server.local_addr, _server: server, client }

@@ -157,3 +157,34 @@ async fn pages_follow_the_promoters_order_and_turning_one_is_not_another_click()
     assert!(!second.body.contains("class=\"more\""), "the last page");
     assert_eq!(clicks(&web, &world.code).await.len(), 1, "one visit, one click");
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_browser_defences() {
+    let web = Web::start(Options::default()).await;
+    let world = web.stack.world().await;
+    for path in [format!("/s/{}", world.code), "/s/nosuchcode".into(), "/console".into(), "/healthz".into()] {
+        let page = web.get(&path, &[]).await;
+        let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let csp = header("content-security-policy");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("script-src"), "{path}: no script is allowed at all: {csp}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin", "{path}");
+        // Served over plain HTTP here (secure cookies off): no HSTS.
+        assert_eq!(header("strict-transport-security"), "", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_whose_headers_stall_is_dropped_when_idle() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let web = Web::start_with(Options::default(), |s| s.common.server.idle_timeout_ms = 500).await;
+    let mut client = tokio::net::TcpStream::connect(web.addr).await.expect("connect");
+    client.write_all(b"GET /healthz HTTP/1.1\r\nHost: x").await.expect("half the headers");
+    let started = std::time::Instant::now();
+    let mut buf = [0_u8; 256];
+    let closed = tokio::time::timeout(Duration::from_secs(10), client.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "not closed: {closed:?}");
+    assert!(started.elapsed() >= Duration::from_millis(400), "closed before it was idle: {:?}", started.elapsed());
+}
