@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run up down test lint fmt clippy proto-lint sqlx-prepare build bench
+.PHONY: run up down test lint fmt clippy proto-lint sqlx-prepare build bench kube-play
 
 ## run: build, start PostgreSQL and every service, play the demo; leaves the system up
 run: up
@@ -47,3 +47,7 @@ sqlx-prepare:
 ## bench: the services as release binaries under load, each figure beside a same-run baseline
 bench:
 	@deploy/local/bench.sh $(BENCH_ARGS)
+
+## kube-play: the chart under podman kube play: an image of the release binaries (no registry), health and hardening checked
+kube-play:
+	@deploy/kube-play/run.sh
