@@ -104,6 +104,35 @@ def check_workloads(docs, label):
     return deployments
 
 
+# Who calls other services, and so presents a token of its own from the provider.
+CALLERS = {"storefront", "attribution", "settlement", "web"}
+
+
+def check_no_pod_can_mint(docs):
+    """Production verifies tokens with the identity provider's public keys: no
+    container gets a signing secret or key, every one gets the JWKS, issuer and
+    audience, and only services that call others get a token (mounted as a file)."""
+    configs = {component(d): d.get("data", {}) for d in by_kind(docs, "ConfigMap")}
+    for d in by_kind(docs, "Deployment") + by_kind(docs, "Job"):
+        name = component(d)
+        where = f"[production] {d['kind']} {d['metadata']['name']}"
+        pod = d["spec"]["template"]["spec"]
+        env = {e["name"]: e for c in pod["containers"] for e in c.get("env", [])}
+        for forbidden in ("XIAOPU_AUTH__SECRET", "XIAOPU_AUTH__PRIVATE_KEY_PEM"):
+            check(forbidden not in env, f"{where}: {forbidden} would let it mint tokens")
+        check("XIAOPU_AUTH__JWKS_PATH" in env, f"{where}: no JWKS to verify tokens with")
+        if d["kind"] != "Deployment":
+            continue
+        data = configs.get(name, {})
+        check(data.get("XIAOPU_AUTH__ALGORITHM") in ("RS256", "EdDSA"), f"{where}: tokens not verified by public key")
+        check(data.get("XIAOPU_AUTH__ISSUER") and data.get("XIAOPU_AUTH__AUDIENCE"), f"{where}: no issuer or audience")
+        mounts = {m["name"] for m in pod["containers"][0].get("volumeMounts", [])}
+        check("auth-keys" in mounts, f"{where}: the JWKS is not mounted")
+        wants_token = name in CALLERS
+        check(("XIAOPU_AUTH__SERVICE_TOKEN_PATH" in env) == wants_token, f"{where}: service token path for a caller only")
+        check(("service-token" in mounts) == wants_token, f"{where}: service token mounted for a caller only")
+
+
 def main(default_path, production_path):
     check_workloads(load(default_path), "default")
     production = load(production_path)
@@ -117,6 +146,7 @@ def main(default_path, production_path):
         pod = d["spec"]["template"]["spec"]
         check("podAntiAffinity" in pod.get("affinity", {}), f"[production] {component(d)}: no anti-affinity")
         check("@sha256:" in pod["containers"][0]["image"], f"[production] {component(d)}: image not pinned by digest")
+    check_no_pod_can_mint(production)
     ingresses = {component(d): d for d in by_kind(production, "Ingress")}
     check(set(ingresses) == {"ingress", "web"}, f"[production] Ingresses: {sorted(ingresses)}")
 

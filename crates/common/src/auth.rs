@@ -164,35 +164,61 @@ fn algorithm(alg: TokenAlgorithm) -> Algorithm {
     }
 }
 
-/// Verifies bearer tokens with the configured key.
+/// Verifies bearer tokens with the configured key, or the identity provider's key
+/// named by each token's `kid`.
 pub struct TokenVerifier {
-    key: DecodingKey,
+    keys: Vec<(Option<String>, DecodingKey)>,
     validation: Validation,
     max_lifetime_seconds: i64,
 }
 
+/// The keys of a JWKS file, each with its `kid`.
+fn jwks(path: &std::path::Path) -> Result<Vec<(Option<String>, DecodingKey)>, ConfigError> {
+    let bad = |why: String| ConfigError::invalid("auth.jwks_path", why);
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    let set: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(&text).map_err(|e| bad(format!("{} is not a JWKS: {e}", path.display())))?;
+    let keys = set
+        .keys
+        .iter()
+        .map(|jwk| {
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(format!("unusable key: {e}")))?;
+            Ok((jwk.common.key_id.clone(), key))
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    if keys.is_empty() {
+        return Err(bad(format!("{} holds no key", path.display())));
+    }
+    Ok(keys)
+}
+
 impl TokenVerifier {
     pub fn from_settings(settings: &AuthSettings) -> Result<Self, ConfigError> {
-        let key =
-            match settings.algorithm {
-                TokenAlgorithm::HS256 => {
-                    let secret = settings.secret.as_ref().ok_or_else(|| {
-                        ConfigError::invalid("auth.secret", "is required when auth.algorithm is HS256")
-                    })?;
-                    DecodingKey::from_secret(secret.expose_secret().as_bytes())
-                }
-                TokenAlgorithm::RS256 | TokenAlgorithm::EdDSA => {
-                    let pem = settings.public_key_pem.as_deref().ok_or_else(|| {
-                        ConfigError::invalid("auth.public_key_pem", "is required for RS256 and EdDSA")
-                    })?;
-                    let parsed = if settings.algorithm == TokenAlgorithm::RS256 {
-                        DecodingKey::from_rsa_pem(pem.as_bytes())
-                    } else {
-                        DecodingKey::from_ed_pem(pem.as_bytes())
-                    };
-                    parsed.map_err(|e| ConfigError::invalid("auth.public_key_pem", format!("unreadable key: {e}")))?
-                }
-            };
+        let keys = match (settings.algorithm, &settings.jwks_path) {
+            (TokenAlgorithm::HS256, _) => {
+                let secret = settings
+                    .secret
+                    .as_ref()
+                    .ok_or_else(|| ConfigError::invalid("auth.secret", "is required when auth.algorithm is HS256"))?;
+                vec![(None, DecodingKey::from_secret(secret.expose_secret().as_bytes()))]
+            }
+            (_, Some(path)) => jwks(path)?,
+            (alg, None) => {
+                let pem = settings
+                    .public_key_pem
+                    .as_deref()
+                    .ok_or_else(|| ConfigError::invalid("auth.public_key_pem", "is required for RS256 and EdDSA"))?;
+                let parsed = if alg == TokenAlgorithm::RS256 {
+                    DecodingKey::from_rsa_pem(pem.as_bytes())
+                } else {
+                    DecodingKey::from_ed_pem(pem.as_bytes())
+                };
+                vec![(
+                    None,
+                    parsed.map_err(|e| ConfigError::invalid("auth.public_key_pem", format!("unreadable key: {e}")))?,
+                )]
+            }
+        };
         let mut validation = Validation::new(algorithm(settings.algorithm));
         validation.leeway = settings.leeway_seconds;
         validation.validate_nbf = true;
@@ -216,16 +242,33 @@ impl TokenVerifier {
         let max_lifetime_seconds = i64::try_from(settings.max_token_lifetime_seconds)
             .unwrap_or(i64::MAX)
             .saturating_add(i64::try_from(settings.leeway_seconds).unwrap_or(0));
-        Ok(Self { key, validation, max_lifetime_seconds })
+        Ok(Self { keys, validation, max_lifetime_seconds })
+    }
+
+    /// The key that verifies `token`: the only one, or the one its `kid` names.
+    fn key_for(&self, token: &str) -> Result<&DecodingKey, AuthError> {
+        if let [(_, key)] = self.keys.as_slice() {
+            return Ok(key);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let kid = header.kid.ok_or_else(|| AuthError::Invalid("token names no key (`kid`)".into()))?;
+        self.keys
+            .iter()
+            .find(|(id, _)| id.as_deref() == Some(kid.as_str()))
+            .map(|(_, key)| key)
+            .ok_or_else(|| AuthError::Invalid(format!("token key `{kid}` is not one of the identity provider's")))
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => AuthError::Expired,
-            ErrorKind::InvalidSignature => AuthError::BadSignature,
-            ErrorKind::ImmatureSignature => AuthError::Invalid("token is not valid yet (`nbf`)".into()),
-            _ => AuthError::Invalid(e.to_string()),
-        })?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, self.key_for(token)?, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => AuthError::Expired,
+                    ErrorKind::InvalidSignature => AuthError::BadSignature,
+                    ErrorKind::ImmatureSignature => AuthError::Invalid("token is not valid yet (`nbf`)".into()),
+                    _ => AuthError::Invalid(e.to_string()),
+                }
+            })?;
         let claims = data.claims;
         // The subject becomes the owner id of what the caller creates, so it must be
         // an id every service accepts (see `validate::id`); refused here, up front,
@@ -258,7 +301,9 @@ impl TokenVerifier {
 /// local tokens (HS256 with the shared secret).
 #[derive(Clone)]
 pub struct TokenSigner {
-    key: EncodingKey,
+    /// None for a service that presents the identity provider's token instead
+    /// (`auth.service_token_path`): it can mint nothing.
+    key: Option<EncodingKey>,
     header: Header,
     issuer: Option<String>,
     audience: Option<String>,
@@ -272,19 +317,20 @@ impl TokenSigner {
                     .secret
                     .as_ref()
                     .ok_or_else(|| ConfigError::invalid("auth.secret", "is required when auth.algorithm is HS256"))?;
-                EncodingKey::from_secret(secret.expose_secret().as_bytes())
+                Some(EncodingKey::from_secret(secret.expose_secret().as_bytes()))
             }
+            // Verifying with public keys, a service normally signs nothing: it presents
+            // the provider's token (`auth.service_token_path`) if it calls others.
+            _ if settings.private_key_pem.is_none() => None,
             alg => {
-                let pem = settings.private_key_pem.as_ref().ok_or_else(|| {
-                    ConfigError::invalid("auth.private_key_pem", "is required to sign service tokens with RS256/EdDSA")
-                })?;
-                let pem = pem.expose_secret().as_bytes();
+                let pem =
+                    settings.private_key_pem.as_ref().map(|pem| pem.expose_secret().as_bytes()).unwrap_or_default();
                 let parsed = if alg == TokenAlgorithm::RS256 {
                     EncodingKey::from_rsa_pem(pem)
                 } else {
                     EncodingKey::from_ed_pem(pem)
                 };
-                parsed.map_err(|e| ConfigError::invalid("auth.private_key_pem", format!("unreadable key: {e}")))?
+                Some(parsed.map_err(|e| ConfigError::invalid("auth.private_key_pem", format!("unreadable key: {e}")))?)
             }
         };
         Ok(Self {
@@ -298,11 +344,16 @@ impl TokenSigner {
     /// An HS256 signer for a shared secret.
     pub fn hs256(secret: &[u8]) -> Self {
         Self {
-            key: EncodingKey::from_secret(secret),
+            key: Some(EncodingKey::from_secret(secret)),
             header: Header::new(Algorithm::HS256),
             issuer: None,
             audience: None,
         }
+    }
+
+    /// Whether this signer holds a key (a key-less one mints nothing).
+    pub fn can_sign(&self) -> bool {
+        self.key.is_some()
     }
 
     pub fn mint(&self, role: Role, subject: &str, ttl: Duration) -> Result<String, jsonwebtoken::errors::Error> {
@@ -320,7 +371,14 @@ impl TokenSigner {
     }
 
     pub fn mint_claims(&self, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
-        jsonwebtoken::encode(&self.header, claims, &self.key)
+        let key = self.key.as_ref().ok_or(ErrorKind::InvalidKeyFormat)?;
+        jsonwebtoken::encode(&self.header, claims, key)
+    }
+
+    /// A signer whose tokens name their key (`kid`), as an identity provider's do.
+    pub fn with_key_id(mut self, kid: &str) -> Self {
+        self.header.kid = Some(kid.to_owned());
+        self
     }
 }
 

@@ -332,6 +332,13 @@ pub struct AuthSettings {
     pub secret: Option<SecretString>,
     /// PEM public key that verifies RS256/EdDSA tokens.
     pub public_key_pem: Option<String>,
+    /// The identity provider's public keys as a JWKS file (RS256/EdDSA), chosen by
+    /// each token's `kid`: instead of `public_key_pem`, and how keys rotate.
+    pub jwks_path: Option<PathBuf>,
+    /// A file holding this service's own token, issued by the identity provider
+    /// (role `service`, subject the service's name) and rotated there. With it the
+    /// service signs nothing: production holds no key that could mint a token.
+    pub service_token_path: Option<PathBuf>,
     /// PEM private key this service signs its own service tokens with
     /// (RS256/EdDSA); HS256 signs with the secret.
     pub private_key_pem: Option<SecretString>,
@@ -353,6 +360,8 @@ impl Default for AuthSettings {
             algorithm: TokenAlgorithm::HS256,
             secret: None,
             public_key_pem: None,
+            jwks_path: None,
+            service_token_path: None,
             private_key_pem: None,
             issuer: None,
             audience: None,
@@ -372,12 +381,17 @@ impl Validate for AuthSettings {
                 Some(_) => Err(ConfigError::invalid("auth.secret", "must be at least 32 bytes")),
                 None => Err(ConfigError::invalid("auth.secret", "is required when auth.algorithm is HS256")),
             },
-            TokenAlgorithm::RS256 | TokenAlgorithm::EdDSA => match &self.public_key_pem {
-                Some(pem) if pem.contains("BEGIN PUBLIC KEY") => Ok(()),
-                Some(_) => Err(ConfigError::invalid("auth.public_key_pem", "must be a PEM public key")),
-                None => Err(ConfigError::invalid(
-                    "auth.public_key_pem",
-                    "is required when auth.algorithm is RS256 or EdDSA",
+            TokenAlgorithm::RS256 | TokenAlgorithm::EdDSA => match (&self.public_key_pem, &self.jwks_path) {
+                (Some(_), Some(_)) => {
+                    Err(ConfigError::invalid("auth.jwks_path", "set either auth.public_key_pem or auth.jwks_path"))
+                }
+                (Some(pem), None) if !pem.contains("BEGIN PUBLIC KEY") => {
+                    Err(ConfigError::invalid("auth.public_key_pem", "must be a PEM public key"))
+                }
+                (Some(_), None) | (None, Some(_)) => Ok(()),
+                (None, None) => Err(ConfigError::invalid(
+                    "auth.jwks_path",
+                    "or auth.public_key_pem is required when auth.algorithm is RS256 or EdDSA",
                 )),
             },
         }

@@ -72,27 +72,52 @@ pub struct CallCredentials {
 }
 
 struct Credentials {
-    signer: TokenSigner,
-    role: Role,
-    subject: String,
-    ttl: Duration,
+    source: Source,
     cached: Mutex<Option<(String, Instant)>>,
 }
+
+/// Where a service's own token comes from.
+enum Source {
+    /// Minted here (local runs: the shared HS256 secret).
+    Mint { signer: Box<TokenSigner>, role: Role, subject: String, ttl: Duration },
+    /// Issued by the identity provider into a file, re-read as it rotates.
+    File(std::path::PathBuf),
+}
+
+/// How long a token read from a file is used before the file is read again.
+const FILE_TOKEN_REREAD: Duration = Duration::from_secs(30);
 
 impl CallCredentials {
     /// This service's own credentials: role `service`, its name as subject, signed
     /// with its configured key.
-    pub fn of_service(signer: TokenSigner, settings: &crate::config::CommonSettings) -> Self {
-        Self::new(
+    /// — or, when `auth.service_token_path` is set, the identity provider's token for it.
+    pub fn of_service(
+        signer: TokenSigner,
+        settings: &crate::config::CommonSettings,
+    ) -> Result<Self, crate::config::ConfigError> {
+        if let Some(path) = &settings.auth.service_token_path {
+            return Ok(Self::from_source(Source::File(path.clone())));
+        }
+        if !signer.can_sign() {
+            return Err(crate::config::ConfigError::invalid(
+                "auth.service_token_path",
+                "is required for a service that calls others when tokens are verified with a public key",
+            ));
+        }
+        Ok(Self::new(
             signer,
             Role::Service,
             &settings.telemetry.service_name,
             Duration::from_secs(settings.auth.service_token_ttl_seconds),
-        )
+        ))
     }
 
     pub fn new(signer: TokenSigner, role: Role, subject: &str, ttl: Duration) -> Self {
-        Self { inner: Arc::new(Credentials { signer, role, subject: subject.into(), ttl, cached: Mutex::new(None) }) }
+        Self::from_source(Source::Mint { signer: Box::new(signer), role, subject: subject.into(), ttl })
+    }
+
+    fn from_source(source: Source) -> Self {
+        Self { inner: Arc::new(Credentials { source, cached: Mutex::new(None) }) }
     }
 
     fn token(&self) -> Result<String, Status> {
@@ -103,11 +128,21 @@ impl CallCredentials {
         {
             return Ok(token.clone());
         }
-        let token = creds
-            .signer
-            .mint(creds.role, &creds.subject, creds.ttl)
-            .map_err(|e| Status::internal(format!("cannot sign service token: {e}")))?;
-        *cached = Some((token.clone(), Instant::now() + creds.ttl * 3 / 4));
+        let (token, renew_at) = match &creds.source {
+            Source::Mint { signer, role, subject, ttl } => {
+                let token = signer
+                    .mint(*role, subject, *ttl)
+                    .map_err(|e| Status::internal(format!("cannot sign service token: {e}")))?;
+                (token, Instant::now() + *ttl * 3 / 4)
+            }
+            Source::File(path) => {
+                let token = std::fs::read_to_string(path).map_err(|e| {
+                    Status::unavailable(format!("cannot read the service token at {}: {e}", path.display()))
+                })?;
+                (token.trim().to_owned(), Instant::now() + FILE_TOKEN_REREAD)
+            }
+        };
+        *cached = Some((token.clone(), renew_at));
         Ok(token)
     }
 }

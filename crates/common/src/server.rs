@@ -62,7 +62,7 @@ impl Infra {
 
     /// A channel to another service, calling as `role=service, sub=<this service>`.
     pub fn upstream(&self, settings: &UpstreamSettings, key: &str) -> anyhow::Result<Upstream> {
-        Ok(upstream(settings, key, CallCredentials::of_service(self.signer.clone(), &self.settings))?)
+        Ok(upstream(settings, key, CallCredentials::of_service(self.signer.clone(), &self.settings)?)?)
     }
 
     /// Follows another service's feed over gRPC.

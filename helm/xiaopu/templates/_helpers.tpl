@@ -104,17 +104,25 @@ web: [storefront, attribution, settlement]
       name: {{ include "xiaopu.secretName" .root }}
       key: auth-secret
 {{- else }}
-- name: XIAOPU_AUTH__PUBLIC_KEY_PEM
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "xiaopu.secretName" .root }}
-      key: auth-public-key-pem
-- name: XIAOPU_AUTH__PRIVATE_KEY_PEM
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "xiaopu.secretName" .root }}
-      key: auth-private-key-pem
+# Tokens are verified with the identity provider's public keys; no pod holds a key
+# that could sign one. A service that calls others presents the provider's token.
+- name: XIAOPU_AUTH__JWKS_PATH
+  value: /etc/xiaopu/auth/jwks.json
+{{- if include "xiaopu.callsOthers" . }}
+- name: XIAOPU_AUTH__SERVICE_TOKEN_PATH
+  value: /var/run/secrets/xiaopu/service-token
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the component calls other services (and so needs a token of its own). */}}
+{{- define "xiaopu.callsOthers" -}}
+{{- if index (include "xiaopu.upstreams" .root | fromYaml) .component }}true{{- end }}
+{{- end }}
+
+{{/* True when tokens are verified with the identity provider's public keys. */}}
+{{- define "xiaopu.publicKeyAuth" -}}
+{{- if ne .Values.auth.algorithm "HS256" }}true{{- end }}
 {{- end }}
 
 {{/* The XIAOPU_* variables the chart sets in a component's ConfigMap (a service's
@@ -141,11 +149,16 @@ XIAOPU_TELEMETRY__SAMPLING_RATIO: {{ $root.Values.telemetry.samplingRatio | quot
 XIAOPU_TELEMETRY__OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
 XIAOPU_AUTH__ALGORITHM: {{ $root.Values.auth.algorithm | quote }}
+{{- if include "xiaopu.publicKeyAuth" $root }}
+XIAOPU_AUTH__ISSUER: {{ required "auth.issuer is required for RS256/EdDSA" $root.Values.auth.issuer | quote }}
+XIAOPU_AUTH__AUDIENCE: {{ required "auth.audience is required for RS256/EdDSA" $root.Values.auth.audience | quote }}
+{{- else }}
 {{- with $root.Values.auth.issuer }}
 XIAOPU_AUTH__ISSUER: {{ . | quote }}
 {{- end }}
 {{- with $root.Values.auth.audience }}
 XIAOPU_AUTH__AUDIENCE: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- if and $root.Values.tls.enabled (not $svc.http) }}
 XIAOPU_SERVER__TLS_CERT_PATH: /etc/xiaopu/tls/tls.crt

@@ -133,7 +133,7 @@ impl App {
         let common = &settings.common;
         let web = &settings.service;
         let signer = TokenSigner::from_settings(&common.auth)?;
-        let credentials = CallCredentials::of_service(signer.clone(), common);
+        let credentials = CallCredentials::of_service(signer.clone(), common)?;
         let dev_signer = match (&web.dev_sign_in, &web.dev_sign_in_secret) {
             (false, _) => None,
             (true, Some(secret)) => Some(TokenSigner::hs256(secret.expose_secret().as_bytes())),
