@@ -58,6 +58,7 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     ("xiaopu.settlement.v1.SettlementService", "VerifyLedger", &[Finance, Admin]),
     ("xiaopu.settlement.v1.SettlementService", "RunSettleableSweep", &[Finance, Admin]),
     ("xiaopu.settlement.v1.SettlementService", "ClosePeriod", &[Finance]),
+    ("xiaopu.settlement.v1.SettlementService", "ListPeriods", &[Finance]),
     ("xiaopu.settlement.v1.SettlementService", "ListBatches", &[Finance]),
     ("xiaopu.settlement.v1.SettlementService", "GetBatch", &[Finance]),
     ("xiaopu.settlement.v1.SettlementService", "ListBatchLines", &[Finance]),

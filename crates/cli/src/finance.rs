@@ -25,6 +25,8 @@ pub enum FinanceCommand {
         #[arg(long)]
         request_id: Option<String>,
     },
+    /// Closed periods, latest first, each with its batch, and where the next begins.
+    Periods,
     /// Payout batches, newest first.
     Batches,
     /// One batch.
@@ -186,6 +188,12 @@ pub async fn run(ctx: &Context, command: FinanceCommand) -> anyhow::Result<()> {
                     .into_inner(),
             )
         }
+        FinanceCommand::Periods => p.print(
+            &client
+                .list_periods(pb::ListPeriodsRequest { page_size: 0, page_token: String::new() })
+                .await?
+                .into_inner(),
+        ),
         FinanceCommand::Batches => p.print(
             &client
                 .list_batches(pb::ListBatchesRequest { page_size: 0, page_token: String::new() })

@@ -12,6 +12,7 @@ use xiaopu_common::{
     error::{Invalid, Violations},
     idempotency::{self, Claim},
     paging::{Page, next_page},
+    time::to_timestamp,
     validate,
 };
 use xiaopu_money::to_decimal;
@@ -19,6 +20,7 @@ use xiaopu_money::to_decimal;
 use super::{Error, SettlementApi, convert, csv, period};
 use crate::{
     domain::{
+        batch::BatchStatus,
         ledger,
         payout::{LineStatus, Owed, payout_line},
     },
@@ -81,8 +83,9 @@ struct Due {
 }
 
 /// Closes [from, to) into a draft batch: each promoter not on hold gets one line of
-/// their settleable share up to `to`, plus failed payouts to re-issue, less their
-/// netting balance; lines under the minimum carry forward with nothing moved.
+/// the share that became settleable inside the period, plus failed payouts to
+/// re-issue, less their netting balance; lines under the minimum carry forward with
+/// nothing moved.
 pub async fn close(
     api: &SettlementApi,
     caller: &Caller,
@@ -104,7 +107,7 @@ pub async fn close(
     let now = api.clock.now();
     let held = store::holds::held(&mut *tx).await?;
     let mut owed: BTreeMap<(String, String), Due> = BTreeMap::new();
-    for s in store::positions::settleable_until(&mut tx, to, &held).await? {
+    for s in store::positions::settleable_within(&mut tx, from, to, &held).await? {
         let due = owed.entry((s.promoter_id, s.currency)).or_default();
         due.owed.settled_share = s.share;
         due.fee = s.fee;
@@ -169,7 +172,7 @@ pub async fn close(
         });
     }
     store::batches::insert_lines(&mut tx, &lines).await?;
-    let settled = store::positions::settle(&mut tx, to, &settle, now).await?;
+    let settled = store::positions::settle(&mut tx, (from, to), &settle, now).await?;
     store::batches::mark_reissued(&mut tx, &reissued.0, &reissued.1).await?;
     store::post(&mut tx, &journals, now).await?;
     tracing::info!(%batch_id, %from, %to, lines = lines.len(), order_lines = settled, held = held.len(), "period closed");
@@ -188,6 +191,25 @@ async fn answer_close(
     key.remember(&mut tx, &answer).await?;
     tx.commit().await?;
     Ok(answer)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn list_periods(
+    api: &SettlementApi,
+    request: Request<pb::ListPeriodsRequest>,
+) -> Result<Response<pb::ListPeriodsResponse>, Status> {
+    request.caller()?.require_role(FINANCE)?;
+    let r = request.get_ref();
+    let page: Page<(DateTime<Utc>, Uuid)> =
+        Page::from_request(r.page_size, &r.page_token, 24, 200).map_err(Error::from)?;
+    let mut rows = store::batches::periods(&api.pool, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let next_page_token = next_page(&mut rows, page.limit, |p| (p.starts_at, p.batch_id));
+    let next_from = store::batches::next_period_from(&api.pool).await.map_err(Error::from)?;
+    Ok(Response::new(pb::ListPeriodsResponse {
+        periods: rows.iter().map(convert::period).collect(),
+        next_page_token,
+        next_from: next_from.map(to_timestamp),
+    }))
 }
 
 #[tracing::instrument(skip_all)]
@@ -390,7 +412,7 @@ pub async fn record_payout(
         .await
         .map_err(Error::from)?
         .ok_or_else(|| Error::not_found("payout line", line_id))?;
-    if batch_status != "exported" {
+    if !BatchStatus::parse(&batch_status).is_some_and(BatchStatus::records_payouts) {
         let err = Error::BatchState {
             batch_id: line.batch_id.to_string(),
             status: batch_status,
@@ -431,6 +453,10 @@ pub async fn record_payout(
         };
         store::post(&mut tx, &[journal], now).await.map_err(Error::from)?;
     }
+    // The batch follows its lines: paid, or partially paid, once none is pending.
+    let (pending, failed) = store::batches::payable_outcomes(&mut tx, line.batch_id).await.map_err(Error::from)?;
+    let status = BatchStatus::after_payouts(pending, failed);
+    store::batches::set_status(&mut tx, line.batch_id, status.as_str()).await.map_err(Error::from)?;
     tx.commit().await.map_err(Error::from)?;
     let line = LineRow {
         status: outcome.as_str().to_owned(),

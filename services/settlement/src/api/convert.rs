@@ -3,9 +3,9 @@ use xiaopu_api::{settlement as pb, types::Money};
 use xiaopu_common::time::to_timestamp;
 
 use crate::{
-    domain::payout::LineStatus,
+    domain::{batch::BatchStatus, payout::LineStatus},
     store::{
-        batches::{BatchRow, LineRow},
+        batches::{BatchRow, LineRow, PeriodRow},
         holds::{AdjustmentRow, HoldRow},
     },
 };
@@ -15,11 +15,24 @@ pub fn money(minor_units: i64, currency: &str) -> Option<Money> {
 }
 
 pub fn batch_status(s: &str) -> pb::BatchStatus {
-    match s {
-        "draft" => pb::BatchStatus::Draft,
-        "approved" => pb::BatchStatus::Approved,
-        "exported" => pb::BatchStatus::Exported,
-        _ => pb::BatchStatus::Unspecified,
+    match BatchStatus::parse(s) {
+        Some(BatchStatus::Draft) => pb::BatchStatus::Draft,
+        Some(BatchStatus::Approved) => pb::BatchStatus::Approved,
+        Some(BatchStatus::Exported) => pb::BatchStatus::Exported,
+        Some(BatchStatus::Paid) => pb::BatchStatus::Paid,
+        Some(BatchStatus::PartiallyPaid) => pb::BatchStatus::PartiallyPaid,
+        None => pb::BatchStatus::Unspecified,
+    }
+}
+
+pub fn period(p: &PeriodRow) -> pb::Period {
+    pb::Period {
+        from: Some(to_timestamp(p.starts_at)),
+        to: Some(to_timestamp(p.ends_at)),
+        closed_by: p.closed_by.clone(),
+        closed_at: Some(to_timestamp(p.closed_at)),
+        batch_id: p.batch_id.to_string(),
+        batch_status: batch_status(&p.status).into(),
     }
 }
 

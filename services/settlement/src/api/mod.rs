@@ -89,6 +89,13 @@ impl SettlementService for SettlementApi {
         batches::close_period(self, r).await
     }
 
+    async fn list_periods(
+        &self,
+        r: Request<pb::ListPeriodsRequest>,
+    ) -> Result<Response<pb::ListPeriodsResponse>, Status> {
+        batches::list_periods(self, r).await
+    }
+
     async fn list_batches(
         &self,
         r: Request<pb::ListBatchesRequest>,

@@ -1,6 +1,7 @@
 //! Settlement's rules (DOMAIN.md rules 6–8), pure: how each movement of money is
 //! posted (double entry, always balanced), how a payout line nets, and the period
 //! statement's identity.
+pub mod batch;
 pub mod ledger;
 pub mod payout;
 pub mod reconcile;

@@ -97,6 +97,62 @@ pub async fn list(
     Ok(rows.into_iter().map(|r| r.batch_id).collect())
 }
 
+/// A closed period with its batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodRow {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub closed_by: String,
+    pub closed_at: DateTime<Utc>,
+    pub batch_id: Uuid,
+    pub status: String,
+}
+
+/// Closed periods, latest first, after the keyset `after` (start, batch).
+pub async fn periods(
+    db: impl PgExecutor<'_>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<PeriodRow>, sqlx::Error> {
+    let (after_start, after_batch) = after.unzip();
+    sqlx::query_as!(
+        PeriodRow,
+        "SELECT p.starts_at, p.ends_at, p.closed_by, p.closed_at, b.batch_id, b.status
+         FROM period p JOIN batch b ON b.period_id = p.period_id
+         WHERE $1::timestamptz IS NULL OR (p.starts_at, b.batch_id) < ($1, $2)
+         ORDER BY p.starts_at DESC, b.batch_id DESC
+         LIMIT $3",
+        after_start,
+        after_batch,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Where the next period begins: the end of the latest closed one.
+pub async fn next_period_from(db: impl PgExecutor<'_>) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(sqlx::query!("SELECT max(ends_at) AS next_from FROM period").fetch_one(db).await?.next_from)
+}
+
+/// How many of a batch's payable lines are still pending, and how many failed.
+pub async fn payable_outcomes(conn: &mut PgConnection, batch_id: Uuid) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE status = 'pending') AS "pending!",
+                  count(*) FILTER (WHERE status = 'failed') AS "failed!"
+           FROM batch_line WHERE batch_id = $1"#,
+        batch_id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.pending, row.failed))
+}
+
+pub async fn set_status(conn: &mut PgConnection, batch_id: Uuid, status: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE batch SET status = $2 WHERE batch_id = $1", batch_id, status).execute(conn).await?;
+    Ok(())
+}
+
 pub async fn created_at(db: impl PgExecutor<'_>, batch_id: Uuid) -> Result<DateTime<Utc>, sqlx::Error> {
     Ok(sqlx::query!("SELECT created_at FROM batch WHERE batch_id = $1", batch_id).fetch_one(db).await?.created_at)
 }
@@ -216,7 +272,10 @@ pub async fn approve(conn: &mut PgConnection, batch_id: Uuid, by: &str, at: Date
 
 pub async fn mark_exported(conn: &mut PgConnection, batch_id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE batch SET status = 'exported', exported_at = COALESCE(exported_at, $2) WHERE batch_id = $1",
+        // Exporting again (a re-download) keeps a paid or partially paid status.
+        "UPDATE batch SET status = CASE WHEN status = 'approved' THEN 'exported' ELSE status END,
+                          exported_at = COALESCE(exported_at, $2)
+         WHERE batch_id = $1",
         batch_id,
         at
     )

@@ -122,8 +122,13 @@ pub struct Settleable {
     pub lines: i64,
 }
 
-pub async fn settleable_until(
+/// What each promoter (not held) has to settle in the period [from, to): the lines
+/// that became settleable inside it, and those of earlier closed periods still
+/// settleable (carried forward under the minimum, or held then). Lines in time no
+/// period has closed yet wait for theirs.
+pub async fn settleable_within(
     conn: &mut PgConnection,
+    from: DateTime<Utc>,
     to: DateTime<Utc>,
     held: &[String],
 ) -> Result<Vec<Settleable>, sqlx::Error> {
@@ -132,8 +137,11 @@ pub async fn settleable_until(
         r#"SELECT promoter_id AS "promoter_id!", currency AS "currency!", sum(share)::bigint AS "share!",
                   sum(fee)::bigint AS "fee!", count(*) AS "lines!"
            FROM position
-           WHERE stage = 'settleable' AND settleable_at < $1 AND promoter_id <> ALL($2::text[])
+           WHERE stage = 'settleable' AND settleable_at < $2 AND promoter_id <> ALL($3::text[])
+             AND (settleable_at >= $1 OR EXISTS (
+                   SELECT 1 FROM period p WHERE p.starts_at <= position.settleable_at AND position.settleable_at < p.ends_at))
            GROUP BY promoter_id, currency"#,
+        from,
         to,
         held
     )
@@ -141,10 +149,11 @@ pub async fn settleable_until(
     .await
 }
 
-/// Settles the settleable lines up to `to` of each (promoter, currency) into its batch line.
+/// Settles the lines [`settleable_within`] counted, of each (promoter, currency),
+/// into its batch line.
 pub async fn settle(
     conn: &mut PgConnection,
-    to: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
     lines: &[(String, String, Uuid)],
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
@@ -156,12 +165,15 @@ pub async fn settle(
                              updated_at = $5
          FROM UNNEST($1::text[], $2::text[], $3::uuid[]) AS m(promoter, currency, line)
          WHERE position.promoter_id = m.promoter AND position.currency = m.currency
-           AND position.stage = 'settleable' AND position.settleable_at < $4",
+           AND position.stage = 'settleable' AND position.settleable_at < $4
+           AND (position.settleable_at >= $6 OR EXISTS (
+                 SELECT 1 FROM period p WHERE p.starts_at <= position.settleable_at AND position.settleable_at < p.ends_at))",
         &promoters as &[&str],
         &currencies as &[&str],
         &ids,
         to,
-        now
+        now,
+        from
     )
     .execute(conn)
     .await?;

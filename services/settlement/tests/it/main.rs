@@ -4,4 +4,5 @@
 mod batches;
 mod books;
 mod life_cycle;
+mod periods;
 mod support;

@@ -124,7 +124,10 @@ pub async fn batch(
     let page = BatchPage {
         frame: session.frame(&query),
         can_approve: batch.status() == BatchStatus::Draft,
-        can_export: matches!(batch.status(), BatchStatus::Approved | BatchStatus::Exported),
+        can_export: matches!(
+            batch.status(),
+            BatchStatus::Approved | BatchStatus::Exported | BatchStatus::Paid | BatchStatus::PartiallyPaid
+        ),
         lines: lines.lines.iter().map(line_row).collect(),
         next_page: (!lines.next_page_token.is_empty())
             .then(|| format!("/console/batches/{batch_id}?page={}", lines.next_page_token)),
@@ -220,6 +223,8 @@ fn batch_row(app: &SharedApp, b: &st::Batch) -> BatchRow {
             BatchStatus::Draft => "待审批",
             BatchStatus::Approved => "已审批",
             BatchStatus::Exported => "已导出",
+            BatchStatus::Paid => "已付款",
+            BatchStatus::PartiallyPaid => "部分付款",
             BatchStatus::Unspecified => "未知",
         }
         .into(),
