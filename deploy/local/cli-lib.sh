@@ -33,6 +33,15 @@ buy_through() {
   echo "the payment of $order was never accepted" >&2
   return 1
 }
+# Sets `from` and `to` to the period a close may take now: from where the last
+# closed period ended (a day ago on a fresh system) to this instant — a period must
+# have ended, and never share time with a closed one. Waits a moment first, so what
+# just became settleable lies inside it.
+period_to_now() {
+  sleep 1
+  from=$(get next_from --as finance:fiona finance periods 2>/dev/null) || from=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
+  to=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
+}
 # Waits (up to 10 s) until the promoter has settleable money (the hold is zero
 # locally and settlement sweeps every second).
 settleable_for() {

@@ -55,9 +55,8 @@ show --as service:order-system orders refund --order "order-$run" --line "line-$
 show --as "promoter:$alice" --field line.commission promoter explain --line "line-$run-2"
 
 say "7. Finance closes the period, a second user approves, the batch is exported and paid"
-from=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
-to=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
 settleable_for "$alice"
+period_to_now
 batch=$(get batch.batch_id --as finance:fiona finance close --from "$from" --to "$to")
 # The batch holds every promoter's payable balance, not only the demo's: the demo
 # acts on Alice's line alone and leaves the rest to finance.

@@ -29,8 +29,8 @@ settleable_for "$dora"
 settleable_for "$eve"
 
 say "Finance closes and approves a batch; Dora is paid, Eve's bank refuses"
-batch=$(get batch.batch_id --as finance:fiona finance close \
-  --from "$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)" --to "$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)")
+period_to_now
+batch=$(get batch.batch_id --as finance:fiona finance close --from "$from" --to "$to")
 "$xiaopu" --as finance:gao finance approve --batch "$batch" >/dev/null
 "$xiaopu" --as finance:gao finance export --batch "$batch" --out "$root/target/local/batch-$run.csv" 2>/dev/null
 dora_line=$(get 'lines.0.batch_line_id' --as finance:gao finance lines --batch "$batch" --promoter "$dora")

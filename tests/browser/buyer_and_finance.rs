@@ -98,9 +98,13 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
     browser.fill("#name", "fiona").await;
     browser.submit("form[action='/console/dev-sign-in'] button").await;
     until_text(&browser, "nav .me", "fiona").await;
-    let (from, to) = ((now - TimeDelta::days(2)).date_naive(), (now + TimeDelta::days(2)).date_naive());
-    browser.set("input[name=from]", &from.to_string()).await;
-    browser.set("input[name=to]", &to.to_string()).await;
+    // A period closes once it has ended: from two days ago to this second, in the
+    // finance team's time (UTC+8), a second after the lines became settleable.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let local = |t: chrono::DateTime<Utc>| (t + TimeDelta::hours(8)).format("%Y-%m-%dT%H:%M:%S").to_string();
+    let (from, to) = (local(now - TimeDelta::days(2)), local(Utc::now()));
+    browser.set("input[name=from]", &from).await;
+    browser.set("input[name=to]", &to).await;
     browser.submit("form[action='/console/periods/close'] button").await;
     until_text(&browser, ".flash.done", "批次已生成").await;
     let batch_url =

@@ -129,7 +129,8 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
     }
     // 1094 (fee 109) and 3880 (fee 388): shares 985 + 3492.
     assert_eq!(minor(&earnings().await.settleable), 985 + 3492);
-    let (from, to) = (now - TimeDelta::days(1), Utc::now() + TimeDelta::minutes(1));
+    // A period must have ended to close: it ends now, after the lines became settleable.
+    let (from, to) = (now - TimeDelta::days(1), Utc::now());
     let close = |from, to, id: &str| st::ClosePeriodRequest {
         request_id: id.into(),
         from: Some(to_timestamp(from)),
@@ -197,13 +198,8 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
     }
     // line-2 keeps 19400 at 1000 bps: 1940, fee 194, share 1746; the clawback is 3492 − 1746.
     assert_eq!(minor(&earnings().await.clawbacks_owed), 3492 - 1746);
-    let next = fiona
-        .close_period(close(to, to + TimeDelta::hours(1), "close-2"))
-        .await
-        .expect("close")
-        .into_inner()
-        .batch
-        .expect("batch");
+    let next =
+        fiona.close_period(close(to, Utc::now(), "close-2")).await.expect("close").into_inner().batch.expect("batch");
     let next_lines = fiona
         .list_batch_lines(st::ListBatchLinesRequest { batch_id: next.batch_id, ..Default::default() })
         .await

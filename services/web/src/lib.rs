@@ -165,10 +165,18 @@ impl App {
         at.with_timezone(&self.offset).format("%Y-%m-%d %H:%M").to_string()
     }
 
-    /// Local midnight at the start of `date` (`YYYY-MM-DD`), as an instant.
-    pub fn day_start(&self, date: &str) -> Option<DateTime<Utc>> {
-        let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()?;
-        date.and_hms_opt(0, 0, 0)?.and_local_timezone(self.offset).single().map(|t| t.with_timezone(&Utc))
+    /// A period bound as finance types it, in their time zone: a date (`YYYY-MM-DD`,
+    /// its midnight) or a date and time (`YYYY-MM-DDTHH:MM[:SS]`, as a browser's
+    /// datetime-local field sends it), as an instant.
+    pub fn day_start(&self, bound: &str) -> Option<DateTime<Utc>> {
+        let bound = bound.trim();
+        let local = match NaiveDate::parse_from_str(bound, "%Y-%m-%d") {
+            Ok(date) => date.and_hms_opt(0, 0, 0)?,
+            Err(_) => chrono::NaiveDateTime::parse_from_str(bound, "%Y-%m-%dT%H:%M:%S")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(bound, "%Y-%m-%dT%H:%M"))
+                .ok()?,
+        };
+        local.and_local_timezone(self.offset).single().map(|t| t.with_timezone(&Utc))
     }
 }
 

@@ -20,7 +20,7 @@ use xiaopu_money::to_decimal;
 use super::{Error, SettlementApi, convert, csv, period};
 use crate::{
     domain::{
-        batch::BatchStatus,
+        batch::{BatchStatus, may_close},
         ledger,
         payout::{LineStatus, Owed, payout_line},
     },
@@ -85,7 +85,8 @@ struct Due {
 /// Closes [from, to) into a draft batch: each promoter not on hold gets one line of
 /// the share that became settleable inside the period, plus failed payouts to
 /// re-issue, less their netting balance; lines under the minimum carry forward with
-/// nothing moved.
+/// nothing moved. Only a period that has ended and shares no time with a closed one
+/// closes.
 pub async fn close(
     api: &SettlementApi,
     caller: &Caller,
@@ -105,6 +106,7 @@ pub async fn close(
         return answer_close(api, tx, key, existing, false).await;
     }
     let now = api.clock.now();
+    may_close((from, to), now, store::batches::overlapping_period(&mut *tx, from, to).await?)?;
     let held = store::holds::held(&mut *tx).await?;
     let mut owed: BTreeMap<(String, String), Due> = BTreeMap::new();
     for s in store::positions::settleable_within(&mut tx, from, to, &held).await? {

@@ -7,7 +7,7 @@ use xiaopu_common::{
     idempotency,
 };
 
-use crate::domain::ledger::Unbalanced;
+use crate::domain::{batch::Refusal, ledger::Unbalanced};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,6 +21,10 @@ pub enum Error {
     BatchState { batch_id: String, status: String, action: &'static str, wanted: &'static str },
     #[error("payout line {line_id} is {status}; it was already recorded")]
     AlreadyRecorded { line_id: String, status: String },
+    #[error("the period ends at {to}, after now ({now}); close it once it has ended")]
+    PeriodNotEnded { to: String, now: String },
+    #[error("the period overlaps the closed period [{from}, {to}); close only time no period holds yet")]
+    PeriodOverlaps { from: String, to: String },
     #[error("promoter {0} is already on hold")]
     AlreadyHeld(String),
     #[error("promoter {0} is not on hold")]
@@ -33,6 +37,15 @@ pub enum Error {
     Unbalanced(#[from] Unbalanced),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotEnded { to, now } => Error::PeriodNotEnded { to: to.to_rfc3339(), now: now.to_rfc3339() },
+            Refusal::Overlaps { from, to } => Error::PeriodOverlaps { from: from.to_rfc3339(), to: to.to_rfc3339() },
+        }
+    }
 }
 
 impl Error {
@@ -50,6 +63,8 @@ impl From<Error> for Status {
             Error::FourEyes { .. } => status_with_reason(Code::FailedPrecondition, "FOUR_EYES", message),
             Error::BatchState { .. } => status_with_reason(Code::FailedPrecondition, "BATCH_STATE", message),
             Error::AlreadyRecorded { .. } => status_with_reason(Code::FailedPrecondition, "PAYOUT_RECORDED", message),
+            Error::PeriodNotEnded { .. } => status_with_reason(Code::FailedPrecondition, "PERIOD_NOT_ENDED", message),
+            Error::PeriodOverlaps { .. } => status_with_reason(Code::FailedPrecondition, "PERIOD_OVERLAPS", message),
             Error::AlreadyHeld(_) => status_with_reason(Code::AlreadyExists, reason::ALREADY_EXISTS, message),
             Error::NotHeld(_) => status_with_reason(Code::FailedPrecondition, "NOT_HELD", message),
             Error::Idempotency(err) => err.into(),

@@ -1,5 +1,32 @@
-//! What a payout batch's status says: it is drafted by a close, approved by a second
-//! finance user, exported, and then follows its lines.
+//! Periods and payout batches. A period [from, to) may be closed only once it has
+//! ended, and never over time a closed period already holds; its batch is drafted by
+//! the close, approved by a second finance user, exported, and then follows its lines.
+use chrono::{DateTime, Utc};
+
+/// Why a period cannot be closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// It ends after `now`: lines may still become settleable inside it.
+    NotEnded { to: DateTime<Utc>, now: DateTime<Utc> },
+    /// It shares time with this closed period (not the same one: that is a retry).
+    Overlaps { from: DateTime<Utc>, to: DateTime<Utc> },
+}
+
+/// Whether the period [from, to) may be closed at `now`, given a closed period that
+/// shares time with it, if any.
+pub fn may_close(
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+    overlapping: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<(), Refusal> {
+    if to > now {
+        return Err(Refusal::NotEnded { to, now });
+    }
+    match overlapping {
+        Some((a, b)) if (a, b) != (from, to) && a < to && from < b => Err(Refusal::Overlaps { from: a, to: b }),
+        _ => Ok(()),
+    }
+}
 
 /// A payout batch's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +74,26 @@ impl BatchStatus {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeDelta;
+
     use super::*;
+
+    fn day(n: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).expect("time") + TimeDelta::days(n)
+    }
+
+    #[test]
+    fn only_an_ended_period_clear_of_closed_time_may_close() {
+        let now = day(31);
+        assert_eq!(may_close((day(0), day(30)), now, None), Ok(()));
+        assert_eq!(may_close((day(0), day(31)), now, None), Ok(()), "ending exactly now has ended");
+        assert_eq!(may_close((day(0), day(32)), now, None), Err(Refusal::NotEnded { to: day(32), now }));
+        let closed = Some((day(0), day(15)));
+        assert_eq!(may_close((day(10), day(20)), now, closed), Err(Refusal::Overlaps { from: day(0), to: day(15) }));
+        assert_eq!(may_close((day(15), day(30)), now, closed), Ok(()), "the next period touches, not overlaps");
+        assert_eq!(may_close((day(0), day(15)), now, closed), Ok(()), "the same period: a retry");
+        assert!(may_close((day(5), day(6)), now, closed).is_err(), "inside a closed one");
+    }
 
     #[test]
     fn a_batch_follows_its_lines_once_exported() {

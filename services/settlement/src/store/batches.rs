@@ -97,6 +97,22 @@ pub async fn list(
     Ok(rows.into_iter().map(|r| r.batch_id).collect())
 }
 
+/// A closed period sharing time with [from, to), if any (the earliest).
+pub async fn overlapping_period(
+    db: impl PgExecutor<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT starts_at, ends_at FROM period WHERE starts_at < $2 AND ends_at > $1 ORDER BY starts_at LIMIT 1",
+        from,
+        to
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.starts_at, r.ends_at)))
+}
+
 /// A closed period with its batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeriodRow {

@@ -76,7 +76,7 @@ async fn a_period_closes_into_a_batch_approved_by_a_second_user_exported_and_pai
     assert_eq!(minor(&earnings(&stack, "p1").await.clawbacks_owed), 985 - 492);
     // 39800 at 550 bps is 2189 → fee 219, share 1970.
     sale(&stack, &w, "o3", 39800, s + days(16), s + days(16)).await;
-    stack.clock.advance(days(5));
+    stack.clock.advance(days(10));
     assert_eq!(sweep(&stack).await, 1);
     let next = close(&stack, s + days(15), s + days(30), "f2").await.batch.expect("batch");
     let next_line = &lines(&stack, &next.batch_id).await[0];

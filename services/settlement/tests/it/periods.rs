@@ -106,3 +106,38 @@ async fn closed_periods_are_listed_latest_first_with_where_the_next_begins() {
     assert_eq!(rest.periods.iter().map(|p| p.batch_id.as_str()).collect::<Vec<_>>(), [first.batch_id.as_str()]);
     assert!(rest.next_page_token.is_empty());
 }
+
+#[tokio::test]
+async fn a_period_not_yet_ended_or_sharing_time_with_a_closed_one_is_refused() {
+    let stack = spawn().await;
+    let w = stack.world().await;
+    stack.clock.advance(days(20));
+    let s = w.since;
+    let try_close = |from, to| {
+        let stack = &stack;
+        async move {
+            let request = pb::ClosePeriodRequest {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                from: Some(xiaopu_common::time::to_timestamp(from)),
+                to: Some(xiaopu_common::time::to_timestamp(to)),
+            };
+            stack.settlement().close_period(as_finance(request, "f1")).await.map(|r| r.into_inner())
+        }
+    };
+    let first = try_close(s, s + days(10)).await.expect("an ended period closes");
+    let reason = |err: &tonic::Status| xiaopu_common::error::status_details(err).0.unwrap_or_default();
+
+    let overlap = try_close(s + days(5), s + days(15)).await.expect_err("overlaps the first");
+    assert_eq!((overlap.code(), reason(&overlap).as_str()), (tonic::Code::FailedPrecondition, "PERIOD_OVERLAPS"));
+    assert!(overlap.message().contains(&(s + days(10)).to_rfc3339()), "names the closed period: {overlap:?}");
+    let inside = try_close(s + days(2), s + days(3)).await.expect_err("inside the first");
+    assert_eq!(reason(&inside), "PERIOD_OVERLAPS");
+
+    let future = try_close(s + days(10), s + days(25)).await.expect_err("ends in five days");
+    assert_eq!((future.code(), reason(&future).as_str()), (tonic::Code::FailedPrecondition, "PERIOD_NOT_ENDED"));
+
+    let again = try_close(s, s + days(10)).await.expect("the same period again is its batch");
+    assert!(!again.created);
+    assert_eq!(again.batch.map(|b| b.batch_id), first.batch.map(|b| b.batch_id));
+    try_close(s + days(10), s + days(20)).await.expect("the next period, touching the first");
+}

@@ -78,7 +78,10 @@ pub async fn close_period(
         Err(refused) => return refused.into_response(),
     };
     let (Some(from), Some(to)) = (app.day_start(&form.from), app.day_start(&form.to)) else {
-        return back("/console", Err(tonic::Status::invalid_argument("from, to: dates as YYYY-MM-DD")));
+        return back(
+            "/console",
+            Err(tonic::Status::invalid_argument("from, to: dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]")),
+        );
     };
     let request = st::ClosePeriodRequest {
         // Closing the same period twice returns its batch: the id only guards retries.

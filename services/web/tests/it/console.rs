@@ -74,6 +74,8 @@ async fn finance_closes_a_period_a_second_user_approves_exports_pays_and_reconci
         .await
         .expect("sweep");
 
+    // The period ends the day after tomorrow: three days on, it has ended.
+    web.stack.clock.advance(chrono::TimeDelta::days(3));
     let fiona = web.sign_in("fiona").await;
     let home = web.get("/console", &fiona).await;
     let (from, to) = ((Utc::now() - Days::days(2)).date_naive(), (Utc::now() + Days::days(2)).date_naive());
