@@ -144,6 +144,7 @@ render() {
     echo "secrets:"
     echo "  create: true"
     echo "  authSecret: \"$secret\""
+    echo "  payeeKey: \"$(head -c 32 /dev/urandom | base64)\""
     echo "  databaseUrls:"
     for svc in "${grpc_services[@]}"; do echo "    $svc: \"${admin%/*}/xiaopu_$svc\""; done
     echo "services:"

@@ -31,6 +31,8 @@ shop=$(get shop.shop_id --as "promoter:$alice" promoter open-shop --name "Alice 
 echo "opened shop $shop"
 listing=$(get listing.listing_id --as "promoter:$alice" promoter add --shop "$shop" --product "$tea" --reason "今年的明前茶，清香回甘")
 get listing.listing_id --as "promoter:$alice" promoter add --shop "$shop" --product "$pot" --reason "泡绿茶不闷香" >/dev/null
+say "She tells settlement where to pay her; it is sealed at rest and shown masked"
+show --as "promoter:$alice" promoter payee set --name 艾丽丝 --method alipay --account 13912345678
 say "She shares her shop in a WeChat group and the tea on Douyin"
 shop_code=$(get share_link.code --as "promoter:$alice" promoter link --shop "$shop" --channel wechat)
 echo "WeChat share code: $shop_code"
@@ -70,12 +72,20 @@ fi
 say "Fiona may not approve her own batch (four eyes)"
 refused --as finance:fiona finance approve --batch "$batch"
 show --as finance:gao finance approve --batch "$batch" --field batch.status
+say "Gao, the approver, exports the payout file (accounts in full, for the bank) and the detail file"
 csv="$root/target/local/batch-$run.csv"
 "$xiaopu" --as finance:gao finance export --batch "$batch" --out "$csv"
-head -3 "$csv"
+grep -e 付款明细号 -e "$alice" "$csv"
+"$xiaopu" --as finance:gao finance export --batch "$batch" --file detail --out "$root/target/local/batch-$run-detail.csv"
+grep -e 付款明细号 -e "$alice" "$root/target/local/batch-$run-detail.csv"
+say "The bank's result file for Alice's line is imported; importing it again changes nothing"
+results="$root/target/local/results-$run.csv"
+echo "付款明细号,结果,银行流水号,失败原因" >"$results"
 for line in $(get 'lines.*.batch_line_id' --as finance:gao finance lines --batch "$batch" --promoter "$alice" --status pending); do
-  show --as finance:gao finance pay --line "$line" --reference "ICBC-$run" --field line.status
+  echo "$line,成功,ICBC-$run," >>"$results"
 done
+show --as finance:gao --field recorded finance import-results --batch "$batch" --file "$results"
+show --as finance:gao --field unchanged finance import-results --batch "$batch" --file "$results"
 
 say "Alice's statement: what she earned, was paid, and still has coming"
 show --as "promoter:$alice" promoter earnings --promoter "$alice"

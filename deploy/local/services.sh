@@ -24,7 +24,8 @@ upstream_env() {
     # money becomes settleable at once instead of after 7 days.
     settlement) echo "XIAOPU_SETTLEMENT__ATTRIBUTION__URL=http://127.0.0.1:$(cat "$state/attribution.port")" \
                      "XIAOPU_SETTLEMENT__HOLD_HOURS=${XIAOPU_SETTLEMENT__HOLD_HOURS:-0}" \
-                     "XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS=${XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS:-1000}" ;;
+                     "XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS=${XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS:-1000}" \
+                     "XIAOPU_SETTLEMENT__PAYEE_KEY_PATH=$(payee_key)" ;;
     # The web front calls three services; locally it serves plain HTTP and offers the
     # development sign-in to the console.
     web) echo "XIAOPU_WEB__STOREFRONT__URL=http://127.0.0.1:$(cat "$state/storefront.port")" \
@@ -43,6 +44,16 @@ secret() {
     chmod 600 "$state/secret"
   fi
   cat "$state/secret"
+}
+
+# The key payees' details are sealed with: kept across runs (like a Secret), or
+# the profiles already stored would no longer open.
+payee_key() {
+  mkdir -p "$state"
+  if [ ! -s "$state/payee.key" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$state/payee.key")
+  fi
+  echo "$state/payee.key"
 }
 
 write_env() {

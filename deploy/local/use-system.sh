@@ -17,6 +17,8 @@ bracelet=$(get product.product_id --as "supplier:$supplier" supplier publish --t
 codes=()
 for promoter in "$dora" "$eve"; do
   "$xiaopu" --as service:credit-bureau eligibility record-score --person "$promoter" --score 720 --source zhima >/dev/null
+  "$xiaopu" --as "promoter:$promoter" promoter payee set --name 多拉 --method bank-card \
+    --account 6222020200112233445 --bank 中国工商银行 >/dev/null
   shop=$(get shop.shop_id --as "promoter:$promoter" promoter open-shop --name "$promoter 的玉器")
   listing=$(get listing.listing_id --as "promoter:$promoter" promoter add --shop "$shop" --product "$bracelet")
   codes+=("$(get share_link.code --as "promoter:$promoter" promoter link --shop "$shop" --listing "$listing" --channel wechat)")

@@ -14,7 +14,7 @@ use xiaopu_testkit::events::{confirmed, line, paid, refund};
 use xiaopu_e2e::{
     otlp::Receiver,
     system::System,
-    world::{ingest_until_applied, minor, publish},
+    world::{ingest_until_applied, minor, payee, publish},
 };
 
 #[tokio::test]
@@ -41,6 +41,8 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
         };
         bureau.record_credit_score(request).await.expect("score");
     }
+    // Alice says where her payouts go (sealed at rest; the approver's file pays it).
+    payee(&system, "settlement", "alice").await;
     let mut alice = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, "alice"));
     let shop = alice
         .open_shop(sf::OpenShopRequest { name: "Alice 的茶铺".into(), description: "好茶".into() })
@@ -141,16 +143,19 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
     let own = fiona.approve_batch(approve.clone()).await.expect_err("four eyes");
     assert_eq!(own.code(), Code::FailedPrecondition);
     gao.approve_batch(approve).await.expect("second finance user approves");
-    let mut csv = Vec::new();
-    let mut export = gao
-        .export_batch(st::ExportBatchRequest { batch_id: batch.batch_id.clone() })
-        .await
-        .expect("export")
-        .into_inner();
-    while let Some(chunk) = export.message().await.expect("chunk") {
-        csv.extend(chunk.data);
-    }
-    let csv = String::from_utf8(csv).expect("utf-8");
+    let export = |file: st::BatchFile| {
+        let (mut gao, batch_id) = (gao.clone(), batch.batch_id.clone());
+        async move {
+            let request = st::ExportBatchRequest { batch_id, file: file.into(), ..Default::default() };
+            let mut stream = gao.export_batch(request).await.expect("export").into_inner();
+            let mut csv = Vec::new();
+            while let Some(chunk) = stream.message().await.expect("chunk") {
+                csv.extend(chunk.data);
+            }
+            String::from_utf8(csv).expect("utf-8")
+        }
+    };
+    let (csv, detail) = (export(st::BatchFile::Payouts).await, export(st::BatchFile::Detail).await);
     let lines = gao
         .list_batch_lines(st::ListBatchLinesRequest { batch_id: batch.batch_id.clone(), ..Default::default() })
         .await
@@ -160,10 +165,11 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
     assert_eq!(lines.len(), 1);
     assert_eq!(minor(&lines[0].amount), 4477);
     assert!(
-        csv.lines().any(|r| r.contains(&lines[0].batch_line_id) && r.contains(",alice,pending,44.77,CNY,")),
-        "{csv}"
+        csv.lines().any(|r| r.contains(&lines[0].batch_line_id)
+            && r.contains(",alice,李小红,银行卡,6222020200112233445,中国工商银行,44.77,CNY,")),
+        "the approver's payout file pays alice in full: {csv}"
     );
-    assert_eq!(csv.lines().filter(|r| r.contains(",line-")).count(), 2, "order-line detail");
+    assert_eq!(detail.lines().filter(|r| r.contains(",line-")).count(), 2, "order-line detail");
     let pay = st::RecordPayoutRequest {
         batch_line_id: lines[0].batch_line_id.clone(),
         outcome: st::PayoutOutcome::Paid.into(),

@@ -9,7 +9,7 @@ use xiaopu_api::settlement::{self as st, settlement_service_client::SettlementSe
 use xiaopu_common::{auth::Role, time::to_timestamp};
 use xiaopu_e2e::{
     system::{QUICK_SETTLEMENT, System},
-    world::{ingest_until_applied, minor, onboard, publish},
+    world::{ingest_until_applied, minor, onboard, payee, publish},
 };
 use xiaopu_testkit::events::{confirmed, line, paid};
 
@@ -74,6 +74,11 @@ async fn settlement_killed_mid_stream_and_mid_close_ends_with_the_same_books() {
     // Both instances start on the same 10,000 events; one is killed mid-stream.
     system.add("control", "settlement", Some("attribution"), QUICK_SETTLEMENT).await;
     system.add("crashing", "settlement", Some("attribution"), QUICK_SETTLEMENT).await;
+    for p in 0..PROMOTERS {
+        for instance in ["control", "crashing"] {
+            payee(&system, instance, &format!("p{p}")).await;
+        }
+    }
     let crashing = system.pool("crashing").await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let applied_at_kill = loop {

@@ -84,6 +84,10 @@ impl System {
                 self.processes[up].url(),
             );
         }
+        if service == "settlement" {
+            let key = xiaopu_common::testing::payee_key_file();
+            env.insert("XIAOPU_SETTLEMENT__PAYEE_KEY_PATH".into(), key.display().to_string());
+        }
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let process = ServiceProcess::start(service, env);
         process.wait_serving(Duration::from_secs(60)).await;

@@ -6,6 +6,7 @@ use tonic::Code;
 use xiaopu_api::{
     attribution::{self as at, EventOutcome, attribution_service_client::AttributionServiceClient},
     eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
+    settlement::{self as st, settlement_service_client::SettlementServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
 };
 use xiaopu_common::{auth::Role, grpc_client::Upstream};
@@ -39,9 +40,25 @@ pub async fn publish(system: &System, supplier: &str, title: &str, price: i64, b
     product.product_id
 }
 
+/// `promoter` tells settlement instance `instance` to pay them by bank card.
+pub async fn payee(system: &System, instance: &str, promoter: &str) {
+    let mut client = SettlementServiceClient::new(system.client(instance, Role::Promoter, promoter));
+    let profile = st::SetPayoutProfileRequest {
+        legal_name: "李小红".into(),
+        method: st::PayoutMethod::BankCard.into(),
+        account: "6222020200112233445".into(),
+        bank_name: "中国工商银行".into(),
+    };
+    client.set_payout_profile(profile).await.expect("payout profile");
+}
+
 /// `promoter` is scored 720, opens a shop, lists `products` and shares the shop on
-/// WeChat; the shop id and the share code.
+/// WeChat; the shop id and the share code. With a settlement instance named
+/// `settlement` running, they also give it their payout profile.
 pub async fn onboard(system: &System, promoter: &str, products: &[String]) -> (String, String) {
+    if system.processes.contains_key("settlement") {
+        payee(system, "settlement", promoter).await;
+    }
     let mut bureau = EligibilityServiceClient::new(system.client("eligibility", Role::Service, "credit-bureau"));
     let score = RecordCreditScoreRequest {
         request_id: format!("score-{promoter}"),

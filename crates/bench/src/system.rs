@@ -41,6 +41,8 @@ impl System {
                 }
                 "settlement" => {
                     env.insert("XIAOPU_SETTLEMENT__ATTRIBUTION__URL".into(), system.url("attribution"));
+                    let key = xiaopu_common::testing::payee_key_file();
+                    env.insert("XIAOPU_SETTLEMENT__PAYEE_KEY_PATH".into(), key.display().to_string());
                 }
                 "web" => {
                     for upstream in ["storefront", "attribution", "settlement"] {

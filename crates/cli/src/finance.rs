@@ -40,7 +40,7 @@ pub enum FinanceCommand {
         batch: String,
         #[arg(long)]
         promoter: Option<String>,
-        /// pending, paid, failed or carried_forward
+        /// pending, paid, failed, carried_forward or held
         #[arg(long, value_parser = line_status)]
         status: Option<pb::BatchLineStatus>,
     },
@@ -49,12 +49,33 @@ pub enum FinanceCommand {
         #[arg(long)]
         batch: String,
     },
-    /// Export an approved batch as CSV with order-line detail (to --out or stdout).
+    /// Export an approved batch's payout file, or its detail file, as CSV for a
+    /// spreadsheet or the bank (to --out or stdout). The approver's payout file has
+    /// payees' accounts in full; everyone else's is masked.
     Export {
         #[arg(long)]
         batch: String,
+        /// payouts (one row per promoter to pay) or detail (every amount of each payout)
+        #[arg(long, default_value = "payouts", value_parser = ["payouts", "detail"])]
+        file: String,
+        /// Header language: zh-CN or en
+        #[arg(long, default_value = "zh-CN")]
+        language: String,
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+    },
+    /// Record a bank's or Alipay's result file for a batch (CSV: 付款明细号, 结果,
+    /// 银行流水号, 失败原因); prints each row's outcome. Importing it again changes nothing.
+    ImportResults {
+        #[arg(long)]
+        batch: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// A promoter's payout profile, masked.
+    Payee {
+        #[arg(long)]
+        promoter: String,
     },
     /// Record a payout line as paid, with the bank's reference.
     Pay {
@@ -115,6 +136,9 @@ pub enum FinanceCommand {
         from: String,
         #[arg(long)]
         to: String,
+        /// Header language: zh-CN or en
+        #[arg(long, default_value = "zh-CN")]
+        language: String,
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
@@ -131,7 +155,7 @@ pub enum FinanceCommand {
 fn line_status(word: &str) -> Result<pb::BatchLineStatus, String> {
     pb::BatchLineStatus::from_str_name(&format!("BATCH_LINE_STATUS_{}", word.to_ascii_uppercase()))
         .filter(|s| *s != pb::BatchLineStatus::Unspecified)
-        .ok_or_else(|| format!("`{word}` is not one of pending, paid, failed, carried_forward"))
+        .ok_or_else(|| format!("`{word}` is not one of pending, paid, failed, carried_forward, held"))
 }
 
 /// A streamed CSV's chunks.
@@ -223,10 +247,19 @@ pub async fn run(ctx: &Context, command: FinanceCommand) -> anyhow::Result<()> {
         FinanceCommand::Approve { batch } => {
             p.print(&client.approve_batch(pb::ApproveBatchRequest { batch_id: batch }).await?.into_inner())
         }
-        FinanceCommand::Export { batch, out } => {
-            save(client.export_batch(pb::ExportBatchRequest { batch_id: batch }).await?.into_inner(), out.as_deref())
-                .await
+        FinanceCommand::Export { batch, file, language, out } => {
+            let file = if file == "detail" { pb::BatchFile::Detail } else { pb::BatchFile::Payouts };
+            let request = pb::ExportBatchRequest { batch_id: batch, file: file.into(), language };
+            save(client.export_batch(request).await?.into_inner(), out.as_deref()).await
         }
+        FinanceCommand::ImportResults { batch, file } => {
+            let file = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let request = pb::ImportPaymentResultsRequest { batch_id: batch, file };
+            p.print(&client.import_payment_results(request).await?.into_inner())
+        }
+        FinanceCommand::Payee { promoter } => p.print(
+            &client.get_payout_profile(pb::GetPayoutProfileRequest { promoter_id: promoter }).await?.into_inner(),
+        ),
         FinanceCommand::Pay { line, reference } => {
             let request =
                 pb::RecordPayoutRequest { batch_line_id: line, outcome: pb::PayoutOutcome::Paid.into(), reference };
@@ -263,13 +296,10 @@ pub async fn run(ctx: &Context, command: FinanceCommand) -> anyhow::Result<()> {
             let (from, to) = period(&from, &to)?;
             p.print(&client.get_period_report(pb::GetPeriodReportRequest { from, to }).await?.into_inner())
         }
-        FinanceCommand::ExportReport { from, to, out } => {
+        FinanceCommand::ExportReport { from, to, language, out } => {
             let (from, to) = period(&from, &to)?;
-            save(
-                client.export_period_report(pb::ExportPeriodReportRequest { from, to }).await?.into_inner(),
-                out.as_deref(),
-            )
-            .await
+            let request = pb::ExportPeriodReportRequest { from, to, language };
+            save(client.export_period_report(request).await?.into_inner(), out.as_deref()).await
         }
         FinanceCommand::Reconcile { from, to } => {
             let (from, to) = period(&from, &to)?;

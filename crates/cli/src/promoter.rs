@@ -2,7 +2,7 @@
 use clap::{Subcommand, ValueEnum};
 use xiaopu_api::{
     attribution::{self as attr, attribution_service_client::AttributionServiceClient},
-    settlement::{GetPromoterEarningsRequest, settlement_service_client::SettlementServiceClient},
+    settlement::{self as st, GetPromoterEarningsRequest, settlement_service_client::SettlementServiceClient},
     storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
 };
 
@@ -162,6 +162,37 @@ pub enum PromoterCommand {
         #[arg(long)]
         promoter: String,
     },
+    /// Where your payouts go (set, or shown masked). Without one, your payouts are
+    /// held (PAYEE_MISSING).
+    #[command(subcommand)]
+    Payee(PayeeCommand),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Method {
+    Alipay,
+    WechatPay,
+    BankCard,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PayeeCommand {
+    /// Set your payout profile.
+    Set {
+        /// Your legal name, as the account holds it.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        method: Method,
+        /// Alipay: mobile or e-mail; WeChat Pay: openid; bank card: the card number.
+        #[arg(long)]
+        account: String,
+        /// The bank (开户行), for a bank card.
+        #[arg(long, default_value = "")]
+        bank: String,
+    },
+    /// Your payout profile, masked.
+    Show,
 }
 
 pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> {
@@ -244,6 +275,19 @@ pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> 
         PromoterCommand::Earnings { promoter } => {
             let request = GetPromoterEarningsRequest { promoter_id: promoter };
             p.print(&settlement.get_promoter_earnings(request).await?.into_inner())
+        }
+        PromoterCommand::Payee(PayeeCommand::Set { name, method, account, bank }) => {
+            let method = match method {
+                Method::Alipay => st::PayoutMethod::Alipay,
+                Method::WechatPay => st::PayoutMethod::WechatPay,
+                Method::BankCard => st::PayoutMethod::BankCard,
+            };
+            let request =
+                st::SetPayoutProfileRequest { legal_name: name, method: method.into(), account, bank_name: bank };
+            p.print(&settlement.set_payout_profile(request).await?.into_inner())
+        }
+        PromoterCommand::Payee(PayeeCommand::Show) => {
+            p.print(&settlement.get_payout_profile(st::GetPayoutProfileRequest::default()).await?.into_inner())
         }
     }
 }

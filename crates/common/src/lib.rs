@@ -10,6 +10,7 @@ pub mod grpc_client;
 pub mod idempotency;
 pub mod malformed;
 pub mod paging;
+pub mod sealed;
 pub mod server;
 pub mod service;
 pub mod telemetry;

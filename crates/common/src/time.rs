@@ -29,6 +29,33 @@ pub fn is_business_time(time: &DateTime<Utc>) -> bool {
 /// What [`is_business_time`] requires, as a field rule.
 pub const BUSINESS_RANGE_RULE: &str = "must be a time between 2000-01-01 and 2199-12-31 (UTC)";
 
+/// The business time zone: where finance's days begin and what its files show
+/// (Asia/Shanghai by default). Periods are instants; the zone only names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zone(chrono_tz::Tz);
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self(chrono_tz::Asia::Shanghai)
+    }
+}
+
+impl Zone {
+    /// An IANA zone name, e.g. `Asia/Shanghai`.
+    pub fn parse(name: &str) -> Option<Self> {
+        name.parse().ok().map(Self)
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    /// `2026-12-03 10:15:30`: local time to the second, as spreadsheets read it.
+    pub fn to_second(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.0).format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+}
+
 /// Where services read the current time from.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
@@ -84,5 +111,15 @@ mod tests {
         let before = clock.now();
         clock.advance(TimeDelta::days(7));
         assert!(clock.now() - before >= TimeDelta::days(7));
+    }
+
+    #[test]
+    fn the_business_zone_names_local_seconds() {
+        let zone = Zone::default();
+        assert_eq!(zone.name(), "Asia/Shanghai");
+        let at = DateTime::parse_from_rfc3339("2026-11-30T16:00:00.123456Z").expect("time").with_timezone(&Utc);
+        assert_eq!(zone.to_second(at), "2026-12-01 00:00:00", "midnight in Beijing, no fractions");
+        assert_eq!(Zone::parse("Europe/London").map(|z| z.to_second(at)).as_deref(), Some("2026-11-30 16:00:00"));
+        assert_eq!(Zone::parse("Mars/Olympus"), None);
     }
 }

@@ -10,7 +10,7 @@ use tonic::transport::Channel;
 use xiaopu_api::{
     attribution::{self as pb, attribution_service_client::AttributionServiceClient},
     eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
-    settlement::settlement_service_client::SettlementServiceClient,
+    settlement::{self as st, settlement_service_client::SettlementServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
     types::Money,
 };
@@ -28,11 +28,13 @@ pub struct Options {
     pub hold_hours: u32,
     pub min_payout_minor: i64,
     pub fee_bps: i32,
+    /// `settlement.withholding`.
+    pub withholding: &'static str,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { hold_hours: 7 * 24, min_payout_minor: 1000, fee_bps: 1000 }
+        Self { hold_hours: 7 * 24, min_payout_minor: 1000, fee_bps: 1000, withholding: "none" }
     }
 }
 
@@ -121,6 +123,8 @@ impl Stack {
                     hold_hours: options.hold_hours,
                     min_payout_minor: options.min_payout_minor,
                     fee_bps: options.fee_bps,
+                    withholding: options.withholding.into(),
+                    payee_key_path: Some(testing::payee_key_file()),
                     // Tests run the sweep themselves, when they mean to.
                     sweep_interval_ms: 3_600_000,
                     ..Default::default()
@@ -166,8 +170,26 @@ impl Stack {
         SettlementServiceClient::new(self.channels.settlement.clone())
     }
 
-    /// An eligible promoter's shop listing `product`, with a whole-shop share code.
+    /// `promoter`'s payout profile: paid by Alipay.
+    pub async fn payee(&self, promoter: &str) {
+        let profile = st::SetPayoutProfileRequest {
+            legal_name: "王小明".into(),
+            method: st::PayoutMethod::Alipay.into(),
+            account: "13800138000".into(),
+            bank_name: String::new(),
+        };
+        self.settlement().set_payout_profile(authed(profile, Role::Promoter, promoter)).await.expect("payee");
+    }
+
+    /// An eligible promoter's shop listing `product`, with a whole-shop share code and
+    /// a payout profile.
     pub async fn shop(&self, promoter: &str, product: &str) -> (String, String) {
+        self.payee(promoter).await;
+        self.shop_without_payee(promoter, product).await
+    }
+
+    /// The same, but the promoter never says where to pay them.
+    pub async fn shop_without_payee(&self, promoter: &str, product: &str) -> (String, String) {
         let score = RecordCreditScoreRequest {
             request_id: uuid::Uuid::new_v4().to_string(),
             person_id: promoter.into(),

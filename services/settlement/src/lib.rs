@@ -5,7 +5,7 @@ pub mod api;
 pub mod domain;
 pub mod store;
 
-use std::{sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use chrono::TimeDelta;
 use serde::Deserialize;
@@ -13,10 +13,13 @@ use xiaopu_api::{settlement::settlement_service_server::SettlementServiceServer,
 use xiaopu_common::{
     config::{self, ConfigError, Section, UpstreamSettings, Validate},
     feed::FeedConsumer,
+    sealed::SealingKey,
     server::{Infra, RunningServer},
     service::ServiceApp,
-    time::{SharedClock, SystemClock},
+    time::{SharedClock, SystemClock, Zone},
 };
+
+use crate::domain::{payout::CloseRules, withholding::Withholding};
 
 /// The service's whole configuration.
 pub type Settings = config::Settings<SettlementSettings>;
@@ -38,6 +41,14 @@ pub struct SettlementSettings {
     pub sweep_interval_ms: u64,
     /// The currency settled.
     pub currency: String,
+    /// The business time zone: what periods' days and the files' times are in.
+    pub time_zone: String,
+    /// Tax withheld from payouts at the close: `none` or `cn_labour_remuneration`
+    /// (劳务报酬 预扣预缴).
+    pub withholding: String,
+    /// The key payees' details are sealed with: a file of 32 random bytes in base64,
+    /// mounted from a Secret (required).
+    pub payee_key_path: Option<PathBuf>,
 }
 
 impl Default for SettlementSettings {
@@ -49,6 +60,9 @@ impl Default for SettlementSettings {
             hold_hours: 7 * 24,
             sweep_interval_ms: 60_000,
             currency: "CNY".into(),
+            time_zone: "Asia/Shanghai".into(),
+            withholding: "none".into(),
+            payee_key_path: None,
         }
     }
 }
@@ -56,6 +70,27 @@ impl Default for SettlementSettings {
 impl SettlementSettings {
     pub fn hold(&self) -> TimeDelta {
         TimeDelta::hours(i64::from(self.hold_hours))
+    }
+
+    /// The business time zone (checked by `validate`).
+    pub fn zone(&self) -> Zone {
+        Zone::parse(&self.time_zone).unwrap_or_default()
+    }
+
+    /// What every close applies (the rule checked by `validate`).
+    pub fn close_rules(&self) -> CloseRules {
+        CloseRules {
+            min_payout: self.min_payout_minor,
+            withholding: Withholding::parse(&self.withholding).unwrap_or_default(),
+        }
+    }
+
+    /// Reads the payee key.
+    pub fn payee_key(&self) -> Result<SealingKey, ConfigError> {
+        let path = self.payee_key_path.as_ref().ok_or_else(|| {
+            ConfigError::invalid("settlement.payee_key_path", "is required: a file with the payee key")
+        })?;
+        SealingKey::from_file(path).map_err(|e| ConfigError::invalid("settlement.payee_key_path", e.to_string()))
     }
 }
 
@@ -76,7 +111,13 @@ impl Validate for SettlementSettings {
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ConfigError::invalid("settlement.currency", "must be an ISO 4217 code, e.g. CNY"));
         }
-        Ok(())
+        if Zone::parse(&self.time_zone).is_none() {
+            return Err(ConfigError::invalid("settlement.time_zone", "must be an IANA zone name, e.g. Asia/Shanghai"));
+        }
+        if Withholding::parse(&self.withholding).is_none() {
+            return Err(ConfigError::invalid("settlement.withholding", "must be none or cn_labour_remuneration"));
+        }
+        self.payee_key().map(drop)
     }
 }
 
@@ -114,7 +155,8 @@ pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<Run
 
     let limit = settings.common.server.max_message_bytes;
     let attribution = infra.upstream(&s.attribution, "settlement.attribution")?;
-    let api = api::SettlementApi::new(infra.pool.clone(), clock, settings.service.clone(), attribution);
+    let payee_key = s.payee_key()?;
+    let api = api::SettlementApi::new(infra.pool.clone(), clock, settings.service.clone(), attribution, payee_key);
     let api = SettlementServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
     infra.server().add_service(api).add_service(infra.feed_service()).bind().await
 }

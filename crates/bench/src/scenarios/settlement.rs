@@ -68,6 +68,16 @@ pub async fn run(system: &System, _options: &Options) -> anyhow::Result<Vec<Row>
     let mut rows = Vec::new();
     let mut seconds = Vec::new();
     let base = Utc::now() - TimeDelta::days(400);
+    // Every promoter has a payout profile, or the close would hold their lines. The
+    // close only asks whether one exists, so seeded rows carry no sealed details.
+    sqlx::query(
+        "INSERT INTO payout_profile (promoter_id, method, masked_name, masked_account, bank_name, key_id, sealed, updated_at)
+         SELECT 'promoter-' || n, 'alipay', '王*', '138****0000', '', 'bench-seed', '\\x00', now()
+         FROM generate_series(0, $1 - 1) AS n ON CONFLICT DO NOTHING",
+    )
+    .bind(PROMOTERS)
+    .execute(&pool)
+    .await?;
     for (i, lines) in SIZES.into_iter().enumerate() {
         let from = base + TimeDelta::days(10 * i as i64);
         let to = from + TimeDelta::days(3);
@@ -132,7 +142,11 @@ pub async fn run(system: &System, _options: &Options) -> anyhow::Result<Vec<Row>
     let (rss_before, _) = process.memory_kib().unwrap_or_default();
     let cpu = CpuSnapshot::take(system);
     let started = Instant::now();
-    let request = pb::ExportPeriodReportRequest { from: Some(to_timestamp(from)), to: Some(to_timestamp(to)) };
+    let request = pb::ExportPeriodReportRequest {
+        from: Some(to_timestamp(from)),
+        to: Some(to_timestamp(to)),
+        ..Default::default()
+    };
     let mut stream = finance.clone().export_period_report(request).await?.into_inner();
     let (mut bytes, mut lines) = (0usize, 0usize);
     let mut peak = 0;

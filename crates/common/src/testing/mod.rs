@@ -101,6 +101,23 @@ pub fn common_settings(database_url: &str, service_name: &str) -> CommonSettings
     }
 }
 
+/// The bytes of the key test servers seal payees' details with.
+pub const TEST_PAYEE_KEY: [u8; 32] = [42; 32];
+
+/// A file holding [`TEST_PAYEE_KEY`] (written once per test process), for
+/// `settlement.payee_key_path`.
+pub fn payee_key_file() -> std::path::PathBuf {
+    use base64::Engine;
+    static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("xiaopu-test-payee-{}.key", std::process::id()));
+        let text = base64::engine::general_purpose::STANDARD.encode(TEST_PAYEE_KEY);
+        std::fs::write(&path, text).expect("write the test payee key");
+        path
+    })
+    .clone()
+}
+
 /// A valid token for `role`/`subject` signed with [`TEST_SECRET`].
 pub fn token(role: Role, subject: &str) -> String {
     TokenSigner::hs256(TEST_SECRET.as_bytes()).mint(role, subject, Duration::from_secs(3600)).expect("mint test token")

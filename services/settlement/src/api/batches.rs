@@ -1,6 +1,6 @@
 //! Periods and payout batches: close (idempotent per period), four-eyes approval,
 //! export, and each line's payment or failure.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -15,12 +15,11 @@ use xiaopu_common::{
     time::to_timestamp,
     validate,
 };
-use xiaopu_money::to_decimal;
 
-use super::{Error, SettlementApi, convert, csv, period};
+use super::{Error, SettlementApi, convert, period};
 use crate::{
     domain::{
-        batch::{BatchStatus, may_close},
+        batch::may_close,
         ledger,
         payout::{LineStatus, Owed, payout_line},
     },
@@ -37,7 +36,6 @@ pub struct RequestKey<'a> {
     pub request_id: &'a str,
     pub fingerprint: &'a [u8],
 }
-const CSV_CHUNK: i64 = 5000;
 
 fn batch_id(value: &str) -> Result<Uuid, Error> {
     validate::uuid("batch_id", value).map_err(|v| Error::from(Invalid::from(v)))
@@ -124,6 +122,10 @@ pub async fn close(
         owed.entry((n.party, n.currency)).or_default().owed.netting = n.amount;
     }
 
+    let promoters: Vec<String> = owed.keys().map(|(p, _)| p.clone()).collect();
+    let payees: BTreeSet<String> = store::payees::having_profile(&mut tx, &promoters).await?.into_iter().collect();
+    let rules = api.settings.close_rules();
+
     let batch_id = Uuid::now_v7();
     store::batches::insert(&mut tx, batch_id, from, to, &caller.subject, &held, now).await?;
     let mut lines = Vec::with_capacity(owed.len());
@@ -131,7 +133,7 @@ pub async fn close(
     let mut reissued = (Vec::new(), Vec::new());
     let mut journals = Vec::new();
     for ((promoter, currency), Due { owed: o, fee, lines: count, failed }) in owed {
-        let line = payout_line(o, api.settings.min_payout_minor);
+        let line = payout_line(o, &currency, payees.contains(&promoter), rules);
         let id = Uuid::now_v7();
         if line.status == LineStatus::Pending {
             settle.push((promoter.clone(), currency.clone(), id));
@@ -152,6 +154,21 @@ pub async fn close(
                 currency: currency.clone(),
                 postings: ledger::close(&promoter, o.settled_share, fee, line.netted)?,
             });
+            if line.withheld > 0 {
+                journals.push(Journal {
+                    kind: "withholding",
+                    line_id: None,
+                    promoter_id: Some(promoter.clone()),
+                    supplier_id: None,
+                    batch_line_id: Some(id),
+                    source_event_id: None,
+                    occurred_at: now,
+                    created_by: caller.subject.clone(),
+                    memo: format!("income tax withheld ({})", api.settings.withholding),
+                    currency: currency.clone(),
+                    postings: ledger::withholding(&promoter, line.withheld)?,
+                });
+            }
         }
         let paid_now = line.status == LineStatus::Pending;
         lines.push(LineRow {
@@ -171,6 +188,8 @@ pub async fn close(
             recorded_by: None,
             recorded_at: None,
             reissued_in: None,
+            withheld: line.withheld,
+            hold_reason: line.hold_reason.map(str::to_owned),
         });
     }
     store::batches::insert_lines(&mut tx, &lines).await?;
@@ -285,188 +304,4 @@ pub async fn approve_batch(
     tx.commit().await.map_err(Error::from)?;
     tracing::info!(batch_id = %id, approver = %caller.subject, "batch approved");
     Ok(Response::new(pb::ApproveBatchResponse { batch: Some(batch_message(api, id).await?) }))
-}
-
-const BATCH_CSV_HEADER: &str = "batch_id,batch_line_id,promoter_id,payout_status,payout_amount,currency,order_line_id,order_id,supplier_id,paid_at,commission,service_fee,promoter_share\n";
-
-#[tracing::instrument(skip_all, fields(batch_id = %request.get_ref().batch_id))]
-pub async fn export_batch(
-    api: &SettlementApi,
-    request: Request<pb::ExportBatchRequest>,
-) -> Result<Response<csv::CsvStream<pb::ExportBatchResponse>>, Status> {
-    request.caller()?.require_role(FINANCE)?;
-    let id = batch_id(&request.get_ref().batch_id)?;
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let (status, _) =
-        store::batches::lock(&mut tx, id).await.map_err(Error::from)?.ok_or_else(|| Error::not_found("batch", id))?;
-    if status == "draft" {
-        return Err(Error::BatchState { batch_id: id.to_string(), status, action: "export", wanted: "approved" }.into());
-    }
-    store::batches::mark_exported(&mut tx, id, api.clock.now()).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
-
-    let pool = api.pool.clone();
-    // Payout lines first (one record each), then every settled order line.
-    let stream = csv::stream(BATCH_CSV_HEADER.to_owned(), move |cursor: Option<Cursor>| {
-        let pool = pool.clone();
-        async move {
-            let cursor = cursor.unwrap_or(Cursor::Lines(None));
-            let mut out = String::new();
-            match cursor {
-                Cursor::Lines(after) => {
-                    let rows = store::batches::lines(&pool, id, after, CSV_CHUNK)
-                        .await
-                        .map_err(|e| Status::from(Error::from(e)))?;
-                    for l in &rows {
-                        out.push_str(&payout_record(l));
-                    }
-                    let next = match rows.last() {
-                        Some(l) if rows.len() as i64 == CSV_CHUNK => {
-                            Cursor::Lines(Some((l.promoter_id.clone(), l.currency.clone())))
-                        }
-                        _ => Cursor::Positions(None),
-                    };
-                    Ok((out, Some(next)))
-                }
-                Cursor::Positions(after) => {
-                    let rows = store::positions::of_batch(&pool, id, after, CSV_CHUNK)
-                        .await
-                        .map_err(|e| Status::from(Error::from(e)))?;
-                    for p in &rows {
-                        out.push_str(&convert::csv_record([
-                            id.to_string(),
-                            p.batch_line_id.map(|b| b.to_string()).unwrap_or_default(),
-                            p.promoter_id.clone(),
-                            "order_line".into(),
-                            String::new(),
-                            p.currency.clone(),
-                            p.line_id.clone(),
-                            p.order_id.clone(),
-                            p.supplier_id.clone(),
-                            p.paid_at.to_rfc3339(),
-                            to_decimal(p.commission, &p.currency),
-                            to_decimal(p.fee, &p.currency),
-                            to_decimal(p.share, &p.currency),
-                        ]));
-                    }
-                    let next = rows.last().filter(|_| rows.len() as i64 == CSV_CHUNK).map(|p| {
-                        Cursor::Positions(Some((
-                            p.batch_line_id.unwrap_or_default(),
-                            p.line_id.clone(),
-                            p.promoter_id.clone(),
-                        )))
-                    });
-                    Ok((out, next))
-                }
-            }
-        }
-    });
-    Ok(Response::new(stream))
-}
-
-/// Where a batch export is: its payout lines, then its order lines.
-enum Cursor {
-    Lines(Option<(String, String)>),
-    Positions(Option<(Uuid, String, String)>),
-}
-
-fn payout_record(l: &LineRow) -> String {
-    convert::csv_record([
-        l.batch_id.to_string(),
-        l.batch_line_id.to_string(),
-        l.promoter_id.clone(),
-        l.status.clone(),
-        to_decimal(l.amount, &l.currency),
-        l.currency.clone(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        to_decimal(l.service_fee, &l.currency),
-        to_decimal(l.settled_share, &l.currency),
-    ])
-}
-
-#[tracing::instrument(skip_all, fields(batch_line_id = %request.get_ref().batch_line_id))]
-pub async fn record_payout(
-    api: &SettlementApi,
-    request: Request<pb::RecordPayoutRequest>,
-) -> Result<Response<pb::RecordPayoutResponse>, Status> {
-    let caller = request.caller()?.clone();
-    caller.require_role(FINANCE)?;
-    let r = request.into_inner();
-    let mut v = Violations::new();
-    let line_id = v.check(validate::uuid("batch_line_id", &r.batch_line_id));
-    let outcome = match pb::PayoutOutcome::try_from(r.outcome) {
-        Ok(pb::PayoutOutcome::Paid) => Some(LineStatus::Paid),
-        Ok(pb::PayoutOutcome::Failed) => Some(LineStatus::Failed),
-        _ => {
-            v.add("outcome", "must be PAID or FAILED");
-            None
-        }
-    };
-    let reference = v.check(validate::text("reference", &r.reference, 200, false));
-    let (line_id, (outcome, reference)) = v.finish_with(line_id.zip(outcome.zip(reference))).map_err(Error::from)?;
-
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let (line, batch_status) = store::batches::line_for_update(&mut tx, line_id)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::not_found("payout line", line_id))?;
-    if !BatchStatus::parse(&batch_status).is_some_and(BatchStatus::records_payouts) {
-        let err = Error::BatchState {
-            batch_id: line.batch_id.to_string(),
-            status: batch_status,
-            action: "recording payouts",
-            wanted: "exported",
-        };
-        return Err(err.into());
-    }
-    let same = |status: LineStatus, stored: &Option<String>| {
-        line.status == status.as_str() && stored.as_deref() == Some(reference)
-    };
-    if same(LineStatus::Paid, &line.payment_reference) || same(LineStatus::Failed, &line.failure_reason) {
-        // A retry of the same record: answer as before.
-        return Ok(Response::new(pb::RecordPayoutResponse { line: Some(convert::batch_line(&line)) }));
-    }
-    if line.status != LineStatus::Pending.as_str() {
-        return Err(Error::AlreadyRecorded { line_id: line_id.to_string(), status: line.status }.into());
-    }
-    let now = api.clock.now();
-    let (paid_ref, failure) =
-        if outcome == LineStatus::Paid { (Some(reference), None) } else { (None, Some(reference)) };
-    store::batches::record_outcome(&mut tx, line_id, outcome.as_str(), paid_ref, failure, &caller.subject, now)
-        .await
-        .map_err(Error::from)?;
-    if outcome == LineStatus::Paid {
-        let journal = Journal {
-            kind: "payout",
-            line_id: None,
-            promoter_id: Some(line.promoter_id.clone()),
-            supplier_id: None,
-            batch_line_id: Some(line_id),
-            source_event_id: None,
-            occurred_at: now,
-            created_by: caller.subject.clone(),
-            memo: format!("paid, reference {reference}"),
-            currency: line.currency.clone(),
-            postings: ledger::payout(&line.promoter_id, line.amount).map_err(Error::from)?,
-        };
-        store::post(&mut tx, &[journal], now).await.map_err(Error::from)?;
-    }
-    // The batch follows its lines: paid, or partially paid, once none is pending.
-    let (pending, failed) = store::batches::payable_outcomes(&mut tx, line.batch_id).await.map_err(Error::from)?;
-    let status = BatchStatus::after_payouts(pending, failed);
-    store::batches::set_status(&mut tx, line.batch_id, status.as_str()).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
-    let line = LineRow {
-        status: outcome.as_str().to_owned(),
-        payment_reference: paid_ref.map(str::to_owned),
-        failure_reason: failure.map(str::to_owned),
-        recorded_by: Some(caller.subject.clone()),
-        recorded_at: Some(now),
-        ..line
-    };
-    Ok(Response::new(pb::RecordPayoutResponse { line: Some(convert::batch_line(&line)) }))
 }

@@ -42,6 +42,7 @@ pub fn line_status(s: &str) -> pb::BatchLineStatus {
         Some(LineStatus::Paid) => pb::BatchLineStatus::Paid,
         Some(LineStatus::Failed) => pb::BatchLineStatus::Failed,
         Some(LineStatus::CarriedForward) => pb::BatchLineStatus::CarriedForward,
+        Some(LineStatus::Held) => pb::BatchLineStatus::Held,
         None => pb::BatchLineStatus::Unspecified,
     }
 }
@@ -63,6 +64,8 @@ pub fn batch(b: &BatchRow, currency: &str) -> pb::Batch {
         held_promoters: b.held_promoters.clone(),
         paid_lines: i32::try_from(b.paid_lines).unwrap_or(i32::MAX),
         failed_lines: i32::try_from(b.failed_lines).unwrap_or(i32::MAX),
+        held_lines: i32::try_from(b.held_lines).unwrap_or(i32::MAX),
+        withheld_total: money(b.withheld_total, currency),
     }
 }
 
@@ -83,6 +86,8 @@ pub fn batch_line(l: &LineRow) -> pb::BatchLine {
         failure_reason: l.failure_reason.clone().unwrap_or_default(),
         recorded_at: l.recorded_at.map(to_timestamp),
         recorded_by: l.recorded_by.clone().unwrap_or_default(),
+        withheld: m(l.withheld),
+        hold_reason: l.hold_reason.clone().unwrap_or_default(),
     }
 }
 

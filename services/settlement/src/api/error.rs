@@ -25,6 +25,12 @@ pub enum Error {
     PeriodNotEnded { to: String, now: String },
     #[error("the period overlaps the closed period [{from}, {to}); close only time no period holds yet")]
     PeriodOverlaps { from: String, to: String },
+    #[error("payout line {line_id} is not in batch {batch_id}")]
+    WrongBatch { line_id: String, batch_id: String },
+    #[error("promoter `{0}` is unknown to settlement: no commission, adjustment, payout or payout profile")]
+    UnknownPromoter(String),
+    #[error("payee details: {0}")]
+    Sealing(String),
     #[error("promoter {0} is already on hold")]
     AlreadyHeld(String),
     #[error("promoter {0} is not on hold")]
@@ -65,6 +71,9 @@ impl From<Error> for Status {
             Error::AlreadyRecorded { .. } => status_with_reason(Code::FailedPrecondition, "PAYOUT_RECORDED", message),
             Error::PeriodNotEnded { .. } => status_with_reason(Code::FailedPrecondition, "PERIOD_NOT_ENDED", message),
             Error::PeriodOverlaps { .. } => status_with_reason(Code::FailedPrecondition, "PERIOD_OVERLAPS", message),
+            Error::WrongBatch { .. } => status_with_reason(Code::FailedPrecondition, "WRONG_BATCH", message),
+            Error::UnknownPromoter(_) => status_with_reason(Code::NotFound, "UNKNOWN_PROMOTER", message),
+            Error::Sealing(why) => internal_status(&why),
             Error::AlreadyHeld(_) => status_with_reason(Code::AlreadyExists, reason::ALREADY_EXISTS, message),
             Error::NotHeld(_) => status_with_reason(Code::FailedPrecondition, "NOT_HELD", message),
             Error::Idempotency(err) => err.into(),

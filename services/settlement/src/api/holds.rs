@@ -48,6 +48,10 @@ pub async fn place_hold(
         release_reason: None,
     };
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    // A hold on a mistyped id would hold nothing while looking like it does.
+    if !store::holds::is_known(&mut *tx, promoter).await.map_err(Error::from)? {
+        return Err(Error::UnknownPromoter(promoter.to_owned()).into());
+    }
     let placed = store::holds::place(&mut tx, &hold)
         .await
         .map_err(Error::from)?

@@ -5,7 +5,11 @@ mod commission_feed;
 mod convert;
 mod csv;
 mod error;
+mod exports;
+mod files;
 mod holds;
+mod payees;
+mod payouts;
 mod reconcile;
 pub mod sweep;
 mod views;
@@ -20,6 +24,7 @@ use xiaopu_api::{
 use xiaopu_common::{
     auth::{CallerExt, Role},
     grpc_client::Upstream,
+    sealed::SealingKey,
     time::SharedClock,
 };
 
@@ -29,16 +34,25 @@ use crate::{SettlementSettings, store};
 /// Every period a request names is `[from, to)`, checked the same way everywhere.
 pub(crate) use xiaopu_common::validate::period;
 
+#[derive(Clone)]
 pub struct SettlementApi {
     pool: PgPool,
     clock: SharedClock,
     settings: SettlementSettings,
     attribution: AttributionServiceClient<Upstream>,
+    /// Seals payees' details at rest.
+    payee_key: SealingKey,
 }
 
 impl SettlementApi {
-    pub fn new(pool: PgPool, clock: SharedClock, settings: SettlementSettings, attribution: Upstream) -> Self {
-        Self { pool, clock, settings, attribution: AttributionServiceClient::new(attribution) }
+    pub fn new(
+        pool: PgPool,
+        clock: SharedClock,
+        settings: SettlementSettings,
+        attribution: Upstream,
+        payee_key: SealingKey,
+    ) -> Self {
+        Self { pool, clock, settings, attribution: AttributionServiceClient::new(attribution), payee_key }
     }
 
     fn hold(&self) -> TimeDelta {
@@ -127,14 +141,35 @@ impl SettlementService for SettlementApi {
         &self,
         r: Request<pb::ExportBatchRequest>,
     ) -> Result<Response<Self::ExportBatchStream>, Status> {
-        batches::export_batch(self, r).await
+        exports::export_batch(self, r).await
     }
 
     async fn record_payout(
         &self,
         r: Request<pb::RecordPayoutRequest>,
     ) -> Result<Response<pb::RecordPayoutResponse>, Status> {
-        batches::record_payout(self, r).await
+        payouts::record_payout(self, r).await
+    }
+
+    async fn import_payment_results(
+        &self,
+        r: Request<pb::ImportPaymentResultsRequest>,
+    ) -> Result<Response<pb::ImportPaymentResultsResponse>, Status> {
+        payouts::import_payment_results(self, r).await
+    }
+
+    async fn set_payout_profile(
+        &self,
+        r: Request<pb::SetPayoutProfileRequest>,
+    ) -> Result<Response<pb::SetPayoutProfileResponse>, Status> {
+        payees::set_payout_profile(self, r).await
+    }
+
+    async fn get_payout_profile(
+        &self,
+        r: Request<pb::GetPayoutProfileRequest>,
+    ) -> Result<Response<pb::GetPayoutProfileResponse>, Status> {
+        payees::get_payout_profile(self, r).await
     }
 
     async fn place_hold(&self, r: Request<pb::PlaceHoldRequest>) -> Result<Response<pb::PlaceHoldResponse>, Status> {
@@ -186,7 +221,7 @@ impl SettlementService for SettlementApi {
         &self,
         r: Request<pb::ExportPeriodReportRequest>,
     ) -> Result<Response<Self::ExportPeriodReportStream>, Status> {
-        views::export_period_report(self, r).await
+        exports::export_period_report(self, r).await
     }
 
     async fn reconcile(&self, r: Request<pb::ReconcileRequest>) -> Result<Response<pb::ReconcileResponse>, Status> {

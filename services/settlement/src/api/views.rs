@@ -1,5 +1,4 @@
 //! What promoters, suppliers and finance read.
-use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 use xiaopu_api::settlement as pb;
 use xiaopu_common::{
@@ -8,12 +7,9 @@ use xiaopu_common::{
     time::to_timestamp,
     validate,
 };
-use xiaopu_money::to_decimal;
 
-use super::{Error, SettlementApi, convert, csv, period};
+use super::{Error, SettlementApi, convert, period};
 use crate::{domain::ledger::Account, store};
-
-const CSV_CHUNK: i64 = 5000;
 
 #[tracing::instrument(skip_all, fields(promoter_id = %request.get_ref().promoter_id))]
 pub async fn promoter_earnings(
@@ -35,6 +31,7 @@ pub async fn promoter_earnings(
     };
     let payouts = store::batches::of_promoter(&api.pool, promoter, 50).await.map_err(Error::from)?;
     let on_hold = store::holds::active(&api.pool, promoter).await.map_err(Error::from)?.is_some();
+    let has_payout_profile = store::payees::get(&api.pool, promoter).await.map_err(Error::from)?.is_some();
     Ok(Response::new(pb::GetPromoterEarningsResponse {
         promoter_id: promoter.to_owned(),
         estimated: convert::money(-balance(Account::PromoterEstimated), currency),
@@ -43,6 +40,8 @@ pub async fn promoter_earnings(
         paid: convert::money(-balance(Account::Payouts), currency),
         clawbacks_owed: convert::money(balance(Account::PromoterNetting), currency),
         on_hold,
+        withheld: convert::money(-balance(Account::TaxWithheld), currency),
+        has_payout_profile,
         payouts: payouts
             .iter()
             .map(|(l, from, to)| pb::PayoutRecord {
@@ -129,52 +128,4 @@ fn party(s: &store::reports::PartySums, clawbacks: i64, paid_out: i64) -> pb::Pa
         clawbacks: m(clawbacks),
         paid_out: m(paid_out),
     }
-}
-
-const PERIOD_CSV_HEADER: &str = "order_line_id,order_id,promoter_id,supplier_id,shop_id,product_id,paid_at,confirmed_at,line_state,stage,currency,commission,service_fee,promoter_share,settleable_at,batch_line_id\n";
-
-#[tracing::instrument(skip_all)]
-pub async fn export_period_report(
-    api: &SettlementApi,
-    request: Request<pb::ExportPeriodReportRequest>,
-) -> Result<Response<csv::CsvStream<pb::ExportPeriodReportResponse>>, Status> {
-    request.caller()?.require_role(&[Role::Finance, Role::Admin])?;
-    let r = request.get_ref();
-    let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
-    let pool = api.pool.clone();
-    let stream = csv::stream(PERIOD_CSV_HEADER.to_owned(), move |after: Option<(DateTime<Utc>, String, String)>| {
-        let pool = pool.clone();
-        async move {
-            let rows = store::positions::paid_between(&pool, from, to, after, CSV_CHUNK)
-                .await
-                .map_err(|e| Status::from(Error::from(e)))?;
-            let mut out = String::with_capacity(rows.len() * 200);
-            for p in &rows {
-                out.push_str(&convert::csv_record([
-                    p.line_id.clone(),
-                    p.order_id.clone(),
-                    p.promoter_id.clone(),
-                    p.supplier_id.clone(),
-                    p.shop_id.clone(),
-                    p.product_id.clone(),
-                    p.paid_at.to_rfc3339(),
-                    p.confirmed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    p.line_state.clone(),
-                    p.stage.clone(),
-                    p.currency.clone(),
-                    to_decimal(p.commission, &p.currency),
-                    to_decimal(p.fee, &p.currency),
-                    to_decimal(p.share, &p.currency),
-                    p.settleable_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    p.batch_line_id.map(|b| b.to_string()).unwrap_or_default(),
-                ]));
-            }
-            let next = rows
-                .last()
-                .filter(|_| rows.len() as i64 == CSV_CHUNK)
-                .map(|p| (p.paid_at, p.line_id.clone(), p.promoter_id.clone()));
-            Ok((out, next))
-        }
-    });
-    Ok(Response::new(stream))
 }

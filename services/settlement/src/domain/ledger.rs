@@ -21,10 +21,13 @@ pub enum Account {
     Payouts,
     /// The platform's side of manual adjustments.
     Adjustments,
+    /// Income tax withheld from promoters' payouts, owed to the tax authority on
+    /// their behalf (credit, by promoter).
+    TaxWithheld,
 }
 
 impl Account {
-    pub const ALL: [Account; 10] = [
+    pub const ALL: [Account; 11] = [
         Account::SupplierCharges,
         Account::PromoterEstimated,
         Account::PromoterSettleable,
@@ -35,6 +38,7 @@ impl Account {
         Account::FeeRevenue,
         Account::Payouts,
         Account::Adjustments,
+        Account::TaxWithheld,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Account {
             Account::FeeRevenue => "fee_revenue",
             Account::Payouts => "payouts",
             Account::Adjustments => "adjustments",
+            Account::TaxWithheld => "tax_withheld",
         }
     }
 
@@ -161,6 +166,12 @@ pub fn payout(promoter: &str, amount: i64) -> Result<Balanced, Unbalanced> {
     Balanced::new(vec![entry(Account::PromoterPayable, promoter, amount), entry(Account::Payouts, promoter, -amount)])
 }
 
+/// Tax withheld from a payout line at its close: less is payable to the promoter,
+/// the same is owed to the tax authority.
+pub fn withholding(promoter: &str, tax: i64) -> Result<Balanced, Unbalanced> {
+    Balanced::new(vec![entry(Account::PromoterPayable, promoter, tax), entry(Account::TaxWithheld, promoter, -tax)])
+}
+
 /// A manual adjustment: positive credits the promoter (due at the next payout),
 /// negative debits them; the platform bears the other side.
 pub fn adjustment(promoter: &str, amount: i64) -> Result<Balanced, Unbalanced> {
@@ -213,6 +224,7 @@ mod tests {
             prop_assert_eq!(sum(&sweep("p", b.share, b.fee).expect("balanced")), 0);
             prop_assert_eq!(sum(&close("p", b.share, b.fee, c1 - c2).expect("balanced")), 0);
             prop_assert_eq!(sum(&payout("p", c2).expect("balanced")), 0);
+            prop_assert_eq!(sum(&withholding("p", c1).expect("balanced")), 0);
             prop_assert_eq!(sum(&adjustment("p", c1 - c2).expect("balanced")), 0);
         }
     }

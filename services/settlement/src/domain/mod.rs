@@ -3,8 +3,10 @@
 //! statement's identity.
 pub mod batch;
 pub mod ledger;
+pub mod payee;
 pub mod payout;
 pub mod reconcile;
+pub mod withholding;
 
 use chrono::{DateTime, TimeDelta, Utc};
 

@@ -20,6 +20,8 @@ pub struct BatchRow {
     pub carried_forward_lines: i64,
     pub paid_lines: i64,
     pub failed_lines: i64,
+    pub held_lines: i64,
+    pub withheld_total: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -40,6 +42,8 @@ pub struct LineRow {
     pub recorded_by: Option<String>,
     pub recorded_at: Option<DateTime<Utc>>,
     pub reissued_in: Option<Uuid>,
+    pub withheld: i64,
+    pub hold_reason: Option<String>,
 }
 
 /// The batch of the period [from, to), if that period was closed.
@@ -63,11 +67,13 @@ pub async fn get(db: impl PgExecutor<'_>, batch_id: Uuid) -> Result<Option<Batch
         BatchRow,
         r#"SELECT b.batch_id, p.starts_at AS period_from, p.ends_at AS period_to, b.status, b.created_by, b.created_at,
                   b.approved_by, b.approved_at, b.exported_at, b.held_promoters,
-                  count(l.*) FILTER (WHERE l.status <> 'carried_forward') AS "payable_lines!",
-                  COALESCE(sum(l.amount) FILTER (WHERE l.status <> 'carried_forward'), 0)::bigint AS "payable_total!",
+                  count(l.*) FILTER (WHERE l.status IN ('pending', 'paid', 'failed')) AS "payable_lines!",
+                  COALESCE(sum(l.amount) FILTER (WHERE l.status IN ('pending', 'paid', 'failed')), 0)::bigint AS "payable_total!",
                   count(l.*) FILTER (WHERE l.status = 'carried_forward') AS "carried_forward_lines!",
                   count(l.*) FILTER (WHERE l.status = 'paid') AS "paid_lines!",
-                  count(l.*) FILTER (WHERE l.status = 'failed') AS "failed_lines!"
+                  count(l.*) FILTER (WHERE l.status = 'failed') AS "failed_lines!",
+                  count(l.*) FILTER (WHERE l.status = 'held') AS "held_lines!",
+                  COALESCE(sum(l.withheld), 0)::bigint AS "withheld_total!"
            FROM batch b JOIN period p ON p.period_id = b.period_id
            LEFT JOIN batch_line l ON l.batch_id = b.batch_id
            WHERE b.batch_id = $1
@@ -218,9 +224,9 @@ pub async fn insert_lines(conn: &mut PgConnection, lines: &[LineRow]) -> Result<
     }
     sqlx::query!(
         "INSERT INTO batch_line (batch_line_id, batch_id, promoter_id, currency, status, settled_share, service_fee,
-                                 reissued, clawback_netted, amount, order_lines)
+                                 reissued, clawback_netted, amount, order_lines, withheld, hold_reason)
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-                              $8::bigint[], $9::bigint[], $10::bigint[], $11::int[])",
+                              $8::bigint[], $9::bigint[], $10::bigint[], $11::int[], $12::bigint[], $13::text[])",
         &column!(batch_line_id),
         &column!(batch_id),
         &column!(promoter_id),
@@ -231,7 +237,9 @@ pub async fn insert_lines(conn: &mut PgConnection, lines: &[LineRow]) -> Result<
         &column!(reissued),
         &column!(clawback_netted),
         &column!(amount),
-        &column!(order_lines)
+        &column!(order_lines),
+        &column!(withheld),
+        &column!(hold_reason) as &[Option<String>]
     )
     .execute(conn)
     .await?;
@@ -363,7 +371,7 @@ pub async fn of_promoter(
     let rows = sqlx::query!(
         r#"SELECT l.batch_line_id, l.batch_id, l.promoter_id, l.currency, l.status, l.settled_share, l.service_fee,
                   l.reissued, l.clawback_netted, l.amount, l.order_lines, l.payment_reference, l.failure_reason,
-                  l.recorded_by, l.recorded_at, l.reissued_in, p.starts_at, p.ends_at
+                  l.recorded_by, l.recorded_at, l.reissued_in, l.withheld, l.hold_reason, p.starts_at, p.ends_at
            FROM batch_line l JOIN batch b ON b.batch_id = l.batch_id JOIN period p ON p.period_id = b.period_id
            WHERE l.promoter_id = $1 ORDER BY b.created_at DESC LIMIT $2"#,
         promoter_id,
@@ -392,6 +400,8 @@ pub async fn of_promoter(
                     recorded_by: r.recorded_by,
                     recorded_at: r.recorded_at,
                     reissued_in: r.reissued_in,
+                    withheld: r.withheld,
+                    hold_reason: r.hold_reason,
                 },
                 r.starts_at,
                 r.ends_at,

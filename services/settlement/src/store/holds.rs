@@ -117,3 +117,18 @@ pub async fn insert_adjustment(conn: &mut PgConnection, a: &AdjustmentRow) -> Re
     .await?;
     Ok(())
 }
+
+/// Whether settlement has ever heard of the promoter: a line, an adjustment, a
+/// payout line or a payout profile.
+pub async fn is_known(db: impl PgExecutor<'_>, promoter_id: &str) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT (EXISTS (SELECT 1 FROM position WHERE promoter_id = $1)
+                OR EXISTS (SELECT 1 FROM adjustment WHERE promoter_id = $1)
+                OR EXISTS (SELECT 1 FROM batch_line WHERE promoter_id = $1)
+                OR EXISTS (SELECT 1 FROM payout_profile WHERE promoter_id = $1)) AS "known!""#,
+        promoter_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(row.known)
+}

@@ -1,6 +1,7 @@
 //! The settlement database: the ledger, positions, batches, holds and adjustments.
 pub mod batches;
 pub mod holds;
+pub mod payees;
 pub mod positions;
 pub mod reports;
 

@@ -62,7 +62,8 @@ pub async fn promoter_balances(db: impl PgExecutor<'_>, promoter_id: &str) -> Re
         Balance,
         r#"SELECT account AS "account!", party AS "party!", currency AS "currency!", sum(amount)::bigint AS "amount!"
            FROM posting WHERE party = $1 AND account IN ('promoter_estimated', 'promoter_settleable',
-                                                          'promoter_payable', 'promoter_netting', 'payouts')
+                                                          'promoter_payable', 'promoter_netting', 'payouts',
+                                                          'tax_withheld')
            GROUP BY account, party, currency"#,
         promoter_id
     )
@@ -155,7 +156,7 @@ pub async fn movements(
                   COALESCE(sum(p.amount) FILTER (WHERE p.occurred_at >= $2 AND p.occurred_at < $3 AND p.amount > 0
                                                  AND j.kind IN ('commission', 'adjustment')), 0)::bigint AS "debits!",
                   COALESCE(sum(p.amount) FILTER (WHERE p.occurred_at >= $2 AND p.occurred_at < $3
-                                                 AND j.kind = 'payout'), 0)::bigint AS "payouts!",
+                                                 AND j.kind IN ('payout', 'withholding')), 0)::bigint AS "payouts!",
                   COALESCE(sum(p.amount) FILTER (WHERE p.occurred_at < $3), 0)::bigint AS "closing!"
            FROM posting p JOIN journal j ON j.journal_id = p.journal_id
            WHERE p.account = ANY($1::text[])
@@ -190,7 +191,7 @@ pub async fn line_postings(
 
 /// Batch lines whose share or fee differ from those of the lines they settled (as
 /// settled: later clawbacks go through netting), or whose amount differs from
-/// share + reissued − netted, for batches settling lines of the period.
+/// share + reissued − netted − withheld, for batches settling lines of the period.
 pub async fn batch_mismatches(
     db: impl PgExecutor<'_>,
     from: DateTime<Utc>,
@@ -200,11 +201,11 @@ pub async fn batch_mismatches(
         r#"SELECT l.batch_line_id::text AS "line!", l.promoter_id AS "promoter!", l.settled_share AS "stored!",
                   COALESCE((SELECT sum(p.settled_share) FROM position p WHERE p.batch_line_id = l.batch_line_id), 0)::bigint AS "actual!"
            FROM batch_line l
-           WHERE l.status <> 'carried_forward'
+           WHERE l.status IN ('pending', 'paid', 'failed')
              AND EXISTS (SELECT 1 FROM position p WHERE p.batch_line_id = l.batch_line_id AND p.paid_at >= $1 AND p.paid_at < $2)
              AND (l.settled_share <> COALESCE((SELECT sum(p.settled_share) FROM position p WHERE p.batch_line_id = l.batch_line_id), 0)
                   OR l.service_fee <> COALESCE((SELECT sum(p.settled_fee) FROM position p WHERE p.batch_line_id = l.batch_line_id), 0)
-                  OR l.amount <> l.settled_share + l.reissued - l.clawback_netted)"#,
+                  OR l.amount <> l.settled_share + l.reissued - l.clawback_netted - l.withheld)"#,
         from,
         to
     )

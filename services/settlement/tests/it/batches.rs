@@ -3,7 +3,8 @@ use xiaopu_api::settlement::{self as pb, BatchLineStatus as S, BatchStatus};
 use xiaopu_common::{auth::Role, error::status_details, testing::authed, time::to_timestamp};
 
 use crate::support::{
-    approve, as_finance, close, days, earnings, export, lines, minor, pay, refund, sale, spawn, sweep, verify,
+    approve, as_finance, close, days, earnings, export, export_file, lines, minor, pay, refund, sale, sheet, spawn,
+    sweep, verify,
 };
 
 #[tokio::test]
@@ -41,17 +42,21 @@ async fn a_period_closes_into_a_batch_approved_by_a_second_user_exported_and_pai
     let err = approve(&stack, &batch.batch_id, "f1").await.expect_err("creator approving");
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert_eq!(status_details(&err).0.as_deref(), Some("FOUR_EYES"));
-    let export_draft = pb::ExportBatchRequest { batch_id: batch.batch_id.clone() };
+    let export_draft = pb::ExportBatchRequest { batch_id: batch.batch_id.clone(), ..Default::default() };
     let err = stack.settlement().export_batch(as_finance(export_draft, "f1")).await.expect_err("draft export");
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert_eq!(approve(&stack, &batch.batch_id, "f2").await.expect("second user").status(), BatchStatus::Approved);
 
-    let csv = export(&stack, &batch.batch_id).await;
-    let rows: Vec<&str> = csv.lines().collect();
-    assert!(rows[0].starts_with("batch_id,batch_line_id,promoter_id"));
-    assert_eq!(rows.len(), 1 + 1 + 2, "header, one payout line, two order lines");
-    assert!(rows[1].contains(",p1,pending,15.96,CNY,"), "{}", rows[1]);
-    assert!(rows.iter().any(|r| r.contains(",o1-l,o1,s1,") && r.ends_with(",10.94,1.09,9.85")), "{csv}");
+    let (header, rows) = sheet(&export(&stack, &batch.batch_id).await);
+    assert_eq!(header[..3], ["批次号", "付款明细号", "推广员ID"]);
+    assert_eq!(rows.len(), 1, "one payout row: {rows:?}");
+    assert_eq!(rows[0][2..], ["p1", "王**", "支付宝", "138****8000", "", "15.96", "CNY", "0.00", "2", "待付款"]);
+    let (header, rows) = sheet(&export_file(&stack, &batch.batch_id, pb::BatchFile::Detail, "f1").await);
+    assert_eq!(rows.len(), 2, "two order lines: {rows:?}");
+    let tea = rows.iter().find(|r| r[4] == "o1-l").expect("o1's line");
+    assert_eq!(tea[5..], ["o1", "s1", tea[7].as_str(), "10.94", "1.09", "9.85", "CNY"]);
+    assert_eq!(header[7], "支付时间(Asia/Shanghai)");
+    assert_eq!(tea[7].len(), "2026-12-03 10:15:30".len(), "to the second, in the business zone: {}", tea[7]);
 
     let recorded = pay(&stack, &line.batch_line_id, pb::PayoutOutcome::Paid, "BANK-0001").await;
     assert_eq!(recorded.status(), S::Paid);

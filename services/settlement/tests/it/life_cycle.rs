@@ -70,6 +70,7 @@ async fn the_sweep_run_by_two_instances_at_once_moves_each_line_once() {
                 stack.attribution.local_addr
             )),
             sweep_interval_ms: 3_600_000,
+            payee_key_path: Some(testing::payee_key_file()),
             ..Default::default()
         },
     };

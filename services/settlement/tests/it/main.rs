@@ -4,5 +4,6 @@
 mod batches;
 mod books;
 mod life_cycle;
+mod payouts;
 mod periods;
 mod support;

@@ -41,15 +41,42 @@ pub async fn approve(stack: &Stack, batch_id: &str, by: &str) -> Result<pb::Batc
     Ok(stack.settlement().approve_batch(as_finance(request, by)).await?.into_inner().batch.expect("batch"))
 }
 
-/// Exports a batch and returns the CSV.
+/// Exports a batch's payout file as f1 and returns the CSV.
 pub async fn export(stack: &Stack, batch_id: &str) -> String {
-    let request = pb::ExportBatchRequest { batch_id: batch_id.into() };
-    let mut stream = stack.settlement().export_batch(as_finance(request, "f1")).await.expect("export").into_inner();
+    export_file(stack, batch_id, pb::BatchFile::Payouts, "f1").await
+}
+
+/// Exports one of a batch's files as finance user `by`.
+pub async fn export_file(stack: &Stack, batch_id: &str, file: pb::BatchFile, by: &str) -> String {
+    let request = pb::ExportBatchRequest { batch_id: batch_id.into(), file: file.into(), language: String::new() };
+    let mut stream = stack.settlement().export_batch(as_finance(request, by)).await.expect("export").into_inner();
     let mut csv = Vec::new();
     while let Some(chunk) = stream.message().await.expect("chunk") {
         csv.extend(chunk.data);
     }
     String::from_utf8(csv).expect("utf-8")
+}
+
+/// A CSV file as a spreadsheet opens it: it must start with the UTF-8 BOM; the
+/// header row, then the rows' cells.
+pub fn sheet(csv: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let body = csv.strip_prefix('\u{FEFF}').expect("the file starts with a UTF-8 BOM");
+    let mut reader = ::csv::Reader::from_reader(body.as_bytes());
+    let header = reader.headers().expect("header").iter().map(str::to_owned).collect();
+    let rows = reader.records().map(|r| r.expect("row").iter().map(str::to_owned).collect()).collect();
+    (header, rows)
+}
+
+/// Sums a column of yuan amounts, in fen (exactly: no floating point).
+pub fn sum_yuan(header: &[String], rows: &[Vec<String>], column: &str) -> i64 {
+    let at = header.iter().position(|h| h == column).unwrap_or_else(|| panic!("no column {column} in {header:?}"));
+    rows.iter()
+        .map(|r| {
+            let (yuan, fen) = r[at].split_once('.').expect("yuan.fen");
+            let sign = if yuan.starts_with('-') { -1 } else { 1 };
+            yuan.parse::<i64>().expect("yuan") * 100 + sign * fen.parse::<i64>().expect("fen")
+        })
+        .sum()
 }
 
 pub async fn pay(stack: &Stack, line_id: &str, outcome: pb::PayoutOutcome, reference: &str) -> pb::BatchLine {
@@ -90,18 +117,22 @@ pub async fn sale(
     paid_at: DateTime<Utc>,
     confirmed_at: DateTime<Utc>,
 ) {
+    sale_via(stack, w, &w.code, order, paid_fen, (paid_at, confirmed_at)).await;
+}
+
+/// The same through share code `code`.
+pub async fn sale_via(
+    stack: &Stack,
+    w: &World,
+    code: &str,
+    order: &str,
+    paid_fen: i64,
+    (paid_at, confirmed_at): (DateTime<Utc>, DateTime<Utc>),
+) {
     let line_id = format!("{order}-l");
+    let lines = vec![line(&line_id, &w.product, &w.supplier, paid_fen)];
     stack
-        .ingest(vec![
-            paid(
-                order,
-                &format!("{order}-buyer"),
-                paid_at,
-                &w.code,
-                vec![line(&line_id, &w.product, &w.supplier, paid_fen)],
-            ),
-            confirmed(order, confirmed_at),
-        ])
+        .ingest(vec![paid(order, &format!("{order}-buyer"), paid_at, code, lines), confirmed(order, confirmed_at)])
         .await;
     stack.feeds_caught_up().await;
 }

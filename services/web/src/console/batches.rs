@@ -156,13 +156,26 @@ pub async fn approve(
     back(&format!("/console/batches/{batch_id}"), approved.map(|_| "批次已审批".to_owned()))
 }
 
-/// The batch's CSV, streamed from settlement to the browser chunk by chunk.
-pub async fn export(State(app): State<SharedApp>, session: Session, Path(batch_id): Path<String>) -> Response {
-    let exported = app
-        .settlement_as_user
-        .clone()
-        .export_batch(session.request(st::ExportBatchRequest { batch_id: batch_id.clone() }))
-        .await;
+/// `?file=payouts|detail`: which of a batch's files.
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    file: String,
+}
+
+/// One of the batch's files, streamed from settlement to the browser chunk by chunk.
+pub async fn export(
+    State(app): State<SharedApp>,
+    session: Session,
+    Path(batch_id): Path<String>,
+    Query(query): Query<ExportQuery>,
+) -> Response {
+    let (file, name) = match query.file.as_str() {
+        "detail" => (st::BatchFile::Detail, "detail"),
+        _ => (st::BatchFile::Payouts, "payouts"),
+    };
+    let request = st::ExportBatchRequest { batch_id: batch_id.clone(), file: file.into(), language: "zh-CN".into() };
+    let exported = app.settlement_as_user.clone().export_batch(session.request(request)).await;
     let stream = match exported {
         Ok(answer) => answer.into_inner(),
         Err(status) => return failed(&status),
@@ -171,7 +184,7 @@ pub async fn export(State(app): State<SharedApp>, session: Session, Path(batch_i
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"batch-{batch_id}.csv\"")) {
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"batch-{batch_id}-{name}.csv\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
@@ -251,6 +264,7 @@ fn line_row(l: &st::BatchLine) -> LineRow {
             BatchLineStatus::Paid => "已付",
             BatchLineStatus::Failed => "失败",
             BatchLineStatus::CarriedForward => "结转",
+            BatchLineStatus::Held => "暂缓",
             BatchLineStatus::Unspecified => "未知",
         }
         .into(),

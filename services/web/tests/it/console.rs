@@ -44,8 +44,16 @@ async fn only_finance_signs_in_and_every_form_needs_the_csrf_token() {
         .expect("holds");
     assert!(holds.into_inner().holds.is_empty(), "a refused form placed a hold");
 
-    // With it, the hold is placed and shown, with the reason.
+    // A promoter settlement has never heard of is refused, with the reason shown.
     let csrf = home.csrf();
+    let unknown = web
+        .post("/console/holds", &[("csrf", &csrf), ("promoter_id", "p1"), ("reason", "fraud review")], &cookies)
+        .await;
+    let page = web.get(unknown.location(), &cookies).await;
+    assert!(page.body.contains("UNKNOWN_PROMOTER"), "{}", page.body);
+
+    // With it, the hold on a known promoter is placed and shown, with the reason.
+    web.stack.payee("p1").await;
     let hold = web
         .post("/console/holds", &[("csrf", &csrf), ("promoter_id", "p1"), ("reason", "fraud review")], &cookies)
         .await;
