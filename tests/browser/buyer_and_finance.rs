@@ -111,10 +111,11 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
         browser.client.current_url().await.expect("url").as_str().split('?').next().unwrap_or("").to_owned();
     assert!(browser.text("table").await.contains("alice"));
 
-    // She may not approve her own batch: the page shows settlement's refusal.
-    browser.submit("form[action$='/approve'] button").await;
-    let refusal = until_text(&browser, ".flash.error", "").await;
-    assert!(!refusal.is_empty());
+    // She may not approve her own batch, so she is not offered to; nor may anyone
+    // record payments on a draft.
+    assert!(browser.texts("form[action$='/approve'] button").await.is_empty(), "approve offered to its creator");
+    assert!(browser.text("main").await.contains("须由另一位财务审批"));
+    assert!(browser.texts("input[value=paid]").await.is_empty(), "payment forms on a draft");
     assert!(browser.text("h1").await.contains("待审批"));
 
     // Gao, a second finance user, approves, downloads the CSV and records the payment.
@@ -125,6 +126,7 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
     browser.client.goto(&batch_url).await.expect("batch");
     browser.submit("form[action$='/approve'] button").await;
     until_text(&browser, ".flash.done", "批次已审批").await;
+    assert!(browser.texts("input[value=paid]").await.is_empty(), "payment forms before the file is exported");
     let csv = browser
         .client
         .execute_async(
@@ -135,7 +137,11 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
         .await
         .expect("download the CSV");
     let csv = csv.as_str().unwrap_or_default().to_owned();
+    // (fetch decodes the BOM away; settlement's own tests read it.)
+    assert!(csv.starts_with("批次号,"), "Chinese headers: {csv}");
     let rows: Vec<&str> = csv.lines().filter(|r| r.contains(",alice,")).collect();
+    assert!(rows.iter().any(|r| r.contains("6222020200112233445")), "the approver's file pays in full: {csv}");
+    browser.client.goto(&batch_url).await.expect("the exported batch");
     // 10.94 + 38.80 commission less the 10% fee (1.09 + 3.88): Alice is paid 44.77.
     let shown = browser.text("table").await;
     assert!(shown.contains("¥44.77"), "{shown}");
@@ -145,6 +151,23 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
     until_text(&browser, ".flash.done", "已记为已付").await;
     assert!(browser.text("table").await.contains("ICBC-0001"));
     browser.screenshot("console-batch").await;
+
+    // The periods, the paid batch found by a filter, and Alice's page.
+    browser.client.goto(&format!("{web}/console/periods")).await.expect("periods");
+    until_text(&browser, "#periods", "已付款").await;
+    browser.screenshot("console-periods").await;
+    browser.client.goto(&format!("{web}/console?status=draft")).await.expect("drafts");
+    until_text(&browser, "#batches", "还没有批次").await;
+    browser.set("select[name=status]", "paid").await;
+    browser.submit("#filters button").await;
+    until_text(&browser, "#batches", "¥44.77").await;
+    browser.client.goto(&format!("{web}/console/promoters/alice")).await.expect("alice");
+    until_text(&browser, "#balances", "¥44.77").await;
+    assert!(browser.text("#payee").await.contains("李** · 银行卡 ****3445"), "{}", browser.text("#payee").await);
+    assert!(browser.text("#lines").await.contains("l2"));
+    browser.screenshot("console-promoter").await;
+    browser.client.goto(&format!("{web}/console/lines/l2")).await.expect("line");
+    until_text(&browser, "#journals", "supplier_charges").await;
 
     // The reconciliation statement of the period is clean.
     browser.client.goto(&format!("{web}/console/reconcile?from={from}&to={to}")).await.expect("reconcile");

@@ -67,6 +67,8 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     ("xiaopu.settlement.v1.SettlementService", "RecordPayout", &[Finance]),
     ("xiaopu.settlement.v1.SettlementService", "ImportPaymentResults", &[Finance]),
     ("xiaopu.settlement.v1.SettlementService", "SetPayoutProfile", &[Promoter]),
+    ("xiaopu.settlement.v1.SettlementService", "ListPromoterLines", &[Promoter, Finance, Admin]),
+    ("xiaopu.settlement.v1.SettlementService", "GetLineLedger", &[Finance, Admin]),
     ("xiaopu.settlement.v1.SettlementService", "GetPayoutProfile", &[Promoter, Finance, Admin]),
     ("xiaopu.settlement.v1.SettlementService", "PlaceHold", &[Finance]),
     ("xiaopu.settlement.v1.SettlementService", "ReleaseHold", &[Finance]),

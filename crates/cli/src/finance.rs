@@ -218,12 +218,7 @@ pub async fn run(ctx: &Context, command: FinanceCommand) -> anyhow::Result<()> {
                 .await?
                 .into_inner(),
         ),
-        FinanceCommand::Batches => p.print(
-            &client
-                .list_batches(pb::ListBatchesRequest { page_size: 0, page_token: String::new() })
-                .await?
-                .into_inner(),
-        ),
+        FinanceCommand::Batches => p.print(&client.list_batches(pb::ListBatchesRequest::default()).await?.into_inner()),
         FinanceCommand::Batch { batch } => {
             p.print(&client.get_batch(pb::GetBatchRequest { batch_id: batch }).await?.into_inner())
         }
@@ -279,9 +274,12 @@ pub async fn run(ctx: &Context, command: FinanceCommand) -> anyhow::Result<()> {
         FinanceCommand::Release { promoter, reason } => {
             p.print(&client.release_hold(pb::ReleaseHoldRequest { promoter_id: promoter, reason }).await?.into_inner())
         }
-        FinanceCommand::Holds { all } => {
-            p.print(&client.list_holds(pb::ListHoldsRequest { include_released: all }).await?.into_inner())
-        }
+        FinanceCommand::Holds { all } => p.print(
+            &client
+                .list_holds(pb::ListHoldsRequest { include_released: all, ..Default::default() })
+                .await?
+                .into_inner(),
+        ),
         FinanceCommand::Adjust { promoter, amount, currency, reason, request_id: id } => {
             let request = pb::CreateAdjustmentRequest {
                 request_id: request_id(id),

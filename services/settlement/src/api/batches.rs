@@ -19,11 +19,14 @@ use xiaopu_common::{
 use super::{Error, SettlementApi, convert, period};
 use crate::{
     domain::{
-        batch::may_close,
+        batch::{BatchStatus, may_close},
         ledger,
         payout::{LineStatus, Owed, payout_line},
     },
-    store::{self, Journal, batches::LineRow},
+    store::{
+        self, Journal,
+        batches::{BatchFilter, LineRow},
+    },
 };
 
 pub const FINANCE: &[Role] = &[Role::Finance];
@@ -242,7 +245,20 @@ pub async fn list_batches(
     let r = request.get_ref();
     let page: Page<(DateTime<Utc>, Uuid)> =
         Page::from_request(r.page_size, &r.page_token, 20, 200).map_err(Error::from)?;
-    let mut ids = store::batches::list(&api.pool, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let mut v = Violations::new();
+    let status = match pb::BatchStatus::try_from(r.status) {
+        Ok(pb::BatchStatus::Unspecified) => None,
+        Ok(status) => BatchStatus::ALL.into_iter().find(|s| convert::batch_status(s.as_str()) == status),
+        Err(_) => {
+            v.add("status", "must be a BatchStatus");
+            None
+        }
+    };
+    let period_from = v.check(validate::timestamp("period_from", r.period_from.as_ref())).flatten();
+    let period_to = v.check(validate::timestamp("period_to", r.period_to.as_ref())).flatten();
+    v.finish().map_err(Error::from)?;
+    let filter = BatchFilter { status: status.map(|s| s.as_str().to_owned()), period_from, period_to };
+    let mut ids = store::batches::list(&api.pool, &filter, page.after, page.limit + 1).await.map_err(Error::from)?;
     let mut keyed = Vec::with_capacity(ids.len());
     for id in ids.drain(..) {
         keyed.push((store::batches::created_at(&api.pool, id).await.map_err(Error::from)?, id));

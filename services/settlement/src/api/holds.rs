@@ -85,7 +85,12 @@ pub async fn list_holds(
     request: Request<pb::ListHoldsRequest>,
 ) -> Result<Response<pb::ListHoldsResponse>, Status> {
     request.caller()?.require_role(FINANCE)?;
-    let rows = store::holds::list(&api.pool, request.get_ref().include_released).await.map_err(Error::from)?;
+    let r = request.get_ref();
+    let promoter = match r.promoter_id.as_str() {
+        "" => None,
+        id => Some(validate::id("promoter_id", id).map_err(|v| Error::from(xiaopu_common::error::Invalid::from(v)))?),
+    };
+    let rows = store::holds::list(&api.pool, r.include_released, promoter).await.map_err(Error::from)?;
     Ok(Response::new(pb::ListHoldsResponse { holds: rows.iter().map(convert::hold).collect() }))
 }
 

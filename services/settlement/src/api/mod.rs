@@ -8,6 +8,7 @@ mod error;
 mod exports;
 mod files;
 mod holds;
+mod lines;
 mod payees;
 mod payouts;
 mod reconcile;
@@ -199,6 +200,20 @@ impl SettlementService for SettlementApi {
         r: Request<pb::GetPromoterEarningsRequest>,
     ) -> Result<Response<pb::GetPromoterEarningsResponse>, Status> {
         views::promoter_earnings(self, r).await
+    }
+
+    async fn list_promoter_lines(
+        &self,
+        r: Request<pb::ListPromoterLinesRequest>,
+    ) -> Result<Response<pb::ListPromoterLinesResponse>, Status> {
+        lines::list_promoter_lines(self, r).await
+    }
+
+    async fn get_line_ledger(
+        &self,
+        r: Request<pb::GetLineLedgerRequest>,
+    ) -> Result<Response<pb::GetLineLedgerResponse>, Status> {
+        lines::get_line_ledger(self, r).await
     }
 
     async fn get_supplier_charges(

@@ -51,9 +51,16 @@ impl BatchStatus {
         }
     }
 
+    pub const ALL: [BatchStatus; 5] = [
+        BatchStatus::Draft,
+        BatchStatus::Approved,
+        BatchStatus::Exported,
+        BatchStatus::Paid,
+        BatchStatus::PartiallyPaid,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        use BatchStatus::*;
-        [Draft, Approved, Exported, Paid, PartiallyPaid].into_iter().find(|st| st.as_str() == s)
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     /// Whether payouts may be recorded (or a record retried) on its lines.

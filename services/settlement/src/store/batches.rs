@@ -84,19 +84,37 @@ pub async fn get(db: impl PgExecutor<'_>, batch_id: Uuid) -> Result<Option<Batch
     .await
 }
 
+/// Which batches a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct BatchFilter {
+    pub status: Option<String>,
+    /// The period starts at or after this…
+    pub period_from: Option<DateTime<Utc>>,
+    /// …and before this.
+    pub period_to: Option<DateTime<Utc>>,
+}
+
 /// Batches newest first.
 pub async fn list(
     db: impl PgExecutor<'_>,
+    filter: &BatchFilter,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let (after_time, after_id) = after.unzip();
     let rows = sqlx::query!(
-        "SELECT batch_id FROM batch WHERE ($1::timestamptz IS NULL OR (created_at, batch_id) < ($1, $2))
-         ORDER BY created_at DESC, batch_id DESC LIMIT $3",
+        "SELECT b.batch_id FROM batch b JOIN period p ON p.period_id = b.period_id
+         WHERE ($1::timestamptz IS NULL OR (b.created_at, b.batch_id) < ($1, $2))
+           AND ($4::text IS NULL OR b.status = $4)
+           AND ($5::timestamptz IS NULL OR p.starts_at >= $5)
+           AND ($6::timestamptz IS NULL OR p.starts_at < $6)
+         ORDER BY b.created_at DESC, b.batch_id DESC LIMIT $3",
         after_time,
         after_id,
-        limit
+        limit,
+        filter.status,
+        filter.period_from,
+        filter.period_to
     )
     .fetch_all(db)
     .await?;
@@ -272,6 +290,17 @@ pub async fn mark_reissued(conn: &mut PgConnection, failed: &[Uuid], by: &[Uuid]
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The batch and status of each of `lines`.
+pub async fn line_statuses(db: impl PgExecutor<'_>, lines: &[Uuid]) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT batch_line_id, batch_id, status FROM batch_line WHERE batch_line_id = ANY($1::uuid[])",
+        lines
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.batch_line_id, r.batch_id, r.status)).collect())
 }
 
 /// Status and approval, locked for the change.

@@ -29,11 +29,17 @@ pub async fn held(db: impl PgExecutor<'_>) -> Result<Vec<String>, sqlx::Error> {
     Ok(rows.into_iter().map(|r| r.promoter_id).collect())
 }
 
-pub async fn list(db: impl PgExecutor<'_>, include_released: bool) -> Result<Vec<HoldRow>, sqlx::Error> {
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    include_released: bool,
+    promoter: Option<&str>,
+) -> Result<Vec<HoldRow>, sqlx::Error> {
     sqlx::query_as!(
         HoldRow,
-        "SELECT * FROM hold WHERE $1 OR released_at IS NULL ORDER BY placed_at DESC, hold_id DESC",
-        include_released
+        "SELECT * FROM hold WHERE ($1 OR released_at IS NULL) AND ($2::text IS NULL OR promoter_id = $2)
+         ORDER BY placed_at DESC, hold_id DESC",
+        include_released,
+        promoter
     )
     .fetch_all(db)
     .await

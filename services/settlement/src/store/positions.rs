@@ -27,6 +27,35 @@ pub struct Position {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A promoter's positions newest first, after the keyset (paid_at, line).
+pub async fn of_promoter(
+    db: impl PgExecutor<'_>,
+    promoter_id: &str,
+    after: Option<(DateTime<Utc>, String)>,
+    limit: i64,
+) -> Result<Vec<Position>, sqlx::Error> {
+    let (after_at, after_line) = after.unzip();
+    sqlx::query_as!(
+        Position,
+        "SELECT * FROM position WHERE promoter_id = $1
+           AND ($2::timestamptz IS NULL OR (paid_at, line_id) < ($2, $3))
+         ORDER BY paid_at DESC, line_id DESC LIMIT $4",
+        promoter_id,
+        after_at,
+        after_line,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Every promoter's position on one order line.
+pub async fn of_line(db: impl PgExecutor<'_>, line_id: &str) -> Result<Vec<Position>, sqlx::Error> {
+    sqlx::query_as!(Position, "SELECT * FROM position WHERE line_id = $1 ORDER BY promoter_id", line_id)
+        .fetch_all(db)
+        .await
+}
+
 pub async fn get_for_update(
     conn: &mut PgConnection,
     line_id: &str,

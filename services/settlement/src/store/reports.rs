@@ -243,3 +243,31 @@ pub async fn promoter_flows(
     .fetch_all(db)
     .await
 }
+
+/// One posting of a journal, with the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalPosting {
+    pub journal_id: uuid::Uuid,
+    pub kind: String,
+    pub occurred_at: DateTime<Utc>,
+    pub created_by: String,
+    pub memo: String,
+    pub account: String,
+    pub party: String,
+    pub currency: String,
+    pub amount: i64,
+}
+
+/// Every posting of an order line's own journals, oldest first.
+pub async fn line_journals(db: impl PgExecutor<'_>, line_id: &str) -> Result<Vec<JournalPosting>, sqlx::Error> {
+    sqlx::query_as!(
+        JournalPosting,
+        "SELECT j.journal_id, j.kind, j.occurred_at, j.created_by, j.memo, p.account, p.party, p.currency, p.amount
+         FROM journal j JOIN posting p ON p.journal_id = j.journal_id
+         WHERE j.line_id = $1
+         ORDER BY j.posted_at, j.journal_id, p.posting_id",
+        line_id
+    )
+    .fetch_all(db)
+    .await
+}

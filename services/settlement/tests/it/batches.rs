@@ -149,7 +149,7 @@ async fn a_held_promoter_stays_out_until_released_and_a_failed_payout_is_reissue
     assert_eq!((minor(&again.reissued), minor(&again.amount)), (1970, 1970), "the failed payout is issued again");
     let holds = stack
         .settlement()
-        .list_holds(as_finance(pb::ListHoldsRequest { include_released: true }, "f1"))
+        .list_holds(as_finance(pb::ListHoldsRequest { include_released: true, ..Default::default() }, "f1"))
         .await
         .expect("holds");
     let history = holds.into_inner().holds;

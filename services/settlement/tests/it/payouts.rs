@@ -190,3 +190,57 @@ async fn a_hold_on_a_promoter_settlement_never_heard_of_is_refused() {
     assert!(holds.into_inner().holds.is_empty(), "nothing was held");
     client.place_hold(as_finance(hold("p5"), "f1")).await.expect("a promoter with a payout profile is known");
 }
+
+#[tokio::test]
+async fn a_line_paid_then_refunded_says_so_and_batches_are_found_by_status_and_period() {
+    let stack = spawn().await;
+    let w = stack.world().await;
+    stack.clock.advance(days(20));
+    let s = w.since;
+    sale(&stack, &w, "o1", 99_000, s + days(1), s + days(2)).await;
+    sweep(&stack).await;
+    let batch = close(&stack, s, s + days(10), "f1").await.batch.expect("batch");
+    approve(&stack, &batch.batch_id, "f2").await.expect("approve");
+    export_file(&stack, &batch.batch_id, pb::BatchFile::Payouts, "f2").await;
+    let line = lines(&stack, &batch.batch_id).await.remove(0);
+    crate::support::pay(&stack, &line.batch_line_id, pb::PayoutOutcome::Paid, "ICBC-9").await;
+    stack.ingest(vec![xiaopu_testkit::events::refund("r1", "o1", "o1-l", 99_000, s + days(12))]).await;
+    stack.feeds_caught_up().await;
+
+    let mut client = stack.settlement();
+    let ledger = client
+        .get_line_ledger(as_finance(pb::GetLineLedgerRequest { line_id: "o1-l".into() }, "f1"))
+        .await
+        .expect("ledger")
+        .into_inner();
+    let p = &ledger.positions[0];
+    assert_eq!((p.batch_line_status(), minor(&p.settled_share), minor(&p.share)), (S::Paid, 4_901, 0));
+    assert_eq!(minor(&p.owed_back), 4_901, "paid, then refunded in full: all of it is owed back");
+    assert_eq!(ledger.journals.len(), 2, "the commission and its reversal");
+    for j in &ledger.journals {
+        assert_eq!(j.postings.iter().map(|p| minor(&p.amount)).sum::<i64>(), 0, "{j:?}");
+    }
+    let mine = pb::ListPromoterLinesRequest { promoter_id: "p1".into(), ..Default::default() };
+    let listed = client.list_promoter_lines(authed(mine.clone(), Role::Promoter, "p1")).await.expect("own lines");
+    assert_eq!(listed.into_inner().lines.len(), 1);
+    let err = client.list_promoter_lines(authed(mine, Role::Promoter, "p2")).await.expect_err("not theirs");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client.get_line_ledger(as_finance(pb::GetLineLedgerRequest { line_id: "nope".into() }, "f1")).await;
+    assert_eq!(err.expect_err("unknown line").code(), Code::NotFound);
+
+    let list = |status: BatchStatus, from: Option<chrono::DateTime<chrono::Utc>>| {
+        let mut client = stack.settlement();
+        async move {
+            let request = pb::ListBatchesRequest {
+                status: status.into(),
+                period_from: from.map(xiaopu_common::time::to_timestamp),
+                ..Default::default()
+            };
+            client.list_batches(as_finance(request, "f1")).await.expect("list").into_inner().batches.len()
+        }
+    };
+    assert_eq!(list(BatchStatus::Paid, None).await, 1);
+    assert_eq!(list(BatchStatus::Unspecified, None).await, 1);
+    assert_eq!(list(BatchStatus::Draft, None).await, 0);
+    assert_eq!(list(BatchStatus::Paid, Some(s + days(1))).await, 0, "its period starts before");
+}

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     SharedApp,
-    pages::{money, render},
+    pages::{money, render, url_encode},
 };
 
 /// `?done=…`, `?error=…` (what the last action did) and `?page=…`.
@@ -35,14 +35,68 @@ pub struct PageQuery {
     pub page: String,
 }
 
+/// The batch list's filters: `?status=…&from=…&to=…` (period start dates).
+#[derive(Debug, Default, Deserialize)]
+pub struct BatchFilter {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+const STATUSES: [(BatchStatus, &str); 5] = [
+    (BatchStatus::Draft, "draft"),
+    (BatchStatus::Approved, "approved"),
+    (BatchStatus::Exported, "exported"),
+    (BatchStatus::Paid, "paid"),
+    (BatchStatus::PartiallyPaid, "partially_paid"),
+];
+
+pub fn batch_status_label(status: BatchStatus) -> &'static str {
+    match status {
+        BatchStatus::Draft => "待审批",
+        BatchStatus::Approved => "已审批",
+        BatchStatus::Exported => "已导出",
+        BatchStatus::Paid => "已付款",
+        BatchStatus::PartiallyPaid => "部分付款",
+        BatchStatus::Unspecified => "未知",
+    }
+}
+
+pub fn line_status_label(status: BatchLineStatus) -> &'static str {
+    match status {
+        BatchLineStatus::Pending => "待付款",
+        BatchLineStatus::Paid => "已付",
+        BatchLineStatus::Failed => "失败",
+        BatchLineStatus::CarriedForward => "结转",
+        BatchLineStatus::Held => "暂缓",
+        BatchLineStatus::Unspecified => "未知",
+    }
+}
+
 impl Session {
     pub fn frame(&self, query: &PageQuery) -> Frame {
         Frame { user: self.user.clone(), csrf: self.csrf.clone(), done: query.done.clone(), error: query.error.clone() }
     }
 }
 
-pub async fn home(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
-    let request = st::ListBatchesRequest { page_size: 20, page_token: query.page.clone() };
+pub async fn home(
+    State(app): State<SharedApp>,
+    session: Session,
+    Query(query): Query<PageQuery>,
+    Query(filter): Query<BatchFilter>,
+) -> Response {
+    let status = STATUSES.iter().find(|(_, name)| *name == filter.status).map(|(s, _)| *s);
+    let bound = |day: &str| app.day_start(day).map(to_timestamp);
+    let request = st::ListBatchesRequest {
+        page_size: 20,
+        page_token: query.page.clone(),
+        status: status.unwrap_or(BatchStatus::Unspecified).into(),
+        period_from: bound(&filter.from),
+        period_to: bound(&filter.to),
+    };
     let listed = app.settlement_as_user.clone().list_batches(session.request(request)).await;
     let listed = match listed {
         Ok(answer) => answer.into_inner(),
@@ -51,10 +105,21 @@ pub async fn home(State(app): State<SharedApp>, session: Session, Query(query): 
     let today = app.local_date(Utc::now());
     let this_month = today.with_day(1).unwrap_or(today);
     let last_month = this_month.checked_sub_months(Months::new(1)).unwrap_or(this_month);
+    let filters = format!(
+        "status={}&from={}&to={}",
+        url_encode(&filter.status),
+        url_encode(&filter.from),
+        url_encode(&filter.to)
+    );
     let page = HomePage {
         frame: session.frame(&query),
         batches: listed.batches.iter().map(|b| batch_row(&app, b)).collect(),
-        next_page: (!listed.next_page_token.is_empty()).then(|| format!("/console?page={}", listed.next_page_token)),
+        status: filter.status.clone(),
+        period_from: filter.from.clone(),
+        period_to: filter.to.clone(),
+        statuses: STATUSES.iter().map(|(s, name)| ((*name).into(), batch_status_label(*s).into())).collect(),
+        next_page: (!listed.next_page_token.is_empty())
+            .then(|| format!("/console?{filters}&page={}", listed.next_page_token)),
         default_from: last_month.to_string(),
         default_to: this_month.to_string(),
         chart: chart(&app, &session, this_month).await,
@@ -124,14 +189,16 @@ pub async fn batch(
         Ok(answer) => answer.into_inner(),
         Err(status) => return failed(&status),
     };
+    // Only actions the service would take from this user are offered.
+    let draft = batch.status() == BatchStatus::Draft;
+    let own = batch.created_by == session.user;
+    let records = matches!(batch.status(), BatchStatus::Exported | BatchStatus::Paid | BatchStatus::PartiallyPaid);
     let page = BatchPage {
         frame: session.frame(&query),
-        can_approve: batch.status() == BatchStatus::Draft,
-        can_export: matches!(
-            batch.status(),
-            BatchStatus::Approved | BatchStatus::Exported | BatchStatus::Paid | BatchStatus::PartiallyPaid
-        ),
-        lines: lines.lines.iter().map(line_row).collect(),
+        can_approve: draft && !own,
+        awaits_other_approver: draft && own,
+        can_export: !draft && batch.status() != BatchStatus::Unspecified,
+        lines: lines.lines.iter().map(|l| line_row(l, records)).collect(),
         next_page: (!lines.next_page_token.is_empty())
             .then(|| format!("/console/batches/{batch_id}?page={}", lines.next_page_token)),
         batch: batch_row(&app, &batch),
@@ -235,17 +302,11 @@ fn batch_row(app: &SharedApp, b: &st::Batch) -> BatchRow {
     BatchRow {
         batch_id: b.batch_id.clone(),
         period: format!("{} – {}", day(&b.period_from), day(&b.period_to)),
-        status: match b.status() {
-            BatchStatus::Draft => "待审批",
-            BatchStatus::Approved => "已审批",
-            BatchStatus::Exported => "已导出",
-            BatchStatus::Paid => "已付款",
-            BatchStatus::PartiallyPaid => "部分付款",
-            BatchStatus::Unspecified => "未知",
-        }
-        .into(),
+        status: batch_status_label(b.status()).into(),
         payable_lines: b.payable_lines,
         payable_total: money(b.payable_total.as_ref()),
+        withheld_total: money(b.withheld_total.as_ref()),
+        held_lines: b.held_lines,
         carried_forward_lines: b.carried_forward_lines,
         paid_lines: b.paid_lines,
         failed_lines: b.failed_lines,
@@ -255,20 +316,18 @@ fn batch_row(app: &SharedApp, b: &st::Batch) -> BatchRow {
     }
 }
 
-fn line_row(l: &st::BatchLine) -> LineRow {
+/// A payout line's row; `records`: its batch takes payment records now.
+fn line_row(l: &st::BatchLine, records: bool) -> LineRow {
     LineRow {
         batch_line_id: l.batch_line_id.clone(),
         promoter_id: l.promoter_id.clone(),
-        status: match l.status() {
-            BatchLineStatus::Pending => "待付款",
-            BatchLineStatus::Paid => "已付",
-            BatchLineStatus::Failed => "失败",
-            BatchLineStatus::CarriedForward => "结转",
-            BatchLineStatus::Held => "暂缓",
-            BatchLineStatus::Unspecified => "未知",
-        }
-        .into(),
-        pending: l.status() == BatchLineStatus::Pending,
+        status: line_status_label(l.status()).into(),
+        recordable: records && l.status() == BatchLineStatus::Pending,
+        withheld: money(l.withheld.as_ref()),
+        hold_reason: match l.hold_reason.as_str() {
+            "PAYEE_MISSING" => "未设置收款信息".into(),
+            other => other.to_owned(),
+        },
         settled_share: money(l.settled_share.as_ref()),
         service_fee: money(l.service_fee.as_ref()),
         reissued: money(l.reissued.as_ref()),
@@ -279,10 +338,12 @@ fn line_row(l: &st::BatchLine) -> LineRow {
     }
 }
 
-/// The last six months' commission by state, from settlement's period report.
+/// The last six months' promoters' share of the lines paid in each month, by the
+/// stage it is in now: each fen in one segment (settled includes paid out, so paid
+/// is not stacked on top again).
 async fn chart(app: &SharedApp, session: &Session, this_month: NaiveDate) -> Chart {
-    const STATES: [(&str, &str); 4] =
-        [("estimated", "预估"), ("settleable", "可结算"), ("settled", "已结算"), ("paid", "已付")];
+    const STATES: [(&str, &str); 3] =
+        [("estimated", "预估"), ("settleable", "可结算"), ("settled", "已结算（含已付）")];
     let months: Vec<NaiveDate> =
         (0..6).rev().filter_map(|back| this_month.checked_sub_months(Months::new(back))).collect();
     let reports = join_all(months.iter().map(|start| {
@@ -321,22 +382,17 @@ async fn chart(app: &SharedApp, session: &Session, this_month: NaiveDate) -> Cha
     }
 }
 
-/// [estimated, settleable, settled, paid out] summed over promoters for one month;
+/// [estimated, settleable, settled] summed over promoters for one month's lines;
 /// zeros when the report cannot be had (the chart is not worth failing the page).
-async fn month_totals(app: &SharedApp, session: &Session, start: NaiveDate, end: NaiveDate) -> [i64; 4] {
+async fn month_totals(app: &SharedApp, session: &Session, start: NaiveDate, end: NaiveDate) -> [i64; 3] {
     let (Some(from), Some(to)) = (app.day_start(&start.to_string()), app.day_start(&end.to_string())) else {
-        return [0; 4];
+        return [0; 3];
     };
     let request = st::GetPeriodReportRequest { from: Some(to_timestamp(from)), to: Some(to_timestamp(to)) };
     let report = app.settlement_as_user.clone().get_period_report(session.request(request)).await;
-    let Ok(report) = report else { return [0; 4] };
+    let Ok(report) = report else { return [0; 3] };
     let minor = |m: &Option<xiaopu_api::types::Money>| m.as_ref().map_or(0, |m| m.minor_units);
-    report.into_inner().promoters.iter().fold([0; 4], |acc, p| {
-        [
-            acc[0] + minor(&p.estimated),
-            acc[1] + minor(&p.settleable),
-            acc[2] + minor(&p.settled),
-            acc[3] + minor(&p.paid_out),
-        ]
+    report.into_inner().promoters.iter().fold([0; 3], |acc, p| {
+        [acc[0] + minor(&p.estimated), acc[1] + minor(&p.settleable), acc[2] + minor(&p.settled)]
     })
 }

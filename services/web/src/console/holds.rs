@@ -20,7 +20,7 @@ use super::{
 use crate::{SharedApp, pages::render};
 
 pub async fn list(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
-    let request = session.request(st::ListHoldsRequest { include_released: true });
+    let request = session.request(st::ListHoldsRequest { include_released: true, ..Default::default() });
     let holds = match app.settlement_as_user.clone().list_holds(request).await {
         Ok(answer) => answer.into_inner().holds,
         Err(status) => return failed(&status),

@@ -5,6 +5,7 @@
 //! double-submit CSRF token; a refused action shows the service's message.
 mod batches;
 mod holds;
+mod ledger;
 mod reconcile;
 mod session;
 mod views;
@@ -30,7 +31,9 @@ pub fn router() -> Router<SharedApp> {
         .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/dev-sign-in", post(session::dev_sign_in))
         .route("/sign-out", post(session::sign_out))
+        .route("/periods", get(ledger::periods))
         .route("/periods/close", post(batches::close_period))
+        .route("/promoters/{promoter_id}", get(ledger::promoter))
         .route("/batches/{batch_id}", get(batches::batch))
         .route("/batches/{batch_id}/approve", post(batches::approve))
         .route("/batches/{batch_id}/export.csv", get(batches::export))

@@ -127,5 +127,24 @@ pub async fn line(State(app): State<SharedApp>, session: Session, Path(line_id):
         ("佣金".to_owned(), money(line.commission.as_ref())),
         ("判定时间".to_owned(), when(&why.decided_at)),
     ];
-    render(StatusCode::OK, &LinePage { frame: session.frame(&PageQuery::default()), facts, summary: why.summary })
+    // Its money in the ledger (none yet when settlement has not applied it).
+    let ledger = app
+        .settlement_as_user
+        .clone()
+        .get_line_ledger(session.request(st::GetLineLedgerRequest { line_id: line.line_id.clone() }))
+        .await;
+    let (positions, journals) = match ledger {
+        Ok(answer) => {
+            let answer = answer.into_inner();
+            (
+                answer.positions.iter().map(|p| super::ledger::position_row(&app, p)).collect(),
+                super::ledger::journal_rows(&app, &answer.journals),
+            )
+        }
+        Err(status) if status.code() == tonic::Code::NotFound => (Vec::new(), Vec::new()),
+        Err(status) => return failed(&status),
+    };
+    let page =
+        LinePage { frame: session.frame(&PageQuery::default()), facts, summary: why.summary, positions, journals };
+    render(StatusCode::OK, &page)
 }

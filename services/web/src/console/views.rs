@@ -24,12 +24,21 @@ pub struct BatchRow {
     pub status: String,
     pub payable_lines: i32,
     pub payable_total: String,
+    pub withheld_total: String,
+    pub held_lines: i32,
     pub carried_forward_lines: i32,
     pub paid_lines: i32,
     pub failed_lines: i32,
     pub created_by: String,
     pub approved_by: String,
     pub held: String,
+}
+
+impl BatchRow {
+    /// The promoters on hold, one by one (for links).
+    pub fn held_list(&self) -> Vec<&str> {
+        self.held.split(", ").filter(|p| !p.is_empty()).collect()
+    }
 }
 
 /// Stacked bars of commission by state, one per month, laid out for an inline SVG.
@@ -57,6 +66,11 @@ pub struct Segment {
 pub struct HomePage {
     pub frame: Frame,
     pub batches: Vec<BatchRow>,
+    /// The list's filters, as the form shows them back.
+    pub status: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub statuses: Vec<(String, String)>,
     pub next_page: Option<String>,
     pub default_from: String,
     pub default_to: String,
@@ -67,7 +81,10 @@ pub struct LineRow {
     pub batch_line_id: String,
     pub promoter_id: String,
     pub status: String,
-    pub pending: bool,
+    /// Pay and fail forms are offered (pending, on a batch that records payouts).
+    pub recordable: bool,
+    pub withheld: String,
+    pub hold_reason: String,
     pub settled_share: String,
     pub service_fee: String,
     pub reissued: String,
@@ -84,7 +101,10 @@ pub struct BatchPage {
     pub batch: BatchRow,
     pub lines: Vec<LineRow>,
     pub next_page: Option<String>,
+    /// A draft, and this user did not create it.
     pub can_approve: bool,
+    /// A draft created by this user: a second finance user must approve it.
+    pub awaits_other_approver: bool,
     pub can_export: bool,
 }
 
@@ -145,4 +165,66 @@ pub struct LinePage {
     pub frame: Frame,
     pub facts: Vec<(String, String)>,
     pub summary: String,
+    /// Where its money is, per promoter, and every posting of it.
+    pub positions: Vec<PositionRow>,
+    pub journals: Vec<JournalRow>,
+}
+
+pub struct PeriodRow {
+    pub from: String,
+    pub to: String,
+    pub closed_by: String,
+    pub closed_at: String,
+    pub batch_id: String,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/periods.html")]
+pub struct PeriodsPage {
+    pub frame: Frame,
+    pub periods: Vec<PeriodRow>,
+    /// Where the next period begins (empty before the first close).
+    pub next_from: String,
+    pub next_page: Option<String>,
+}
+
+/// An order line's commission for one promoter and where its money is.
+pub struct PositionRow {
+    pub line_id: String,
+    pub promoter_id: String,
+    pub paid_at: String,
+    pub stage: String,
+    pub commission: String,
+    pub service_fee: String,
+    pub share: String,
+    pub batch_id: String,
+    pub batch_line: String,
+    /// Paid and now owed back, in words.
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/promoter.html")]
+pub struct PromoterPage {
+    pub frame: Frame,
+    pub promoter_id: String,
+    pub balances: Vec<(String, String)>,
+    pub on_hold: bool,
+    pub payee: String,
+    /// (placed, released)
+    pub holds: Vec<(String, String)>,
+    /// (period, batch, status, amount, reference)
+    pub payouts: Vec<(String, String, String, String, String)>,
+    pub lines: Vec<PositionRow>,
+    pub next_page: Option<String>,
+}
+
+/// One posting of a line's money history.
+pub struct JournalRow {
+    pub at: String,
+    pub kind: String,
+    pub account: String,
+    pub party: String,
+    pub amount: String,
 }

@@ -39,7 +39,11 @@ async fn only_finance_signs_in_and_every_form_needs_the_csrf_token() {
         assert_eq!(hold.status, StatusCode::FORBIDDEN, "{}", hold.body);
     }
     let holds = SettlementServiceClient::new(web.stack.channels.settlement.clone())
-        .list_holds(authed(st::ListHoldsRequest { include_released: true }, Role::Finance, "fiona"))
+        .list_holds(authed(
+            st::ListHoldsRequest { include_released: true, ..Default::default() },
+            Role::Finance,
+            "fiona",
+        ))
         .await
         .expect("holds");
     assert!(holds.into_inner().holds.is_empty(), "a refused form placed a hold");
@@ -100,7 +104,9 @@ async fn finance_closes_a_period_a_second_user_approves_exports_pays_and_reconci
         batch.body
     );
 
-    // Fiona may not approve her own batch: the page says why, in settlement's words.
+    // Fiona may not approve her own batch: she is not offered to, and a forged form
+    // gets settlement's refusal, in its words.
+    assert!(!batch.body.contains("/approve\"") && batch.body.contains("须由另一位财务审批"), "{}", batch.body);
     let own = web.post(&format!("{batch_path}/approve"), &[("csrf", &batch.csrf())], &fiona).await;
     let page = web.get(own.location(), &fiona).await;
     assert!(page.body.contains("flash error") && page.body.contains("待审批"), "{}", page.body);
@@ -111,8 +117,10 @@ async fn finance_closes_a_period_a_second_user_approves_exports_pays_and_reconci
     let page = web.get(approved.location(), &gao).await;
     assert!(page.body.contains("批次已审批") && page.body.contains("已审批"), "{}", page.body);
 
+    assert!(!page.body.contains("/payout\""), "no payment forms before the file is exported: {}", page.body);
     let csv = web.get(&format!("{batch_path}/export.csv"), &gao).await;
     assert_eq!(csv.status, StatusCode::OK);
+    let page = web.get(&batch_path, &gao).await;
     assert!(csv.headers[hyper::header::CONTENT_TYPE].to_str().unwrap_or("").starts_with("text/csv"));
     assert!(csv.body.lines().any(|row| row.contains(",p1,") && row.contains("9.85")), "{}", csv.body);
 
