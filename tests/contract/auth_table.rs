@@ -25,6 +25,7 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     ("xiaopu.eligibility.v1.EligibilityService", "ListDecisions", &[Promoter, Service, Admin]),
     ("xiaopu.eligibility.v1.EligibilityService", "ListCreditScores", &[Promoter, Service, Admin]),
     ("xiaopu.feed.v1.FeedService", "WatchEvents", &[Service, Admin]),
+    ("xiaopu.feed.v1.FeedService", "GetBacklog", &[Service, Admin]),
     ("xiaopu.storefront.v1.StorefrontService", "PublishProduct", &[Supplier]),
     ("xiaopu.storefront.v1.StorefrontService", "UpdateProduct", &[Supplier]),
     ("xiaopu.storefront.v1.StorefrontService", "WithdrawProduct", &[Supplier]),

@@ -6,6 +6,7 @@
 //! The transport sits behind [`consumer::FeedSource`], so a log (Kafka through
 //! Debezium's outbox router, NATS JetStream) can replace the gRPC stream without
 //! touching any service's domain code.
+pub mod backlog;
 pub mod consumer;
 pub mod outbox;
 pub mod position;

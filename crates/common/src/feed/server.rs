@@ -12,9 +12,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
-use xiaopu_api::feed::{Event, WatchEventsRequest, WatchEventsResponse, feed_service_server::FeedService};
+use xiaopu_api::feed::{
+    Event, GetBacklogRequest, GetBacklogResponse, WatchEventsRequest, WatchEventsResponse,
+    feed_service_server::FeedService,
+};
 
-use super::position::Position;
+use super::{backlog, position::Position};
 use crate::{
     auth::{CallerExt, Role},
     error::{Invalid, database_status, status_with_reason},
@@ -22,6 +25,9 @@ use crate::{
 };
 
 const DEFAULT_BATCH: i64 = 500;
+/// Keys a backlog lists by default, and at most.
+const DEFAULT_BACKLOG_KEYS: i64 = 10_000;
+const MAX_BACKLOG_KEYS: i64 = 100_000;
 const MAX_BATCH: i64 = 5_000;
 /// Rows read from the outbox at a time, whatever the batch: what a stream holds
 /// while its consumer is slow.
@@ -133,6 +139,29 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<WatchEventsResponse, Status>
 #[tonic::async_trait]
 impl FeedService for FeedServer {
     type WatchEventsStream = EventStream;
+
+    #[tracing::instrument(skip_all, fields(after = %request.get_ref().after))]
+    async fn get_backlog(&self, request: Request<GetBacklogRequest>) -> Result<Response<GetBacklogResponse>, Status> {
+        request.caller()?.require_role(&[Role::Service, Role::Admin])?;
+        let request = request.into_inner();
+        let after = Position::parse(&request.after).map_err(Invalid::from)?;
+        let max_keys = match i64::from(request.max_keys) {
+            0 => DEFAULT_BACKLOG_KEYS,
+            n if (1..=MAX_BACKLOG_KEYS).contains(&n) => n,
+            _ => {
+                let rule = format!("must be between 0 and {MAX_BACKLOG_KEYS}");
+                return Err(Invalid::field("max_keys", rule).into());
+            }
+        };
+        let backlog =
+            backlog::read(&self.pool, after, &request.topics, max_keys).await.map_err(|e| database_status(&e))?;
+        Ok(Response::new(GetBacklogResponse {
+            events: backlog.events,
+            keys: backlog.keys,
+            truncated: backlog.truncated,
+            oldest_occurred_at: backlog.oldest.map(to_timestamp),
+        }))
+    }
 
     #[tracing::instrument(skip_all, fields(after = %request.get_ref().after))]
     async fn watch_events(

@@ -24,7 +24,7 @@ use crate::{
         payout::{LineStatus, Owed, payout_line},
     },
     store::{
-        self, Journal,
+        self, Journal, Posted,
         batches::{BatchFilter, LineRow},
     },
 };
@@ -144,33 +144,20 @@ pub async fn close(
                 reissued.0.push(f);
                 reissued.1.push(id);
             }
-            journals.push(Journal {
-                kind: "close",
-                line_id: None,
-                promoter_id: Some(promoter.clone()),
-                supplier_id: None,
-                batch_line_id: Some(id),
-                source_event_id: None,
-                occurred_at: now,
-                created_by: caller.subject.clone(),
-                memo: format!("period {from} – {to}"),
-                currency: currency.clone(),
-                postings: ledger::close(&promoter, o.settled_share, fee, line.netted)?,
-            });
+            let posted = Posted { at: now, by: &caller.subject, currency: &currency };
+            let postings = ledger::close(&promoter, o.settled_share, fee, line.netted)?;
+            journals.push(Journal::of_payout_line(
+                "close",
+                &promoter,
+                id,
+                posted,
+                format!("period {from} – {to}"),
+                postings,
+            ));
             if line.withheld > 0 {
-                journals.push(Journal {
-                    kind: "withholding",
-                    line_id: None,
-                    promoter_id: Some(promoter.clone()),
-                    supplier_id: None,
-                    batch_line_id: Some(id),
-                    source_event_id: None,
-                    occurred_at: now,
-                    created_by: caller.subject.clone(),
-                    memo: format!("income tax withheld ({})", api.settings.withholding),
-                    currency: currency.clone(),
-                    postings: ledger::withholding(&promoter, line.withheld)?,
-                });
+                let memo = format!("income tax withheld ({})", api.settings.withholding);
+                let postings = ledger::withholding(&promoter, line.withheld)?;
+                journals.push(Journal::of_payout_line("withholding", &promoter, id, posted, memo, postings));
             }
         }
         let paid_now = line.status == LineStatus::Pending;

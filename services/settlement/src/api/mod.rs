@@ -20,6 +20,7 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use xiaopu_api::{
     attribution::attribution_service_client::AttributionServiceClient,
+    feed::feed_service_client::FeedServiceClient,
     settlement::{self as pb, settlement_service_server::SettlementService},
 };
 use xiaopu_common::{
@@ -41,6 +42,8 @@ pub struct SettlementApi {
     clock: SharedClock,
     settings: SettlementSettings,
     attribution: AttributionServiceClient<Upstream>,
+    /// Attribution's feed, asked what settlement has still to apply.
+    attribution_feed: FeedServiceClient<Upstream>,
     /// Seals payees' details at rest.
     payee_key: SealingKey,
 }
@@ -53,7 +56,14 @@ impl SettlementApi {
         attribution: Upstream,
         payee_key: SealingKey,
     ) -> Self {
-        Self { pool, clock, settings, attribution: AttributionServiceClient::new(attribution), payee_key }
+        Self {
+            pool,
+            clock,
+            settings,
+            attribution_feed: FeedServiceClient::new(attribution.clone()),
+            attribution: AttributionServiceClient::new(attribution),
+            payee_key,
+        }
     }
 
     fn hold(&self) -> TimeDelta {

@@ -14,7 +14,7 @@ use xiaopu_common::{
 use super::{Error, SettlementApi, batches::FINANCE, convert};
 use crate::{
     domain::{batch::BatchStatus, ledger, payout::LineStatus},
-    store::{self, Journal, batches::LineRow},
+    store::{self, Journal, Posted, batches::LineRow},
 };
 
 /// Rows one import may hold: a batch is paid in files of at most this many lines.
@@ -84,19 +84,10 @@ async fn record(
         if outcome == LineStatus::Paid { (Some(reference), None) } else { (None, Some(reference)) };
     store::batches::record_outcome(&mut tx, line_id, outcome.as_str(), paid_ref, failure, &caller.subject, now).await?;
     if outcome == LineStatus::Paid {
-        let journal = Journal {
-            kind: "payout",
-            line_id: None,
-            promoter_id: Some(line.promoter_id.clone()),
-            supplier_id: None,
-            batch_line_id: Some(line_id),
-            source_event_id: None,
-            occurred_at: now,
-            created_by: caller.subject.clone(),
-            memo: format!("paid, reference {reference}"),
-            currency: line.currency.clone(),
-            postings: ledger::payout(&line.promoter_id, line.amount)?,
-        };
+        let posted = Posted { at: now, by: &caller.subject, currency: &line.currency };
+        let postings = ledger::payout(&line.promoter_id, line.amount)?;
+        let memo = format!("paid, reference {reference}");
+        let journal = Journal::of_payout_line("payout", &line.promoter_id, line_id, posted, memo, postings);
         store::post(&mut tx, &[journal], now).await?;
     }
     // The batch follows its lines: paid, or partially paid, once none is pending.

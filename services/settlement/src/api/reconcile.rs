@@ -1,15 +1,19 @@
 //! DOMAIN.md rule 8: for a period, attribution's lines against the ledger against
 //! the batches, line by line — a zero net difference proves nothing. Both sides are
 //! read in (paid_at, line) order and merged chunk by chunk, so a period of any size
-//! is checked in constant memory.
-use std::collections::VecDeque;
+//! is checked in constant memory. A line that differs only because attribution
+//! changed it after the last event settlement applied is in flight, not a
+//! discrepancy: it is told apart by the feed's backlog after settlement's cursor,
+//! read once the comparison is done, so a change made during it is caught too.
+use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 use xiaopu_api::{
     attribution::{OrderLine, StreamPeriodLinesRequest, StreamPeriodLinesResponse},
-    settlement as pb,
+    feed::GetBacklogRequest,
+    settlement as pb, topics,
 };
 use xiaopu_common::{
     auth::{CallerExt, Role},
@@ -28,6 +32,11 @@ use crate::{
 const CHUNK: i64 = 5000;
 /// Discrepancies listed in full; beyond that they are only counted.
 const MAX_LISTED: usize = 1000;
+/// Line findings kept until the backlog says which are in flight; beyond that they
+/// count as discrepancies (a lag that large is itself worth finance's attention).
+const MAX_UNSETTLED: usize = 100_000;
+/// The feed settlement follows attribution's commissions through.
+const FEED: &str = "attribution";
 
 /// Attribution's attributed lines of the period, one at a time.
 struct AttributionLines {
@@ -74,13 +83,34 @@ struct Findings {
     listed: Vec<pb::Discrepancy>,
     total: usize,
     currency: String,
+    /// Line findings not yet known to be real or in flight.
+    unsettled: Vec<pb::Discrepancy>,
+    in_flight: Vec<pb::Discrepancy>,
 }
 
 impl Findings {
+    fn new(currency: String) -> Self {
+        Self { listed: Vec::new(), total: 0, currency, unsettled: Vec::new(), in_flight: Vec::new() }
+    }
+
     fn push(&mut self, d: pb::Discrepancy) {
         self.total += 1;
         if self.listed.len() < MAX_LISTED {
             self.listed.push(d);
+        }
+    }
+
+    /// Line findings of lines with events still to apply are in flight; the rest
+    /// are discrepancies.
+    fn separate(&mut self, in_flight: &BTreeSet<String>) {
+        for d in std::mem::take(&mut self.unsettled) {
+            if in_flight.contains(&d.line_id) {
+                if self.in_flight.len() < MAX_LISTED {
+                    self.in_flight.push(d);
+                }
+            } else {
+                self.push(d);
+            }
         }
     }
 
@@ -121,7 +151,7 @@ impl Findings {
                 ..Default::default()
             },
         };
-        self.push(d);
+        if self.unsettled.len() < MAX_UNSETTLED { self.unsettled.push(d) } else { self.push(d) }
     }
 }
 
@@ -134,7 +164,9 @@ pub async fn reconcile(
     let r = request.get_ref();
     let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
     let currency = api.settings.currency.clone();
-    let mut findings = Findings { listed: Vec::new(), total: 0, currency: currency.clone() };
+    let mut findings = Findings::new(currency.clone());
+    // Every event up to this cursor is applied; anything after it may be in flight.
+    let cursor = store::reports::feed_cursor(&api.pool, FEED).await.map_err(Error::from)?;
 
     let (total, _, _) = store::reports::ledger_totals(&api.pool).await.map_err(Error::from)?;
     if total != 0 {
@@ -147,6 +179,14 @@ pub async fn reconcile(
         });
     }
     let checked = compare_lines(api, from, to, &mut findings).await?;
+    let backlog = GetBacklogRequest { after: cursor, topics: vec![topics::COMMISSION.into()], max_keys: 0 };
+    let backlog = api.attribution_feed.clone().get_backlog(backlog).await.map_err(Error::Upstream)?.into_inner();
+    findings.separate(&backlog.keys.into_iter().collect());
+    let backlog_seconds = backlog
+        .oldest_occurred_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .map_or(0, |oldest| (api.clock.now() - oldest).num_seconds().max(0));
     for (line, promoter, stored, actual) in
         store::reports::batch_mismatches(&api.pool, from, to).await.map_err(Error::from)?
     {
@@ -197,13 +237,17 @@ pub async fn reconcile(
         })
         .collect();
     let clean = findings.total == 0 && promoters.iter().chain(&suppliers).all(|s| s.balanced);
-    tracing::info!(%from, %to, lines = checked, discrepancies = findings.total, clean, "reconciled");
+    tracing::info!(%from, %to, lines = checked, discrepancies = findings.total, in_flight = findings.in_flight.len(),
+                   backlog = backlog.events, clean, "reconciled");
     Ok(Response::new(pb::ReconcileResponse {
         promoters,
         suppliers,
         discrepancies: findings.listed,
         lines_checked: checked,
         clean,
+        in_flight: findings.in_flight,
+        backlog_events: backlog.events,
+        backlog_seconds,
     }))
 }
 

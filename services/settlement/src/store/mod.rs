@@ -48,6 +48,40 @@ pub struct Journal {
     pub postings: Balanced,
 }
 
+/// Who and when a journal is posted, and in which currency.
+#[derive(Debug, Clone, Copy)]
+pub struct Posted<'a> {
+    pub at: DateTime<Utc>,
+    pub by: &'a str,
+    pub currency: &'a str,
+}
+
+impl Journal {
+    /// A movement of one payout line of `promoter` (close, withholding, payout).
+    pub fn of_payout_line(
+        kind: &'static str,
+        promoter: &str,
+        batch_line_id: Uuid,
+        posted: Posted<'_>,
+        memo: String,
+        postings: Balanced,
+    ) -> Self {
+        Self {
+            kind,
+            line_id: None,
+            promoter_id: Some(promoter.to_owned()),
+            supplier_id: None,
+            batch_line_id: Some(batch_line_id),
+            source_event_id: None,
+            occurred_at: posted.at,
+            created_by: posted.by.to_owned(),
+            memo,
+            currency: posted.currency.to_owned(),
+            postings,
+        }
+    }
+}
+
 /// Posts journals and their postings (two statements for any number).
 pub async fn post(conn: &mut PgConnection, journals: &[Journal], now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx::Error> {
     let journals: Vec<&Journal> = journals.iter().filter(|j| !j.postings.is_empty()).collect();

@@ -271,3 +271,9 @@ pub async fn line_journals(db: impl PgExecutor<'_>, line_id: &str) -> Result<Vec
     .fetch_all(db)
     .await
 }
+
+/// This consumer's cursor in a producer's feed (empty before the first event).
+pub async fn feed_cursor(db: impl PgExecutor<'_>, feed: &str) -> Result<String, sqlx::Error> {
+    let row = sqlx::query!("SELECT position FROM feed_cursor WHERE feed = $1", feed).fetch_optional(db).await?;
+    Ok(row.map(|r| r.position).unwrap_or_default())
+}

@@ -3,6 +3,7 @@
 //! database.
 mod batches;
 mod books;
+mod in_flight;
 mod life_cycle;
 mod payouts;
 mod periods;

@@ -56,6 +56,9 @@ pub async fn statement(State(app): State<SharedApp>, session: Session, Query(per
         promoters: answer.promoters.iter().map(statement_row).collect(),
         suppliers: answer.suppliers.iter().map(statement_row).collect(),
         discrepancies: answer.discrepancies.iter().map(discrepancy_row).collect(),
+        in_flight: answer.in_flight.iter().map(discrepancy_row).collect(),
+        backlog_events: answer.backlog_events,
+        backlog_seconds: answer.backlog_seconds,
     };
     render(StatusCode::OK, &ReconcilePage { frame, from: period.from, to: period.to, statement: Some(statement) })
 }

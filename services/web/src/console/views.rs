@@ -148,6 +148,10 @@ pub struct Statement {
     pub promoters: Vec<StatementRow>,
     pub suppliers: Vec<StatementRow>,
     pub discrepancies: Vec<DiscrepancyRow>,
+    /// Lines attribution changed after the last event settlement applied.
+    pub in_flight: Vec<DiscrepancyRow>,
+    pub backlog_events: i64,
+    pub backlog_seconds: i64,
 }
 
 #[derive(Template)]
