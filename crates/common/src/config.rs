@@ -154,6 +154,14 @@ pub struct ServerSettings {
     /// A second, plaintext listener serving only `grpc.health.v1` (for Kubernetes'
     /// native gRPC probes, which cannot speak TLS). Off when unset.
     pub health_listen_addr: Option<SocketAddr>,
+    /// Also serve gRPC-Web (`application/grpc-web[+proto]`, `-text`; HTTP/1.1 too),
+    /// so a browser, an H5 page or a mini-program calls the same RPCs with the same
+    /// bearer token — no second API.
+    pub grpc_web: bool,
+    /// Web origins allowed to call from a browser (CORS), comma-separated, e.g.
+    /// `https://m.xiaopu.example,https://servicewechat.com`. Empty: none — a page on
+    /// the same origin (behind the same ingress) needs no CORS.
+    pub cors_allowed_origins: String,
 }
 
 impl Default for ServerSettings {
@@ -172,11 +180,35 @@ impl Default for ServerSettings {
             tls_cert_path: None,
             tls_key_path: None,
             health_listen_addr: None,
+            grpc_web: true,
+            cors_allowed_origins: String::new(),
         }
     }
 }
 
 impl ServerSettings {
+    /// The origins CORS allows, each checked: a scheme and host, with no path.
+    pub fn cors_origins(&self) -> Result<Vec<http::HeaderValue>, ConfigError> {
+        self.cors_allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|origin| {
+                let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+                let host_ok = rest.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', ' ', '*']));
+                let value = http::HeaderValue::from_str(origin).ok().filter(|_| host_ok);
+                value.ok_or_else(|| {
+                    ConfigError::invalid(
+                        "server.cors_allowed_origins",
+                        format!(
+                            "`{origin}` is not an origin: scheme and host (and port), e.g. https://m.xiaopu.example"
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// How long a connection may stay silent before its first byte, and idle after.
     pub fn connection_limits(&self) -> crate::connections::Limits {
         crate::connections::Limits {
@@ -203,7 +235,13 @@ impl Validate for ServerSettings {
                 "set both server.tls_cert_path and server.tls_key_path, or neither",
             ));
         }
-        Ok(())
+        if !self.cors_allowed_origins.trim().is_empty() && !self.grpc_web {
+            return Err(ConfigError::invalid(
+                "server.cors_allowed_origins",
+                "browsers can only call with server.grpc_web on; turn it on or leave the origins empty",
+            ));
+        }
+        self.cors_origins().map(drop)
     }
 }
 

@@ -14,7 +14,9 @@ use tonic::{
     transport::{Identity, Server, ServerTlsConfig},
 };
 use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_web::GrpcWebLayer;
 use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use xiaopu_api::feed::feed_service_server::FeedServiceServer;
 
 use crate::{
@@ -152,12 +154,19 @@ impl GrpcServer {
             let identity = Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?);
             builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
         }
+        let cors = cors_layer(settings.cors_origins()?);
         let router = builder
+            .accept_http1(settings.grpc_web)
             .timeout(Duration::from_millis(settings.request_timeout_ms))
             .tcp_nodelay(true)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .trace_fn(telemetry::server_span)
-            // Outermost first: shed when the global limit is reached rather than queue.
+            // Outermost first: a browser's CORS preflight is answered before anything
+            // (it carries no token); gRPC-Web is translated to gRPC, so everything
+            // after it — auth included — sees one protocol; then shed when the global
+            // limit is reached rather than queue.
+            .layer(tower::util::option_layer(cors))
+            .layer(tower::util::option_layer(settings.grpc_web.then(GrpcWebLayer::new)))
             .layer(MalformedRequestLayer)
             .layer(LoadShedLayer::new())
             .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit))
@@ -189,6 +198,30 @@ impl GrpcServer {
         tracing::info!(%local_addr, health = ?health_port, services = ?self.names, "serving");
         Ok(RunningServer { local_addr, shutdown: self.shutdown, task })
     }
+}
+
+/// CORS for browsers calling over gRPC-Web from `origins` (none: no CORS at all):
+/// the headers gRPC-Web sends, and the ones its clients must read.
+fn cors_layer(origins: Vec<http::HeaderValue>) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let header = http::HeaderName::from_static;
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([http::Method::POST, http::Method::OPTIONS])
+            .allow_headers([
+                http::header::AUTHORIZATION,
+                http::header::CONTENT_TYPE,
+                header("x-grpc-web"),
+                header("x-user-agent"),
+                header("grpc-timeout"),
+                header("traceparent"),
+            ])
+            .expose_headers([header("grpc-status"), header("grpc-message"), header("grpc-status-details-bin")])
+            .max_age(Duration::from_secs(24 * 3600)),
+    )
 }
 
 /// Serves only `grpc.health.v1`, in plaintext, on its own port: Kubernetes' native

@@ -138,6 +138,10 @@ XIAOPU_SERVER__REQUEST_TIMEOUT_MS: {{ $svc.requestTimeoutMs | default $server.re
 XIAOPU_SERVER__CONCURRENCY_LIMIT: {{ $server.concurrencyLimit | int64 | quote }}
 XIAOPU_SERVER__MAX_MESSAGE_BYTES: {{ $server.maxMessageBytes | int64 | quote }}
 XIAOPU_SERVER__SHUTDOWN_GRACE_MS: {{ $server.shutdownGraceMs | int64 | quote }}
+{{- if not $svc.http }}
+XIAOPU_SERVER__GRPC_WEB: {{ $server.grpcWeb | quote }}
+XIAOPU_SERVER__CORS_ALLOWED_ORIGINS: {{ join "," $server.corsAllowedOrigins | quote }}
+{{- end }}
 {{- if include "xiaopu.hasDatabase" . }}
 XIAOPU_DATABASE__MIGRATE_ON_START: {{ (not $root.Values.migrations.enabled) | quote }}
 {{- end }}

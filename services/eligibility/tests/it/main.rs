@@ -3,6 +3,7 @@
 mod auth;
 mod config;
 mod feed;
+mod grpc_web;
 mod lifecycle;
 mod rules;
 mod support;

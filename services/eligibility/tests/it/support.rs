@@ -19,10 +19,16 @@ pub struct TestApp {
 }
 
 pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// With its common settings changed by `change`.
+pub async fn spawn_with(change: impl FnOnce(&mut xiaopu_common::config::CommonSettings)) -> TestApp {
     testing::init_logs();
     let db = TestDatabase::create("elig").await;
-    let settings =
-        Settings { common: testing::common_settings(&db.url, "eligibility"), service: EligibilitySettings::default() };
+    let mut common = testing::common_settings(&db.url, "eligibility");
+    change(&mut common);
+    let settings = Settings { common, service: EligibilitySettings::default() };
     let clock = OffsetClock::default();
     let server = start(settings, Arc::new(clock.clone())).await.expect("eligibility starts");
     let channel = testing::channel(server.local_addr).await;
