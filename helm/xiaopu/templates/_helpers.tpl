@@ -142,6 +142,11 @@ XIAOPU_SERVER__SHUTDOWN_GRACE_MS: {{ $server.shutdownGraceMs | int64 | quote }}
 XIAOPU_SERVER__GRPC_WEB: {{ $server.grpcWeb | quote }}
 XIAOPU_SERVER__CORS_ALLOWED_ORIGINS: {{ join "," $server.corsAllowedOrigins | quote }}
 {{- end }}
+{{- if eq $name "storefront" }}
+{{- /* Share links open on the web front's public host. */}}
+{{- $web := $root.Values.ingress.web }}
+XIAOPU_STOREFRONT__SHARE_BASE_URL: {{ printf "%s://%s/s/" (ternary "https" "http" (ne $web.tlsSecretName "")) $web.host | quote }}
+{{- end }}
 {{- if include "xiaopu.hasDatabase" . }}
 XIAOPU_DATABASE__MIGRATE_ON_START: {{ (not $root.Values.migrations.enabled) | quote }}
 {{- end }}

@@ -34,6 +34,9 @@ pub struct StorefrontSettings {
     pub max_rate_bps: i32,
     /// Currencies products may be priced in, comma-separated ISO codes.
     pub currencies: String,
+    /// Where share links are opened: the web front's `/s/` on its public host; a
+    /// link's URL is this followed by its code.
+    pub share_base_url: String,
 }
 
 impl Default for StorefrontSettings {
@@ -43,11 +46,17 @@ impl Default for StorefrontSettings {
             min_rate_bps: 1,
             max_rate_bps: 9000,
             currencies: "CNY".into(),
+            share_base_url: "http://127.0.0.1:8080/s/".into(),
         }
     }
 }
 
 impl StorefrontSettings {
+    /// The URL of the share link `code`.
+    pub fn share_url(&self, code: &str) -> String {
+        format!("{}{code}", self.share_base_url)
+    }
+
     pub fn currencies(&self) -> impl Iterator<Item = &str> {
         self.currencies.split(',').map(str::trim).filter(|c| !c.is_empty())
     }
@@ -70,6 +79,14 @@ impl Validate for StorefrontSettings {
             || self.currencies().any(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()))
         {
             return Err(ConfigError::invalid("storefront.currencies", "must list ISO 4217 codes, e.g. CNY or CNY,HKD"));
+        }
+        let base = &self.share_base_url;
+        if !(base.starts_with("https://") || base.starts_with("http://")) || !base.ends_with('/') || base.contains(' ')
+        {
+            return Err(ConfigError::invalid(
+                "storefront.share_base_url",
+                "must be an http(s) URL ending in /, e.g. https://shop.xiaopu.example/s/",
+            ));
         }
         Ok(())
     }

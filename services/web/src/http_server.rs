@@ -25,6 +25,7 @@ use crate::{SharedApp, console, shop};
 pub fn router(app: SharedApp) -> Router {
     Router::new()
         .route("/s/{code}", get(shop::page))
+        .route("/s/{code}/qr.svg", get(shop::qr_code))
         .nest("/console", console::router())
         .route_layer(middleware::from_fn(trace))
         .route("/healthz", get(|| async { "ok" }))

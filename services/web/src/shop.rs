@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::{
     extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use chrono::Utc;
 use serde::Deserialize;
@@ -58,6 +58,28 @@ pub async fn page(
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
+    response
+}
+
+/// `GET /s/{code}/qr.svg`: the link's QR code (its full URL, as the storefront names
+/// it), for a promoter to post where a link cannot be clicked (a poster, a 朋友圈
+/// image). Drawn here as SVG; opening it records no click.
+pub async fn qr_code(State(app): State<SharedApp>, Path(code): Path<String>) -> Response {
+    let resolved =
+        match app.storefront.clone().resolve_share_code(sf::ResolveShareCodeRequest { code: code.clone() }).await {
+            Ok(answer) => answer.into_inner(),
+            Err(status) => return refusal(&status),
+        };
+    let url = resolved.share_link.map(|l| l.url).unwrap_or_default();
+    let Ok(qr) = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M) else {
+        return notice(StatusCode::INTERNAL_SERVER_ERROR, "二维码生成失败", "链接太长，无法生成二维码。");
+    };
+    let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(256, 256).quiet_zone(true).build();
+    let mut response = (StatusCode::OK, svg).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    // A code's URL never changes; a revoked link's page says so when scanned.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     response
 }
 

@@ -176,5 +176,6 @@ pub fn share_link(l: &ShareLinkRecord) -> pb::ShareLink {
         channel: channel(l.channel).into(),
         created_at: Some(to_timestamp(l.created_at)),
         revoked_at: l.revoked_at.map(to_timestamp),
+        url: String::new(),
     }
 }

@@ -27,8 +27,14 @@ const CODE_ATTEMPTS: usize = 5;
 /// The idempotency scope of `CreateShareLink`'s request ids.
 const SCOPE_CREATE_LINK: &str = "storefront.CreateShareLink";
 
+/// A link as clients get it: with the full URL buyers open (and its QR code shows).
+fn link_message(api: &StorefrontApi, record: &ShareLinkRecord) -> pb::ShareLink {
+    pb::ShareLink { url: api.settings.share_url(&record.code), ..convert::share_link(record) }
+}
+
 /// The link a promoter's request created before idempotency keys kept answers.
 async fn stored_link(
+    api: &StorefrontApi,
     conn: &mut sqlx::PgConnection,
     promoter_id: &str,
     request_id: &str,
@@ -37,7 +43,7 @@ async fn stored_link(
         .await
         .map_err(Error::from)?
         .ok_or_else(|| Error::from(sqlx::Error::Protocol("a claimed request id has no share link".into())))?;
-    Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(convert::share_link(&stored)) }))
+    Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(link_message(api, &stored)) }))
 }
 
 #[tracing::instrument(skip_all, fields(shop_id = %request.get_ref().shop_id))]
@@ -96,7 +102,7 @@ pub async fn create_share_link(
             Ok(true) => {
                 attempt.commit().await.map_err(Error::from)?;
                 publish(&mut tx, &events::share_link_changed(&link)).await.map_err(Error::from)?;
-                let answer = pb::CreateShareLinkResponse { share_link: Some(convert::share_link(&link)) };
+                let answer = pb::CreateShareLinkResponse { share_link: Some(link_message(api, &link)) };
                 key.remember(&mut tx, &answer).await.map_err(Error::from)?;
                 tx.commit().await.map_err(Error::from)?;
                 return Ok(Response::new(answer));
@@ -104,7 +110,7 @@ pub async fn create_share_link(
             // Created before idempotency keys were kept: the first answer stands.
             Ok(false) => {
                 attempt.commit().await.map_err(Error::from)?;
-                return stored_link(&mut tx, &caller.subject, request_id).await;
+                return stored_link(api, &mut tx, &caller.subject, request_id).await;
             }
             Err(err) if unique_violation(&err) == Some("share_link_pkey") => {
                 attempt.rollback().await.map_err(Error::from)?;
@@ -132,11 +138,11 @@ pub async fn revoke_share_link(
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
     let Some(revoked) = store::share_link::revoke(&mut *tx, &code, api.clock.now()).await.map_err(Error::from)? else {
         // Already revoked: nothing changes.
-        return Ok(Response::new(pb::RevokeShareLinkResponse { share_link: Some(convert::share_link(&link)) }));
+        return Ok(Response::new(pb::RevokeShareLinkResponse { share_link: Some(link_message(api, &link)) }));
     };
     publish(&mut tx, &events::share_link_changed(&revoked)).await.map_err(Error::from)?;
     tx.commit().await.map_err(Error::from)?;
-    Ok(Response::new(pb::RevokeShareLinkResponse { share_link: Some(convert::share_link(&revoked)) }))
+    Ok(Response::new(pb::RevokeShareLinkResponse { share_link: Some(link_message(api, &revoked)) }))
 }
 
 #[tracing::instrument(skip_all, fields(shop_id = %request.get_ref().shop_id))]
@@ -153,7 +159,7 @@ pub async fn list_share_links(
         store::share_link::list(&api.pool, shop_id, page.after, page.limit + 1).await.map_err(Error::from)?;
     let next_page_token = next_page(&mut rows, page.limit, |l| (l.created_at, l.code.clone()));
     Ok(Response::new(pb::ListShareLinksResponse {
-        share_links: rows.iter().map(convert::share_link).collect(),
+        share_links: rows.iter().map(|l| link_message(api, l)).collect(),
         next_page_token,
     }))
 }
@@ -189,7 +195,7 @@ pub async fn resolve_share_code(
         None => None,
     };
     Ok(Response::new(pb::ResolveShareCodeResponse {
-        share_link: Some(convert::share_link(&found.link)),
+        share_link: Some(link_message(api, &found.link)),
         shop_status: convert::shop_status(found.shop_status).into(),
         shop_name: found.shop_name,
         listing: listing.as_ref().map(convert::public),

@@ -188,3 +188,37 @@ async fn a_request_whose_headers_stall_is_dropped_when_idle() {
     assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "not closed: {closed:?}");
     assert!(started.elapsed() >= Duration::from_millis(400), "closed before it was idle: {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_share_links_qr_code_encodes_its_full_url_and_records_no_click() {
+    let web = Web::start(Options::default()).await;
+    let world = web.stack.world().await;
+    let listed = web
+        .stack
+        .storefront()
+        .list_share_links(authed(
+            sf::ListShareLinksRequest { shop_id: world.shop.clone(), ..Default::default() },
+            Role::Promoter,
+            "p1",
+        ))
+        .await
+        .expect("links")
+        .into_inner();
+    let url = listed.share_links[0].url.clone();
+    assert_eq!(url, format!("http://127.0.0.1:8080/s/{}", world.code), "the storefront names the full URL");
+
+    let qr = web.get(&format!("/s/{}/qr.svg", world.code), &[]).await;
+    assert_eq!(qr.status, StatusCode::OK, "{}", qr.body);
+    assert_eq!(qr.headers[hyper::header::CONTENT_TYPE], "image/svg+xml");
+    // The same URL drawn by the same crate: the picture encodes exactly the link.
+    let expected = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .expect("encodes")
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build();
+    assert_eq!(qr.body, expected);
+    assert!(clicks(&web, &world.code).await.is_empty(), "a QR code is not a visit");
+    let unknown = web.get("/s/nosuchcode/qr.svg", &[]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
