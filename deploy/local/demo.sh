@@ -49,7 +49,7 @@ say "6. A buyer opens Alice's Douyin link, then pays for the tea (the order syst
 buyer="buyer-$run"
 buy_through "$code" "$buyer" "order-$run" "line-$run-1:$tea:$supplier:19900" "line-$run-2:$pot:$supplier:38800"
 say "Alice sees the attributed lines (buyer masked) and why each is hers"
-show --as "promoter:$alice" promoter orders --promoter "$alice"
+show --as "promoter:$alice" promoter orders
 show --as "promoter:$alice" promoter explain --line "line-$run-1"
 say "The buyer confirms receipt, then returns half of the teapot"
 show --as service:order-system orders confirm --order "order-$run"
@@ -88,7 +88,7 @@ show --as finance:gao --field recorded finance import-results --batch "$batch" -
 show --as finance:gao --field unchanged finance import-results --batch "$batch" --file "$results"
 
 say "Alice's statement: what she earned, was paid, and still has coming"
-show --as "promoter:$alice" promoter earnings --promoter "$alice"
+show --as "promoter:$alice" promoter earnings
 say "Finance reconciles: attribution's lines vs the ledger vs the batches, line by line"
 "$xiaopu" --as finance:gao finance reconcile --from "$from" --to "$to" >"$root/target/local/reconcile-$run.txt"
 grep -E "^(lines_checked|clean)" "$root/target/local/reconcile-$run.txt"

@@ -51,6 +51,19 @@ impl Interceptor for Bearer {
 pub type Client = InterceptedService<Channel, Bearer>;
 
 impl Connection {
+    /// Who the calls are made as: `--as`'s subject, else the token's `sub` (read, not
+    /// verified: the services verify it).
+    pub fn subject(&self) -> Option<String> {
+        if let Some((_, subject)) = self.act_as.as_deref().and_then(|a| a.split_once(':')) {
+            return Some(subject.to_owned());
+        }
+        use base64::Engine;
+        let payload = self.token.as_deref()?.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims.get("sub")?.as_str().map(str::to_owned)
+    }
+
     /// The token to send: `--token`, else one minted for `--as`.
     pub fn bearer(&self) -> anyhow::Result<Option<String>> {
         if let Some(token) = &self.token {
@@ -83,4 +96,30 @@ impl Connection {
 pub fn mint(secret: Option<&str>, role: Role, subject: &str, ttl: Duration) -> anyhow::Result<String> {
     let secret = secret.context("minting a token needs the shared secret: --secret or XIAOPU_AUTH__SECRET")?;
     Ok(TokenSigner::hs256(secret.as_bytes()).mint(role, subject, ttl)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        connection: Connection,
+    }
+
+    fn connection(args: &[&str]) -> Connection {
+        Args::try_parse_from(std::iter::once("xiaopu").chain(args.iter().copied())).expect("args").connection
+    }
+
+    #[test]
+    fn the_caller_is_the_as_subject_or_the_tokens() {
+        assert_eq!(connection(&["--as", "promoter:p7"]).subject().as_deref(), Some("p7"));
+        let token = mint(Some("a-local-secret-a-local-secret-0123"), Role::Promoter, "p8", Duration::from_secs(60))
+            .expect("token");
+        assert_eq!(connection(&["--token", &token]).subject().as_deref(), Some("p8"));
+        assert_eq!(connection(&["--token", "not-a-jwt"]).subject(), None);
+    }
 }

@@ -145,8 +145,9 @@ pub enum PromoterCommand {
     },
     /// The order lines you earn on, newest first (buyers masked).
     Orders {
+        /// Defaults to the caller (the token's subject).
         #[arg(long)]
-        promoter: String,
+        promoter: Option<String>,
         #[arg(long, default_value_t = 0)]
         page_size: i32,
         #[arg(long, default_value = "")]
@@ -159,8 +160,9 @@ pub enum PromoterCommand {
     },
     /// Your earnings by stage, clawbacks owed and payout history.
     Earnings {
+        /// Defaults to the caller (the token's subject).
         #[arg(long)]
-        promoter: String,
+        promoter: Option<String>,
     },
     /// Where your payouts go (set, or shown masked). Without one, your payouts are
     /// held (PAYEE_MISSING).
@@ -193,6 +195,13 @@ pub enum PayeeCommand {
     },
     /// Your payout profile, masked.
     Show,
+}
+
+/// The promoter named, or the caller.
+fn caller_or(ctx: &Context, promoter: Option<String>) -> anyhow::Result<String> {
+    promoter
+        .or_else(|| ctx.connection.subject())
+        .ok_or_else(|| anyhow::anyhow!("--promoter: not given, and no --as or token names the caller"))
 }
 
 pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> {
@@ -266,14 +275,15 @@ pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> 
             p.print(&client.resolve_share_code(pb::ResolveShareCodeRequest { code }).await?.into_inner())
         }
         PromoterCommand::Orders { promoter, page_size, page_token } => {
-            let request = attr::ListPromoterLinesRequest { promoter_id: promoter, page_size, page_token };
+            let promoter_id = caller_or(ctx, promoter)?;
+            let request = attr::ListPromoterLinesRequest { promoter_id, page_size, page_token };
             p.print(&attribution.list_promoter_lines(request).await?.into_inner())
         }
         PromoterCommand::Explain { line } => {
             p.print(&attribution.explain_line(attr::ExplainLineRequest { line_id: line }).await?.into_inner())
         }
         PromoterCommand::Earnings { promoter } => {
-            let request = GetPromoterEarningsRequest { promoter_id: promoter };
+            let request = GetPromoterEarningsRequest { promoter_id: caller_or(ctx, promoter)? };
             p.print(&settlement.get_promoter_earnings(request).await?.into_inner())
         }
         PromoterCommand::Payee(PayeeCommand::Set { name, method, account, bank }) => {
