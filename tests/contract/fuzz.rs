@@ -158,6 +158,12 @@ fn hostile_requests_never_panic_never_come_back_internal_and_change_nothing_when
                                 "{path} as {}: {err:?}",
                                 allowed[0]
                             );
+                            // Every refusal's reason has words users can be shown.
+                            if let Some(reason) = xiaopu_common::error::status_details(&err).0 {
+                                let words =
+                                    xiaopu_api::reasons::describe(&reason, xiaopu_api::reasons::Language::Chinese);
+                                assert!(words.is_some(), "{path}: reason {reason} is not in the catalogue");
+                            }
                             if let (Some(db), Some(before)) = (database(&stack, service), before) {
                                 assert_eq!(fingerprint(db).await, before, "{path} refused ({err:?}) but changed rows");
                             }

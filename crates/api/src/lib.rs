@@ -50,6 +50,8 @@ pub use xiaopu::settlement::v1 as settlement;
 pub use xiaopu::storefront::v1 as storefront;
 pub use xiaopu::r#type::v1 as types;
 
+pub mod reasons;
+
 /// Feed topics: the contract between a producer's outbox and its consumers. Each
 /// names the event message it carries.
 pub mod topics {

@@ -10,23 +10,9 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// `ErrorInfo.domain` of every Xiaopu error.
 pub const ERROR_DOMAIN: &str = "xiaopu.dev";
 
-/// Reason codes shared across services (`ErrorInfo.reason`). Services add their own.
-pub mod reason {
-    pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
-    pub const NOT_FOUND: &str = "NOT_FOUND";
-    pub const ALREADY_EXISTS: &str = "ALREADY_EXISTS";
-    pub const TOKEN_MISSING: &str = "TOKEN_MISSING";
-    pub const TOKEN_EXPIRED: &str = "TOKEN_EXPIRED";
-    pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
-    pub const ROLE_NOT_ALLOWED: &str = "ROLE_NOT_ALLOWED";
-    pub const NOT_OWNER: &str = "NOT_OWNER";
-    pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
-    pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
-    pub const INTERNAL: &str = "INTERNAL";
-    pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
-    /// The request's bytes are not a message of the method (see `malformed`).
-    pub const MALFORMED_REQUEST: &str = "MALFORMED_REQUEST";
-}
+/// Reason codes (`ErrorInfo.reason`): every one is defined once, with its words, in
+/// the API crate.
+pub use xiaopu_api::reasons as reason;
 
 /// The longest message a Status carries. Messages may quote what the client sent (an
 /// unknown id); a quoted 200 kB string would not fit an HTTP/2 header block.

@@ -30,9 +30,7 @@ const VISITOR_MAX_AGE_SECONDS: u64 = 365 * 24 * 3600;
 
 /// The storefront's reason codes (`ErrorInfo.reason`) for a link that resolves to
 /// nothing a buyer can use.
-const SHOP_SUSPENDED: &str = "SHOP_SUSPENDED";
-const PRODUCT_WITHDRAWN: &str = "PRODUCT_WITHDRAWN";
-const LISTING_REMOVED: &str = "LISTING_REMOVED";
+use xiaopu_api::reasons::{LISTING_REMOVED, PRODUCT_WITHDRAWN, SHOP_SUSPENDED};
 
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {

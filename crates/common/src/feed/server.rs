@@ -179,7 +179,7 @@ impl FeedService for FeedServer {
         let permit = self.streams.clone().try_acquire_owned().map_err(|_| {
             status_with_reason(
                 tonic::Code::ResourceExhausted,
-                "TOO_MANY_STREAMS",
+                crate::error::reason::TOO_MANY_STREAMS,
                 format!("this producer already serves {} feed streams; retry later", self.max_streams),
             )
         })?;

@@ -21,7 +21,7 @@ impl From<Error> for Status {
             // Lost a lock race with a concurrent batch: safe to retry as is.
             Error::Database(db) if is_retryable_conflict(&db) => status_with_reason(
                 Code::Aborted,
-                "CONCURRENT_UPDATE",
+                reason::CONCURRENT_UPDATE,
                 "a concurrent batch touched the same lines; retry",
             ),
             Error::Database(db) => database_status(&db),

@@ -45,7 +45,7 @@ pub enum Outcome {
 
 impl Outcome {
     fn rejected(code: Code, field: impl Into<String>, message: impl Into<String>) -> Self {
-        let reason = if code == Code::InvalidArgument { reason::INVALID_ARGUMENT } else { "FAILED_PRECONDITION" };
+        let reason = if code == Code::InvalidArgument { reason::INVALID_ARGUMENT } else { reason::FAILED_PRECONDITION };
         Self::Rejected { code, reason, field: field.into(), message: message.into() }
     }
 

@@ -66,22 +66,28 @@ impl From<Error> for Status {
         match err {
             Error::Invalid(invalid) => invalid.into(),
             Error::NotFound { .. } => status_with_reason(Code::NotFound, reason::NOT_FOUND, message),
-            Error::FourEyes { .. } => status_with_reason(Code::FailedPrecondition, "FOUR_EYES", message),
-            Error::BatchState { .. } => status_with_reason(Code::FailedPrecondition, "BATCH_STATE", message),
-            Error::AlreadyRecorded { .. } => status_with_reason(Code::FailedPrecondition, "PAYOUT_RECORDED", message),
-            Error::PeriodNotEnded { .. } => status_with_reason(Code::FailedPrecondition, "PERIOD_NOT_ENDED", message),
-            Error::PeriodOverlaps { .. } => status_with_reason(Code::FailedPrecondition, "PERIOD_OVERLAPS", message),
-            Error::WrongBatch { .. } => status_with_reason(Code::FailedPrecondition, "WRONG_BATCH", message),
-            Error::UnknownPromoter(_) => status_with_reason(Code::NotFound, "UNKNOWN_PROMOTER", message),
+            Error::FourEyes { .. } => status_with_reason(Code::FailedPrecondition, reason::FOUR_EYES, message),
+            Error::BatchState { .. } => status_with_reason(Code::FailedPrecondition, reason::BATCH_STATE, message),
+            Error::AlreadyRecorded { .. } => {
+                status_with_reason(Code::FailedPrecondition, reason::PAYOUT_RECORDED, message)
+            }
+            Error::PeriodNotEnded { .. } => {
+                status_with_reason(Code::FailedPrecondition, reason::PERIOD_NOT_ENDED, message)
+            }
+            Error::PeriodOverlaps { .. } => {
+                status_with_reason(Code::FailedPrecondition, reason::PERIOD_OVERLAPS, message)
+            }
+            Error::WrongBatch { .. } => status_with_reason(Code::FailedPrecondition, reason::WRONG_BATCH, message),
+            Error::UnknownPromoter(_) => status_with_reason(Code::NotFound, reason::UNKNOWN_PROMOTER, message),
             Error::Sealing(why) => internal_status(&why),
             Error::AlreadyHeld(_) => status_with_reason(Code::AlreadyExists, reason::ALREADY_EXISTS, message),
-            Error::NotHeld(_) => status_with_reason(Code::FailedPrecondition, "NOT_HELD", message),
+            Error::NotHeld(_) => status_with_reason(Code::FailedPrecondition, reason::NOT_HELD, message),
             Error::Idempotency(err) => err.into(),
             Error::Upstream(status) => upstream_status("attribution", status),
             Error::Unbalanced(unbalanced) => internal_status(&unbalanced),
             Error::Database(db) if is_retryable_conflict(&db) => status_with_reason(
                 Code::Aborted,
-                "CONCURRENT_UPDATE",
+                reason::CONCURRENT_UPDATE,
                 "a concurrent change touched the same rows; retry",
             ),
             Error::Database(db) => database_status(&db),

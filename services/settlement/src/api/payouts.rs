@@ -188,7 +188,7 @@ pub async fn import_payment_results(
             Err(err) => {
                 let status = Status::from(err);
                 let reason = match status.code() {
-                    tonic::Code::InvalidArgument => "INVALID_ROW".to_owned(),
+                    tonic::Code::InvalidArgument => xiaopu_api::reasons::INVALID_ROW.to_owned(),
                     _ => status_details(&status).0.unwrap_or_default(),
                 };
                 (pb::ImportRowOutcome::Refused, reason, status.message().to_owned())

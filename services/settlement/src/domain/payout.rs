@@ -2,7 +2,7 @@
 use super::withholding::Withholding;
 
 /// Why a line is held: its promoter has no payout profile to pay to.
-pub const PAYEE_MISSING: &str = "PAYEE_MISSING";
+pub use xiaopu_api::reasons::PAYEE_MISSING;
 
 /// Whether a payout line is paid this time or carried to the next period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,15 +37,7 @@ pub enum Error {
     Database(#[from] sqlx::Error),
 }
 
-pub mod reasons {
-    pub const LISTING_LIMIT_REACHED: &str = "LISTING_LIMIT_REACHED";
-    pub const PRODUCT_WITHDRAWN: &str = "PRODUCT_WITHDRAWN";
-    pub const ALREADY_LISTED: &str = "ALREADY_LISTED";
-    pub const RATE_ALREADY_SCHEDULED: &str = "RATE_ALREADY_SCHEDULED";
-    pub const NOT_ELIGIBLE: &str = "NOT_ELIGIBLE";
-    pub const SHOP_SUSPENDED: &str = "SHOP_SUSPENDED";
-    pub const LISTING_REMOVED: &str = "LISTING_REMOVED";
-}
+pub use xiaopu_api::reasons;
 
 impl Error {
     pub fn not_found(what: &'static str, id: impl ToString) -> Self {

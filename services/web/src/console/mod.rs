@@ -16,6 +16,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
+use xiaopu_api::reasons;
 use xiaopu_common::error::status_details;
 
 use crate::{
@@ -54,10 +55,14 @@ fn back(to: &str, outcome: Result<String, tonic::Status>) -> Response {
     Redirect::to(&format!("{to}{separator}{key}={}", url_encode(&text))).into_response()
 }
 
-/// A service's refusal in words: its message and reason code.
+/// A service's refusal in words: what its reason code means, in Chinese, then the
+/// service's own detail and the code.
 fn refusal_text(status: &tonic::Status) -> String {
     match status_details(status).0 {
-        Some(reason) => format!("{} ({reason})", status.message()),
+        Some(reason) => match reasons::describe(&reason, reasons::Language::Chinese) {
+            Some(words) => format!("{words}：{}（{reason}）", status.message()),
+            None => format!("{} ({reason})", status.message()),
+        },
         None => status.message().to_owned(),
     }
 }

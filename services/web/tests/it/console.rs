@@ -54,7 +54,11 @@ async fn only_finance_signs_in_and_every_form_needs_the_csrf_token() {
         .post("/console/holds", &[("csrf", &csrf), ("promoter_id", "p1"), ("reason", "fraud review")], &cookies)
         .await;
     let page = web.get(unknown.location(), &cookies).await;
-    assert!(page.body.contains("UNKNOWN_PROMOTER"), "{}", page.body);
+    assert!(
+        page.body.contains("结算中没有这个推广者的任何记录") && page.body.contains("UNKNOWN_PROMOTER"),
+        "{}",
+        page.body
+    );
 
     // With it, the hold on a known promoter is placed and shown, with the reason.
     web.stack.payee("p1").await;
