@@ -165,6 +165,11 @@ impl App {
         at.with_timezone(&self.offset).format("%Y-%m-%d %H:%M").to_string()
     }
 
+    /// A service's timestamp in the finance team's time zone; empty when unset.
+    pub fn local_time_of(&self, at: &Option<prost_types::Timestamp>) -> String {
+        at.as_ref().and_then(xiaopu_common::time::from_timestamp).map(|t| self.local_time(t)).unwrap_or_default()
+    }
+
     /// A period bound as finance types it, in their time zone: a date (`YYYY-MM-DD`,
     /// its midnight) or a date and time (`YYYY-MM-DDTHH:MM[:SS]`, as a browser's
     /// datetime-local field sends it), as an instant.

@@ -244,18 +244,14 @@ pub async fn list_batches(
     let period_from = v.check(validate::timestamp("period_from", r.period_from.as_ref())).flatten();
     let period_to = v.check(validate::timestamp("period_to", r.period_to.as_ref())).flatten();
     v.finish().map_err(Error::from)?;
-    let filter = BatchFilter { status: status.map(|s| s.as_str().to_owned()), period_from, period_to };
-    let mut ids = store::batches::list(&api.pool, &filter, page.after, page.limit + 1).await.map_err(Error::from)?;
-    let mut keyed = Vec::with_capacity(ids.len());
-    for id in ids.drain(..) {
-        keyed.push((store::batches::created_at(&api.pool, id).await.map_err(Error::from)?, id));
-    }
-    let next_page_token = next_page(&mut keyed, page.limit, |k| *k);
-    let mut batches = Vec::with_capacity(keyed.len());
-    for (_, id) in keyed {
-        batches.push(batch_message(api, id).await?);
-    }
-    Ok(Response::new(pb::ListBatchesResponse { batches, next_page_token }))
+    let filter = BatchFilter { status: status.map(|s| s.as_str().to_owned()), period_from, period_to, batch_id: None };
+    let mut rows = store::batches::list(&api.pool, &filter, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let next_page_token = next_page(&mut rows, page.limit, |b| (b.created_at, b.batch_id));
+    let currency = &api.settings.currency;
+    Ok(Response::new(pb::ListBatchesResponse {
+        batches: rows.iter().map(|b| convert::batch(b, currency)).collect(),
+        next_page_token,
+    }))
 }
 
 #[tracing::instrument(skip_all, fields(batch_id = %request.get_ref().batch_id))]
@@ -295,7 +291,7 @@ pub async fn approve_batch(
     caller.require_role(FINANCE)?;
     let id = batch_id(&request.get_ref().batch_id)?;
     let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let (status, creator) =
+    let store::batches::Locked { status, created_by: creator, .. } =
         store::batches::lock(&mut tx, id).await.map_err(Error::from)?.ok_or_else(|| Error::not_found("batch", id))?;
     if status != "draft" {
         return Err(Error::BatchState { batch_id: id.to_string(), status, action: "approval", wanted: "draft" }.into());

@@ -26,9 +26,8 @@ fn to_status(e: impl Into<Error>) -> Status {
     Status::from(e.into())
 }
 
-/// Whether a line is one the batch pays (its rows sum to the batch total).
 fn is_payable(l: &LineRow) -> bool {
-    matches!(LineStatus::parse(&l.status), Some(LineStatus::Pending | LineStatus::Paid | LineStatus::Failed))
+    LineStatus::parse(&l.status).is_some_and(LineStatus::is_payable)
 }
 
 #[tracing::instrument(skip_all, fields(batch_id = %request.get_ref().batch_id))]
@@ -43,13 +42,12 @@ pub async fn export_batch(
     let file = files::batch_file(r.file)?;
     let language = Language::parse(&r.language)?;
     let mut tx = api.pool.begin().await.map_err(to_status)?;
-    let (status, _) =
+    let store::batches::Locked { status, approved_by: approver, .. } =
         store::batches::lock(&mut tx, id).await.map_err(to_status)?.ok_or_else(|| Error::not_found("batch", id))?;
     if status == "draft" {
         return Err(Error::BatchState { batch_id: id.to_string(), status, action: "export", wanted: "approved" }.into());
     }
     store::batches::mark_exported(&mut tx, id, api.clock.now()).await.map_err(to_status)?;
-    let approver = store::batches::get(&mut *tx, id).await.map_err(to_status)?.and_then(|b| b.approved_by);
     tx.commit().await.map_err(to_status)?;
     let zone = api.settings.zone();
     tracing::info!(batch_id = %id, file = file.as_str_name(), by = %caller.subject, "batch exported");

@@ -62,14 +62,7 @@ async fn record(
     if let Some(batch) = batch.filter(|b| *b != line.batch_id) {
         return Err(Error::WrongBatch { line_id: line_id.to_string(), batch_id: batch.to_string() });
     }
-    if !BatchStatus::parse(&batch_status).is_some_and(BatchStatus::records_payouts) {
-        return Err(Error::BatchState {
-            batch_id: line.batch_id.to_string(),
-            status: batch_status,
-            action: "recording payouts",
-            wanted: "exported",
-        });
-    }
+    takes_payouts(line.batch_id, batch_status, "recording payouts")?;
     let same = |status: LineStatus, stored: &Option<String>| {
         line.status == status.as_str() && stored.as_deref() == Some(reference)
     };
@@ -103,6 +96,14 @@ async fn record(
         ..line
     };
     Ok((line, true))
+}
+
+/// Refuses `action` on a batch whose payout file has not been exported.
+fn takes_payouts(batch_id: Uuid, status: String, action: &'static str) -> Result<(), Error> {
+    if BatchStatus::parse(&status).is_some_and(BatchStatus::records_payouts) {
+        return Ok(());
+    }
+    Err(Error::BatchState { batch_id: batch_id.to_string(), status, action, wanted: "exported" })
 }
 
 /// Where each column of a result file is, found by its header.
@@ -148,20 +149,11 @@ pub async fn import_payment_results(
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
     let batch_id = validate::uuid("batch_id", &r.batch_id).map_err(|v| Error::from(Invalid::from(v)))?;
-    let batch = super::batches::batch_message(api, batch_id).await?;
-    if !matches!(
-        pb::BatchStatus::try_from(batch.status),
-        Ok(pb::BatchStatus::Exported | pb::BatchStatus::Paid | pb::BatchStatus::PartiallyPaid)
-    ) {
-        let status = pb::BatchStatus::try_from(batch.status).map_or("unknown", |s| s.as_str_name());
-        return Err(Error::BatchState {
-            batch_id: batch_id.to_string(),
-            status: status.to_owned(),
-            action: "importing payment results",
-            wanted: "exported",
-        }
-        .into());
-    }
+    let batch = store::batches::get(&api.pool, batch_id)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::not_found("batch", batch_id))?;
+    takes_payouts(batch_id, batch.status, "importing payment results")?;
     let text = std::str::from_utf8(&r.file).map_err(|_| Error::from(Invalid::field("file", "must be UTF-8 CSV")))?;
     let mut reader =
         csv::ReaderBuilder::new().flexible(true).from_reader(text.trim_start_matches('\u{FEFF}').as_bytes());

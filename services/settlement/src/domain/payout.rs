@@ -26,6 +26,12 @@ impl LineStatus {
         }
     }
 
+    /// A line the batch pays (its rows sum to the batch total), as opposed to one
+    /// carried forward or held.
+    pub fn is_payable(self) -> bool {
+        matches!(self, LineStatus::Pending | LineStatus::Paid | LineStatus::Failed)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         [LineStatus::Pending, LineStatus::Paid, LineStatus::Failed, LineStatus::CarriedForward, LineStatus::Held]
             .into_iter()

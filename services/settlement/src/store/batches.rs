@@ -63,25 +63,8 @@ pub async fn of_period(
 }
 
 pub async fn get(db: impl PgExecutor<'_>, batch_id: Uuid) -> Result<Option<BatchRow>, sqlx::Error> {
-    sqlx::query_as!(
-        BatchRow,
-        r#"SELECT b.batch_id, p.starts_at AS period_from, p.ends_at AS period_to, b.status, b.created_by, b.created_at,
-                  b.approved_by, b.approved_at, b.exported_at, b.held_promoters,
-                  count(l.*) FILTER (WHERE l.status IN ('pending', 'paid', 'failed')) AS "payable_lines!",
-                  COALESCE(sum(l.amount) FILTER (WHERE l.status IN ('pending', 'paid', 'failed')), 0)::bigint AS "payable_total!",
-                  count(l.*) FILTER (WHERE l.status = 'carried_forward') AS "carried_forward_lines!",
-                  count(l.*) FILTER (WHERE l.status = 'paid') AS "paid_lines!",
-                  count(l.*) FILTER (WHERE l.status = 'failed') AS "failed_lines!",
-                  count(l.*) FILTER (WHERE l.status = 'held') AS "held_lines!",
-                  COALESCE(sum(l.withheld), 0)::bigint AS "withheld_total!"
-           FROM batch b JOIN period p ON p.period_id = b.period_id
-           LEFT JOIN batch_line l ON l.batch_id = b.batch_id
-           WHERE b.batch_id = $1
-           GROUP BY b.batch_id, p.starts_at, p.ends_at"#,
-        batch_id
-    )
-    .fetch_optional(db)
-    .await
+    let only = BatchFilter { batch_id: Some(batch_id), ..BatchFilter::default() };
+    Ok(list(db, &only, None, 1).await?.pop())
 }
 
 /// Which batches a list shows.
@@ -92,33 +75,53 @@ pub struct BatchFilter {
     pub period_from: Option<DateTime<Utc>>,
     /// …and before this.
     pub period_to: Option<DateTime<Utc>>,
+    /// Only this batch.
+    pub batch_id: Option<Uuid>,
 }
 
-/// Batches newest first.
+/// Batches newest first, with their lines counted and summed: the page is chosen
+/// first, so only its batches' lines are read.
 pub async fn list(
     db: impl PgExecutor<'_>,
     filter: &BatchFilter,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
-) -> Result<Vec<Uuid>, sqlx::Error> {
+) -> Result<Vec<BatchRow>, sqlx::Error> {
     let (after_time, after_id) = after.unzip();
-    let rows = sqlx::query!(
-        "SELECT b.batch_id FROM batch b JOIN period p ON p.period_id = b.period_id
-         WHERE ($1::timestamptz IS NULL OR (b.created_at, b.batch_id) < ($1, $2))
-           AND ($4::text IS NULL OR b.status = $4)
-           AND ($5::timestamptz IS NULL OR p.starts_at >= $5)
-           AND ($6::timestamptz IS NULL OR p.starts_at < $6)
-         ORDER BY b.created_at DESC, b.batch_id DESC LIMIT $3",
+    sqlx::query_as!(
+        BatchRow,
+        r#"WITH page AS MATERIALIZED (
+               SELECT b.batch_id FROM batch b JOIN period p ON p.period_id = b.period_id
+               WHERE ($1::timestamptz IS NULL OR (b.created_at, b.batch_id) < ($1, $2))
+                 AND ($4::text IS NULL OR b.status = $4)
+                 AND ($5::timestamptz IS NULL OR p.starts_at >= $5)
+                 AND ($6::timestamptz IS NULL OR p.starts_at < $6)
+                 AND ($7::uuid IS NULL OR b.batch_id = $7)
+               ORDER BY b.created_at DESC, b.batch_id DESC LIMIT $3
+           )
+           SELECT b.batch_id, p.starts_at AS period_from, p.ends_at AS period_to, b.status, b.created_by, b.created_at,
+                  b.approved_by, b.approved_at, b.exported_at, b.held_promoters,
+                  count(l.*) FILTER (WHERE l.status IN ('pending', 'paid', 'failed')) AS "payable_lines!",
+                  COALESCE(sum(l.amount) FILTER (WHERE l.status IN ('pending', 'paid', 'failed')), 0)::bigint AS "payable_total!",
+                  count(l.*) FILTER (WHERE l.status = 'carried_forward') AS "carried_forward_lines!",
+                  count(l.*) FILTER (WHERE l.status = 'paid') AS "paid_lines!",
+                  count(l.*) FILTER (WHERE l.status = 'failed') AS "failed_lines!",
+                  count(l.*) FILTER (WHERE l.status = 'held') AS "held_lines!",
+                  COALESCE(sum(l.withheld), 0)::bigint AS "withheld_total!"
+           FROM page JOIN batch b ON b.batch_id = page.batch_id JOIN period p ON p.period_id = b.period_id
+           LEFT JOIN batch_line l ON l.batch_id = b.batch_id
+           GROUP BY b.batch_id, p.starts_at, p.ends_at
+           ORDER BY b.created_at DESC, b.batch_id DESC"#,
         after_time,
         after_id,
         limit,
         filter.status,
         filter.period_from,
-        filter.period_to
+        filter.period_to,
+        filter.batch_id
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.batch_id).collect())
+    .await
 }
 
 /// A closed period sharing time with [from, to), if any (the earliest).
@@ -191,10 +194,6 @@ pub async fn payable_outcomes(conn: &mut PgConnection, batch_id: Uuid) -> Result
 pub async fn set_status(conn: &mut PgConnection, batch_id: Uuid, status: &str) -> Result<(), sqlx::Error> {
     sqlx::query!("UPDATE batch SET status = $2 WHERE batch_id = $1", batch_id, status).execute(conn).await?;
     Ok(())
-}
-
-pub async fn created_at(db: impl PgExecutor<'_>, batch_id: Uuid) -> Result<DateTime<Utc>, sqlx::Error> {
-    Ok(sqlx::query!("SELECT created_at FROM batch WHERE batch_id = $1", batch_id).fetch_one(db).await?.created_at)
 }
 
 pub async fn insert(
@@ -304,11 +303,22 @@ pub async fn line_statuses(db: impl PgExecutor<'_>, lines: &[Uuid]) -> Result<Ve
 }
 
 /// Status and approval, locked for the change.
-pub async fn lock(conn: &mut PgConnection, batch_id: Uuid) -> Result<Option<(String, String)>, sqlx::Error> {
-    let row = sqlx::query!("SELECT status, created_by FROM batch WHERE batch_id = $1 FOR UPDATE", batch_id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| (r.status, r.created_by)))
+/// A batch's status and who created and approved it, as locked for a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locked {
+    pub status: String,
+    pub created_by: String,
+    pub approved_by: Option<String>,
+}
+
+pub async fn lock(conn: &mut PgConnection, batch_id: Uuid) -> Result<Option<Locked>, sqlx::Error> {
+    sqlx::query_as!(
+        Locked,
+        "SELECT status, created_by, approved_by FROM batch WHERE batch_id = $1 FOR UPDATE",
+        batch_id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn approve(conn: &mut PgConnection, batch_id: Uuid, by: &str, at: DateTime<Utc>) -> Result<(), sqlx::Error> {

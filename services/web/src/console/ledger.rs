@@ -6,7 +6,6 @@ use axum::{
     response::Response,
 };
 use xiaopu_api::settlement::{self as st, BatchLineStatus};
-use xiaopu_common::time::from_timestamp;
 
 use super::{
     Session,
@@ -19,10 +18,6 @@ use crate::{
     pages::{money, render},
 };
 
-fn when(app: &SharedApp, t: &Option<prost_types::Timestamp>) -> String {
-    t.as_ref().and_then(from_timestamp).map(|t| app.local_time(t)).unwrap_or_default()
-}
-
 pub async fn periods(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
     let request = st::ListPeriodsRequest { page_size: 24, page_token: query.page.clone() };
     let listed = match app.settlement_as_user.clone().list_periods(session.request(request)).await {
@@ -31,15 +26,15 @@ pub async fn periods(State(app): State<SharedApp>, session: Session, Query(query
     };
     let page = PeriodsPage {
         frame: session.frame(&query),
-        next_from: when(&app, &listed.next_from),
+        next_from: app.local_time_of(&listed.next_from),
         periods: listed
             .periods
             .iter()
             .map(|p| PeriodRow {
-                from: when(&app, &p.from),
-                to: when(&app, &p.to),
+                from: app.local_time_of(&p.from),
+                to: app.local_time_of(&p.to),
                 closed_by: p.closed_by.clone(),
-                closed_at: when(&app, &p.closed_at),
+                closed_at: app.local_time_of(&p.closed_at),
                 batch_id: p.batch_id.clone(),
                 status: batch_status_label(p.batch_status()).into(),
             })
@@ -70,7 +65,7 @@ pub fn position_row(app: &SharedApp, p: &st::LinePosition) -> PositionRow {
     PositionRow {
         line_id: p.line_id.clone(),
         promoter_id: p.promoter_id.clone(),
-        paid_at: when(app, &p.paid_at),
+        paid_at: app.local_time_of(&p.paid_at),
         stage: stage.into(),
         commission: money(p.commission.as_ref()),
         service_fee: money(p.service_fee.as_ref()),
@@ -144,9 +139,9 @@ pub async fn promoter(
                 let released = if h.released_by.is_empty() {
                     "生效中".to_owned()
                 } else {
-                    format!("{} 于 {} 解除：{}", h.released_by, when(&app, &h.released_at), h.release_reason)
+                    format!("{} 于 {} 解除：{}", h.released_by, app.local_time_of(&h.released_at), h.release_reason)
                 };
-                (format!("{} {}：{}", when(&app, &h.placed_at), h.placed_by, h.reason), released)
+                (format!("{} {}：{}", app.local_time_of(&h.placed_at), h.placed_by, h.reason), released)
             })
             .collect(),
         payouts: earnings
@@ -154,7 +149,7 @@ pub async fn promoter(
             .iter()
             .map(|p| {
                 (
-                    format!("{} – {}", when(&app, &p.period_from), when(&app, &p.period_to)),
+                    format!("{} – {}", app.local_time_of(&p.period_from), app.local_time_of(&p.period_to)),
                     p.batch_id.clone(),
                     line_status_label(p.status()).to_owned(),
                     money(p.amount.as_ref()),
@@ -175,7 +170,7 @@ pub fn journal_rows(app: &SharedApp, journals: &[st::Journal]) -> Vec<JournalRow
         .iter()
         .flat_map(|j| {
             j.postings.iter().enumerate().map(move |(i, p)| JournalRow {
-                at: if i == 0 { when(app, &j.occurred_at) } else { String::new() },
+                at: if i == 0 { app.local_time_of(&j.occurred_at) } else { String::new() },
                 kind: if i == 0 { j.kind.clone() } else { String::new() },
                 account: p.account.clone(),
                 party: p.party.clone(),

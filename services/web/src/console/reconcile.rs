@@ -12,7 +12,7 @@ use xiaopu_api::{
     attribution::{self as at, LineState},
     settlement::{self as st, DiscrepancyKind},
 };
-use xiaopu_common::time::{from_timestamp, to_timestamp};
+use xiaopu_common::time::to_timestamp;
 
 use super::{
     Session,
@@ -101,9 +101,6 @@ pub async fn line(State(app): State<SharedApp>, session: Session, Path(line_id):
     };
     let line = answer.line.unwrap_or_default();
     let why = answer.explanation.unwrap_or_default();
-    let when = |t: &Option<prost_types::Timestamp>| {
-        t.as_ref().and_then(from_timestamp).map(|t| app.local_time(t)).unwrap_or_default()
-    };
     let facts = vec![
         ("订单行".to_owned(), line.line_id.clone()),
         ("订单".to_owned(), line.order_id.clone()),
@@ -112,8 +109,8 @@ pub async fn line(State(app): State<SharedApp>, session: Session, Path(line_id):
         ("供应商".to_owned(), line.supplier_id.clone()),
         ("实付".to_owned(), money(line.paid_amount.as_ref())),
         ("已退款".to_owned(), money(line.refunded_amount.as_ref())),
-        ("付款时间".to_owned(), when(&line.paid_at)),
-        ("确认收货".to_owned(), when(&line.confirmed_at)),
+        ("付款时间".to_owned(), app.local_time_of(&line.paid_at)),
+        ("确认收货".to_owned(), app.local_time_of(&line.confirmed_at)),
         (
             "状态".to_owned(),
             match line.state() {
@@ -128,7 +125,7 @@ pub async fn line(State(app): State<SharedApp>, session: Session, Path(line_id):
         ("分享码".to_owned(), why.share_code.clone()),
         ("佣金率".to_owned(), format!("{} bps", line.rate_bps)),
         ("佣金".to_owned(), money(line.commission.as_ref())),
-        ("判定时间".to_owned(), when(&why.decided_at)),
+        ("判定时间".to_owned(), app.local_time_of(&why.decided_at)),
     ];
     // Its money in the ledger (none yet when settlement has not applied it).
     let ledger = app
