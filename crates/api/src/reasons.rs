@@ -38,6 +38,7 @@ reasons! {
     LISTING_REMOVED => "店主已移除这件商品", "The shop no longer lists this product";
     SHOP_SUSPENDED => "小店已暂停营业", "The shop is suspended";
     RATE_ALREADY_SCHEDULED => "该时间已有一个待生效的佣金率", "A rate is already scheduled at that time";
+    RATE_IN_FORCE => "该佣金率已生效，只能取消尚未生效的佣金率", "The rate is already in force; only a scheduled rate can be cancelled";
     // Settlement.
     FOUR_EYES => "批次须由创建人以外的财务审批", "A finance user other than the batch's creator must approve it";
     BATCH_STATE => "批次当前状态不允许此操作", "The batch's status does not allow this";

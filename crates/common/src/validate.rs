@@ -21,6 +21,25 @@ pub fn id<'a>(field: &str, value: &'a str) -> Result<&'a str, FieldViolation> {
     Ok(value)
 }
 
+/// A short name people type, such as a product category (`水果`, `Home & Garden`):
+/// 1 to `max_chars` letters (any script), digits, spaces and `-_&/·.`, not
+/// starting or ending with a space.
+pub fn label<'a>(field: &str, value: &'a str, max_chars: usize) -> Result<&'a str, FieldViolation> {
+    if value.is_empty() {
+        return Err(FieldViolation::new(field, "is required"));
+    }
+    if value.chars().count() > max_chars {
+        return Err(FieldViolation::new(field, format!("must be at most {max_chars} characters")));
+    }
+    if value.trim() != value {
+        return Err(FieldViolation::new(field, "must not start or end with a space"));
+    }
+    if !value.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '&' | '/' | '·' | '.')) {
+        return Err(FieldViolation::new(field, "may contain only letters, digits, spaces and - _ & / · ."));
+    }
+    Ok(value)
+}
+
 /// A required UUID, e.g. a product or shop id.
 pub fn uuid(field: &str, value: &str) -> Result<uuid::Uuid, FieldViolation> {
     if value.is_empty() {
@@ -100,6 +119,16 @@ pub fn period(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_take_any_script_but_no_markup() {
+        assert_eq!(label("category", "水果", 32), Ok("水果"));
+        assert_eq!(label("category", "Home & Garden", 32), Ok("Home & Garden"));
+        assert!(label("category", "", 32).is_err());
+        assert!(label("category", " 水果", 32).is_err());
+        assert!(label("category", "<b>", 32).is_err());
+        assert!(label("category", &"果".repeat(33), 32).is_err());
+    }
 
     #[test]
     fn ids_are_bounded_and_plain() {

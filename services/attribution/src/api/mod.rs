@@ -70,6 +70,20 @@ impl AttributionService for AttributionApi {
         views::list_promoter_lines(self, request).await
     }
 
+    async fn list_supplier_lines(
+        &self,
+        request: Request<pb::ListSupplierLinesRequest>,
+    ) -> Result<Response<pb::ListSupplierLinesResponse>, Status> {
+        views::list_supplier_lines(self, request).await
+    }
+
+    async fn get_link_stats(
+        &self,
+        request: Request<pb::GetLinkStatsRequest>,
+    ) -> Result<Response<pb::GetLinkStatsResponse>, Status> {
+        views::get_link_stats(self, request).await
+    }
+
     async fn explain_line(
         &self,
         request: Request<pb::ExplainLineRequest>,

@@ -28,6 +28,11 @@ fn uuid(event: &Event, value: &str) -> Result<uuid::Uuid, ApplyError> {
         .map_err(|_| ApplyError::Malformed { event_id: event.event_id.clone(), why: format!("`{value}` is not an id") })
 }
 
+/// Whether the event carries an `M` (topics with more than one message type).
+fn payload_is<M: Name>(event: &Event) -> bool {
+    event.payload.as_ref().is_some_and(|p| p.type_url == M::type_url())
+}
+
 fn optional_uuid(event: &Event, value: &str) -> Result<Option<uuid::Uuid>, ApplyError> {
     if value.is_empty() { Ok(None) } else { uuid(event, value).map(Some) }
 }
@@ -51,6 +56,15 @@ impl EventHandler for StorefrontFeed {
                 read_model::upsert_listing(conn, &listing).await?;
                 lines::through_shop_since(conn, listing.shop_id, Some(listing.product_id), listing.listed_at).await?
             }
+            topics::RATE if payload_is::<sf::CommissionRateCancelled>(event) => {
+                let r: sf::CommissionRateCancelled = decode_payload(event)?;
+                let product = uuid(event, &r.product_id)?;
+                let from = time(event, r.effective_from.as_ref())?;
+                read_model::delete_rate(conn, uuid(event, &r.rate_id)?).await?;
+                // Normally none yet; a feed that lagged past the effective time
+                // re-decides what it snapshotted.
+                lines::of_product_since(conn, product, from).await?
+            }
             topics::RATE => {
                 let r: sf::CommissionRateSet = decode_payload(event)?;
                 let product = uuid(event, &r.product_id)?;
@@ -59,8 +73,7 @@ impl EventHandler for StorefrontFeed {
                 lines::of_product_since(conn, product, from).await?
             }
             topics::PRODUCT => {
-                let type_url = event.payload.as_ref().map(|p| p.type_url.as_str()).unwrap_or_default();
-                if type_url == sf::ProductPublished::type_url() {
+                if payload_is::<sf::ProductPublished>(event) {
                     let p: sf::ProductPublished = decode_payload(event)?;
                     let at = time(event, p.published_at.as_ref())?;
                     read_model::publish_product(conn, uuid(event, &p.product_id)?, &p.supplier_id, at).await?;

@@ -20,7 +20,11 @@ use super::{
 };
 use crate::{
     domain::Reason,
-    store::{self, lines::LineRow, views::Totals},
+    store::{
+        self,
+        lines::LineRow,
+        views::{LinkFigures, Totals},
+    },
 };
 
 const PERIOD_CHUNK: i64 = 1000;
@@ -98,6 +102,92 @@ pub async fn list_promoter_lines(
         lines: rows.iter().map(|l| line(l, &caller)).collect(),
         next_page_token,
     }))
+}
+
+#[tracing::instrument(skip_all, fields(supplier_id = %request.get_ref().supplier_id))]
+pub async fn list_supplier_lines(
+    api: &AttributionApi,
+    request: Request<pb::ListSupplierLinesRequest>,
+) -> Result<Response<pb::ListSupplierLinesResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(&[Role::Supplier, Role::Service, Role::Admin, Role::Finance])?;
+    let r = request.into_inner();
+    let supplier = validate::id("supplier_id", &r.supplier_id).map_err(|v| Error::from(Invalid::from(v)))?;
+    caller.require_owner(Role::Supplier, supplier, &[Role::Service, Role::Admin, Role::Finance])?;
+    let period = period(r.from.as_ref(), r.to.as_ref())?;
+    let page: Page<(DateTime<Utc>, String)> =
+        Page::from_request(r.page_size, &r.page_token, 50, 500).map_err(Error::from)?;
+    let mut rows = store::views::supplier_lines(&api.pool, supplier, period, page.after, page.limit + 1)
+        .await
+        .map_err(Error::from)?;
+    let next_page_token = next_page(&mut rows, page.limit, |l| (l.paid_at, l.line_id.clone()));
+    Ok(Response::new(pb::ListSupplierLinesResponse {
+        lines: rows.iter().map(|l| line(l, &caller)).collect(),
+        next_page_token,
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(promoter_id = %request.get_ref().promoter_id))]
+pub async fn get_link_stats(
+    api: &AttributionApi,
+    request: Request<pb::GetLinkStatsRequest>,
+) -> Result<Response<pb::GetLinkStatsResponse>, Status> {
+    let caller = request.caller()?.clone();
+    caller.require_role(&[Role::Promoter, Role::Service, Role::Admin, Role::Finance])?;
+    let r = request.into_inner();
+    let promoter = validate::id("promoter_id", &r.promoter_id).map_err(|v| Error::from(Invalid::from(v)))?;
+    caller.require_owner(Role::Promoter, promoter, &[Role::Service, Role::Admin, Role::Finance])?;
+    let period = period(r.from.as_ref(), r.to.as_ref())?;
+    let figures = store::views::link_figures(&api.pool, promoter, period).await.map_err(Error::from)?;
+    let (links, channels) = link_stats(figures);
+    Ok(Response::new(pb::GetLinkStatsResponse { links, channels }))
+}
+
+/// Rows of (link, currency) into one entry per link, busiest first, and the same
+/// summed per channel (an order that came through two links of one channel counts
+/// once for each).
+fn link_stats(figures: Vec<LinkFigures>) -> (Vec<pb::LinkStats>, Vec<pb::LinkStats>) {
+    fn add(into: &mut pb::LinkStats, currency: Option<&str>, orders: i64, lines: i64, commission: i64) {
+        into.orders += orders;
+        into.lines += lines;
+        let Some(currency) = currency else { return };
+        match into.commission.iter_mut().find(|m| m.currency == currency) {
+            Some(money) => money.minor_units += commission,
+            None => into.commission.push(Money { minor_units: commission, currency: currency.to_owned() }),
+        }
+    }
+    let mut links: Vec<pb::LinkStats> = Vec::new();
+    for f in figures {
+        let channel = f.channel.to_uppercase();
+        if links.last().is_none_or(|l| l.share_code != f.code) {
+            links.push(pb::LinkStats {
+                share_code: f.code.clone(),
+                channel,
+                product_id: f.product_id.map(|p| p.to_string()).unwrap_or_default(),
+                clicks: f.clicks,
+                ..Default::default()
+            });
+        }
+        if let Some(link) = links.last_mut() {
+            add(link, f.currency.as_deref(), f.orders, f.lines, f.commission);
+        }
+    }
+    let mut channels: BTreeMap<String, pb::LinkStats> = BTreeMap::new();
+    for link in &links {
+        let channel = channels
+            .entry(link.channel.clone())
+            .or_insert_with(|| pb::LinkStats { channel: link.channel.clone(), ..Default::default() });
+        channel.clicks += link.clicks;
+        add(channel, None, link.orders, link.lines, 0);
+        for money in &link.commission {
+            add(channel, Some(&money.currency), 0, 0, money.minor_units);
+        }
+    }
+    let busiest = |a: &pb::LinkStats, b: &pb::LinkStats| (b.lines, b.clicks).cmp(&(a.lines, a.clicks));
+    links.sort_by(busiest);
+    let mut channels: Vec<pb::LinkStats> = channels.into_values().collect();
+    channels.sort_by(busiest);
+    (links, channels)
 }
 
 #[tracing::instrument(skip_all, fields(line_id = %request.get_ref().line_id))]
@@ -199,6 +289,38 @@ pub async fn stream_period_lines(
 #[cfg(test)]
 mod tests {
     use super::mask;
+
+    #[test]
+    fn link_figures_add_up_per_link_and_per_channel() {
+        use super::{LinkFigures, link_stats};
+        let row = |code: &str, channel: &str, clicks, currency: Option<&str>, orders, lines, commission| LinkFigures {
+            code: code.into(),
+            channel: channel.into(),
+            product_id: None,
+            clicks,
+            currency: currency.map(str::to_owned),
+            orders,
+            lines,
+            commission,
+        };
+        let (links, channels) = link_stats(vec![
+            row("a", "channel_wechat", 10, Some("CNY"), 2, 3, 500),
+            row("a", "channel_wechat", 10, Some("USD"), 1, 1, 70),
+            row("b", "channel_wechat", 4, Some("CNY"), 1, 1, 100),
+            row("c", "channel_douyin", 7, None, 0, 0, 0),
+        ]);
+        assert_eq!(links.iter().map(|l| l.share_code.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!((links[0].clicks, links[0].orders, links[0].lines), (10, 3, 4));
+        assert_eq!(links[0].commission.len(), 2);
+        assert!(links[2].commission.is_empty());
+        let wechat = &channels[0];
+        assert_eq!(wechat.channel, "CHANNEL_WECHAT");
+        assert_eq!((wechat.clicks, wechat.orders, wechat.lines), (14, 4, 5));
+        let cny = wechat.commission.iter().find(|m| m.currency == "CNY").map(|m| m.minor_units);
+        assert_eq!(cny, Some(600));
+        assert_eq!(channels[1].channel, "CHANNEL_DOUYIN");
+        assert_eq!(channels[1].clicks, 7);
+    }
 
     #[test]
     fn buyers_are_masked() {

@@ -115,6 +115,12 @@ pub async fn insert_rate(
     Ok(())
 }
 
+/// A scheduled rate its supplier cancelled: it never applies.
+pub async fn delete_rate(conn: &mut PgConnection, rate_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM rm_rate WHERE rate_id = $1", rate_id).execute(conn).await?;
+    Ok(())
+}
+
 pub async fn insert_shop_status(
     conn: &mut PgConnection,
     shop_id: Uuid,

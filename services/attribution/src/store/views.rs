@@ -125,3 +125,81 @@ pub async fn period_lines(
     .fetch_all(db)
     .await
 }
+
+/// A supplier's attributed lines paid in [from, to), newest payment first (through
+/// the supplier's products, so no index on every line is needed for it).
+pub async fn supplier_lines(
+    db: impl PgExecutor<'_>,
+    supplier_id: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    after: Option<(DateTime<Utc>, String)>,
+    limit: i64,
+) -> Result<Vec<LineRow>, sqlx::Error> {
+    let (after_time, after_id) = after.unzip();
+    sqlx::query_as!(
+        LineRow,
+        "SELECT * FROM order_line
+         WHERE product_id IN (SELECT product_id FROM rm_product WHERE supplier_id = $1)
+           AND supplier_id = $1 AND attributed AND paid_at >= $2 AND paid_at < $3
+           AND ($4::timestamptz IS NULL OR (paid_at, line_id) < ($4, $5))
+         ORDER BY paid_at DESC, line_id DESC
+         LIMIT $6",
+        supplier_id,
+        from,
+        to,
+        after_time,
+        after_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One share link's figures in a period, in one currency (a link without sales has
+/// one row with no currency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkFigures {
+    pub code: String,
+    pub channel: String,
+    pub product_id: Option<uuid::Uuid>,
+    pub clicks: i64,
+    pub currency: Option<String>,
+    pub orders: i64,
+    pub lines: i64,
+    pub commission: i64,
+}
+
+/// Every link of a promoter's with its clicks, orders and commission in [from, to).
+pub async fn link_figures(
+    db: impl PgExecutor<'_>,
+    promoter_id: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<LinkFigures>, sqlx::Error> {
+    sqlx::query_as!(
+        LinkFigures,
+        r#"WITH links AS (SELECT code, channel, product_id FROM rm_share_link WHERE promoter_id = $1),
+                clicks AS (
+                    SELECT c.share_code, count(*) AS clicks FROM links
+                    JOIN click c ON c.share_code = links.code AND c.clicked_at >= $2 AND c.clicked_at < $3
+                    GROUP BY c.share_code),
+                sales AS (
+                    SELECT share_code, currency, count(DISTINCT order_id) AS orders, count(*) AS lines,
+                           sum(commission_minor)::bigint AS commission
+                    FROM order_line
+                    WHERE attributed AND promoter_id = $1 AND paid_at >= $2 AND paid_at < $3
+                    GROUP BY share_code, currency)
+           SELECT l.code AS "code!", l.channel AS "channel!", l.product_id,
+                  coalesce(c.clicks, 0) AS "clicks!", s.currency AS "currency?",
+                  coalesce(s.orders, 0) AS "orders!", coalesce(s.lines, 0) AS "lines!",
+                  coalesce(s.commission, 0)::bigint AS "commission!"
+           FROM links l
+           LEFT JOIN clicks c ON c.share_code = l.code
+           LEFT JOIN sales s ON s.share_code = l.code
+           ORDER BY l.code, s.currency"#,
+        promoter_id,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await
+}

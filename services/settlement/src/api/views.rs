@@ -42,6 +42,7 @@ pub async fn promoter_earnings(
         on_hold,
         withheld: convert::money(-balance(Account::TaxWithheld), currency),
         has_payout_profile,
+        fee_bps: api.settings.fee_bps,
         payouts: payouts
             .iter()
             .map(|(l, from, to)| pb::PayoutRecord {

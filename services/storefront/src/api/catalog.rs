@@ -1,22 +1,21 @@
-//! Suppliers' catalog and commission rates, and promoters' search of the supply.
-use chrono::{DateTime, TimeDelta, Utc};
+//! Suppliers' catalog, and promoters' search of the supply.
+use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use xiaopu_api::{storefront as pb, types::Money};
 use xiaopu_common::{
     auth::{CallerExt, Role},
-    error::{FieldViolation, Invalid, Violations, unique_violation},
+    error::{FieldViolation, Invalid, Violations},
     feed::{publish, publish_all},
     idempotency::{self, Claim},
     paging::{Page, next_page},
-    time::to_timestamp,
     validate,
 };
 
 use super::{Error, StorefrontApi, convert, events, page};
 use crate::{
     domain::{ProductStatus, StockStatus, like_pattern},
-    store::{self, product::ProductRecord, rate::RateRecord},
+    store::{self, product::ProductRecord},
 };
 
 const MAX_TITLE_CHARS: usize = 120;
@@ -26,11 +25,9 @@ const MAX_IMAGE_URL_LEN: usize = 1024;
 /// One billion yuan, in fen.
 const MAX_PRICE_MINOR: i64 = 100_000_000_000;
 const MAX_QUERY_CHARS: usize = 100;
-/// Clock skew tolerated on a rate's effective time ("now or later").
-const PAST_TOLERANCE: TimeDelta = TimeDelta::seconds(60);
-/// The idempotency scopes of the catalog's request ids.
+const MAX_CATEGORY_CHARS: usize = 32;
+/// The idempotency scope of publishing's request ids.
 const SCOPE_PUBLISH: &str = "storefront.PublishProduct";
-const SCOPE_SET_RATE: &str = "storefront.SetCommissionRate";
 
 /// Supplier-editable fields, validated.
 struct ProductFields {
@@ -102,7 +99,7 @@ fn product_fields(
         price: wanted("price").then(|| v.check(api.price(&field("price"), price))).flatten(),
         image_urls: wanted("image_urls").then(|| v.check(images(&field("image_urls"), image_urls))).flatten(),
         category: wanted("category")
-            .then(|| v.check(validate::id(&field("category"), category)).map(str::to_owned))
+            .then(|| v.check(validate::label(&field("category"), category, MAX_CATEGORY_CHARS)).map(str::to_owned))
             .flatten(),
         stock_status: wanted("stock_status")
             .then(|| match stock_status {
@@ -214,7 +211,7 @@ pub async fn publish_product(
 }
 
 /// The product if it exists and the caller is the supplier who owns it.
-async fn owned_product(
+pub(super) async fn owned_product(
     conn: &mut sqlx::PgConnection,
     caller: &xiaopu_common::auth::Caller,
     product_id: Uuid,
@@ -359,124 +356,43 @@ pub async fn list_supplier_products(
         .await
         .map_err(Error::from)?;
     let next_page_token = next_page(&mut rows, page.limit, |p| (p.published_at, p.product_id));
+    let ids: Vec<Uuid> = rows.iter().map(|p| p.product_id).collect();
+    let listed = store::listing::active_counts(&api.pool, &ids).await.map_err(Error::from)?;
+    let rates = store::rate::current_of(&api.pool, &ids, api.clock.now()).await.map_err(Error::from)?;
     Ok(Response::new(pb::ListSupplierProductsResponse {
         products: rows.iter().map(convert::product).collect(),
         next_page_token,
+        active_listings: listed
+            .into_iter()
+            .map(|(id, shops)| (id.to_string(), i32::try_from(shops).unwrap_or(i32::MAX)))
+            .collect(),
+        current_rate_bps: rates.into_iter().map(|(id, bps)| (id.to_string(), bps)).collect(),
     }))
 }
 
-/// The rate a supplier's request set before idempotency keys kept answers.
-async fn stored_rate(
-    conn: &mut sqlx::PgConnection,
-    supplier_id: &str,
-    request_id: &str,
-) -> Result<Response<pb::SetCommissionRateResponse>, Status> {
-    let stored = store::rate::by_request(&mut *conn, supplier_id, request_id)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::from(sqlx::Error::Protocol("a claimed request id has no rate".into())))?;
-    Ok(Response::new(pb::SetCommissionRateResponse { rate: Some(convert::rate(&stored)) }))
-}
+/// The most ids one BatchGetProducts takes.
+const MAX_BATCH_GET: usize = 100;
 
-#[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id, rate_bps = request.get_ref().rate_bps))]
-pub async fn set_commission_rate(
+#[tracing::instrument(skip_all, fields(ids = request.get_ref().product_ids.len()))]
+pub async fn batch_get_products(
     api: &StorefrontApi,
-    request: Request<pb::SetCommissionRateRequest>,
-) -> Result<Response<pb::SetCommissionRateResponse>, Status> {
-    let caller = request.caller()?.clone();
-    caller.require_role(&[Role::Supplier])?;
-    let r = request.into_inner();
-    let fingerprint = idempotency::fingerprint(&r);
-    let now = api.clock.now();
-    let mut v = Violations::new();
-    let request_id = v.check(validate::id("request_id", &r.request_id));
-    let product_id = v.check(validate::uuid("product_id", &r.product_id));
-    if let Err(rule) = api.rate_bounds().check(r.rate_bps) {
-        v.add("rate_bps", rule);
-    }
-    let effective_from =
-        v.check(validate::timestamp("effective_from", r.effective_from.as_ref())).map(|t| t.unwrap_or(now));
-    if effective_from.is_some_and(|t| t < now - PAST_TOLERANCE) {
-        v.add("effective_from", "must not be in the past: rates apply from now or later");
-    }
-    let (request_id, (product_id, effective_from)) =
-        v.finish_with(request_id.zip(product_id.zip(effective_from))).map_err(Error::from)?;
-
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let key = match idempotency::claim(&mut tx, SCOPE_SET_RATE, &caller.subject, request_id, &fingerprint)
-        .await
-        .map_err(Error::from)?
-    {
-        Claim::Replay(first) => return Ok(Response::new(first)),
-        Claim::New(key) => key,
-    };
-    let product = owned_product(&mut tx, &caller, product_id).await?;
-    if product.status == ProductStatus::Withdrawn {
-        return Err(Error::ProductWithdrawn(product_id.to_string()).into());
-    }
-    let rate = RateRecord {
-        rate_id: Uuid::now_v7(),
-        product_id,
-        rate_bps: r.rate_bps,
-        effective_from,
-        set_by: caller.subject.clone(),
-        set_at: now,
-        request_id: request_id.to_owned(),
-    };
-    match store::rate::insert(&mut *tx, &rate).await {
-        Ok(true) => {}
-        // Set before idempotency keys were kept: the first answer stands.
-        Ok(false) => return stored_rate(&mut tx, &caller.subject, request_id).await,
-        Err(err) if unique_violation(&err) == Some("commission_rate_effective_unique") => {
-            return Err(Error::RateAlreadyScheduled {
-                product_id: product_id.to_string(),
-                effective_from: effective_from.to_rfc3339(),
-            }
-            .into());
-        }
-        Err(err) => return Err(Error::from(err).into()),
-    }
-    publish(&mut tx, &events::rate_set(&rate, &product.supplier_id)).await.map_err(Error::from)?;
-    let answer = pb::SetCommissionRateResponse { rate: Some(convert::rate(&rate)) };
-    key.remember(&mut tx, &answer).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
-    tracing::info!(%product_id, rate_bps = rate.rate_bps, effective_from = %rate.effective_from, "commission rate set");
-    Ok(Response::new(answer))
-}
-
-#[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id))]
-pub async fn get_commission_rate(
-    api: &StorefrontApi,
-    request: Request<pb::GetCommissionRateRequest>,
-) -> Result<Response<pb::GetCommissionRateResponse>, Status> {
+    request: Request<pb::BatchGetProductsRequest>,
+) -> Result<Response<pb::BatchGetProductsResponse>, Status> {
     request.caller()?;
     let r = request.get_ref();
     let mut v = Violations::new();
-    let product_id = v.check(validate::uuid("product_id", &r.product_id));
-    let at = v.check(validate::timestamp("at", r.at.as_ref()));
-    let (product_id, at) = v.finish_with(product_id.zip(at)).map_err(Error::from)?;
-    let at = at.unwrap_or_else(|| api.clock.now());
-    let rate = store::rate::at(&api.pool, product_id, at).await.map_err(Error::from)?.ok_or_else(|| {
-        Error::NotFound { what: "commission rate in force", id: format!("{product_id} at {}", to_timestamp(at)) }
-    })?;
-    Ok(Response::new(pb::GetCommissionRateResponse { rate: Some(convert::rate(&rate)) }))
-}
-
-#[tracing::instrument(skip_all, fields(product_id = %request.get_ref().product_id))]
-pub async fn list_commission_rates(
-    api: &StorefrontApi,
-    request: Request<pb::ListCommissionRatesRequest>,
-) -> Result<Response<pb::ListCommissionRatesResponse>, Status> {
-    request.caller()?;
-    let r = request.get_ref();
-    let product_id = validate::uuid("product_id", &r.product_id).map_err(|v| Error::from(Invalid::from(v)))?;
-    let page: Page<(DateTime<Utc>, Uuid)> = page(r.page_size, &r.page_token)?;
-    let mut rows = store::rate::list(&api.pool, product_id, page.after, page.limit + 1).await.map_err(Error::from)?;
-    let next_page_token = next_page(&mut rows, page.limit, |r| (r.effective_from, r.rate_id));
-    Ok(Response::new(pb::ListCommissionRatesResponse {
-        rates: rows.iter().map(convert::rate).collect(),
-        next_page_token,
-    }))
+    if r.product_ids.len() > MAX_BATCH_GET {
+        v.add("product_ids", format!("must hold at most {MAX_BATCH_GET} ids"));
+    }
+    let ids: Vec<Uuid> = r
+        .product_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| v.check(validate::uuid(&format!("product_ids[{i}]"), id)))
+        .collect();
+    v.finish().map_err(Error::from)?;
+    let products = store::product::get_many(&api.pool, &ids).await.map_err(Error::from)?;
+    Ok(Response::new(pb::BatchGetProductsResponse { products: products.iter().map(convert::product).collect() }))
 }
 
 #[tracing::instrument(skip_all, fields(query = %request.get_ref().query))]
@@ -488,7 +404,11 @@ pub async fn search_products(
     let r = request.get_ref();
     let mut v = Violations::new();
     let query = v.check(validate::optional_text("query", &r.query, MAX_QUERY_CHARS, false));
-    let category = if r.category.is_empty() { None } else { v.check(validate::id("category", &r.category)) };
+    let category = if r.category.is_empty() {
+        None
+    } else {
+        v.check(validate::label("category", &r.category, MAX_CATEGORY_CHARS))
+    };
     let min = if r.min_rate_bps == 0 { 0 } else { r.min_rate_bps };
     let max = if r.max_rate_bps == 0 { 10_000 } else { r.max_rate_bps };
     if !(0..=10_000).contains(&min) {

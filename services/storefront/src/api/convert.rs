@@ -98,6 +98,7 @@ pub fn rate(r: &RateRecord) -> pb::CommissionRate {
         effective_from: Some(to_timestamp(r.effective_from)),
         set_by: r.set_by.clone(),
         set_at: Some(to_timestamp(r.set_at)),
+        cancelled_at: r.cancelled_at.map(to_timestamp),
     }
 }
 

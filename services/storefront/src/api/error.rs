@@ -21,6 +21,8 @@ pub enum Error {
     AlreadyListed(String),
     #[error("a rate for product `{product_id}` already takes effect at {effective_from}")]
     RateAlreadyScheduled { product_id: String, effective_from: String },
+    #[error("rate `{rate_id}` has been in force since {since}; only a scheduled rate can be cancelled")]
+    RateInForce { rate_id: String, since: String },
     #[error("{explanation}")]
     NotEligible { explanation: String },
     #[error("eligibility cannot be checked now ({0}); try again shortly")]
@@ -59,6 +61,7 @@ impl From<Error> for Status {
             Error::RateAlreadyScheduled { .. } => {
                 status_with_reason(Code::AlreadyExists, reasons::RATE_ALREADY_SCHEDULED, message)
             }
+            Error::RateInForce { .. } => status_with_reason(Code::FailedPrecondition, reasons::RATE_IN_FORCE, message),
             Error::NotEligible { .. } => status_with_reason(Code::FailedPrecondition, reasons::NOT_ELIGIBLE, message),
             Error::EligibilityUnavailable(_) => {
                 status_with_reason(Code::Unavailable, reason::UPSTREAM_UNAVAILABLE, message)

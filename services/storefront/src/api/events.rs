@@ -32,6 +32,18 @@ pub fn rate_set(rate: &RateRecord, supplier_id: &str) -> OutboxEvent {
     OutboxEvent::new(rate.rate_id, topics::RATE, rate.product_id.to_string(), &event)
 }
 
+/// A scheduled rate left the history of rates in force.
+pub fn rate_cancelled(rate: &RateRecord, supplier_id: &str) -> OutboxEvent {
+    let event = pb::CommissionRateCancelled {
+        rate_id: rate.rate_id.to_string(),
+        product_id: rate.product_id.to_string(),
+        supplier_id: supplier_id.to_owned(),
+        effective_from: Some(to_timestamp(rate.effective_from)),
+        cancelled_at: rate.cancelled_at.map(to_timestamp),
+    };
+    OutboxEvent::new(Uuid::now_v7(), topics::RATE, rate.product_id.to_string(), &event)
+}
+
 pub fn product_published(product: &ProductRecord) -> OutboxEvent {
     let event = pb::ProductPublished {
         product_id: product.product_id.to_string(),

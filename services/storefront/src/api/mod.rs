@@ -9,6 +9,7 @@ mod links;
 mod listings;
 mod page_cache;
 mod promoter_status;
+mod rates;
 mod shops;
 
 use serde::de::DeserializeOwned;
@@ -74,10 +75,12 @@ route! {
     update_product => catalog::update_product: UpdateProductRequest -> UpdateProductResponse;
     withdraw_product => catalog::withdraw_product: WithdrawProductRequest -> WithdrawProductResponse;
     get_product => catalog::get_product: GetProductRequest -> GetProductResponse;
+    batch_get_products => catalog::batch_get_products: BatchGetProductsRequest -> BatchGetProductsResponse;
     list_supplier_products => catalog::list_supplier_products: ListSupplierProductsRequest -> ListSupplierProductsResponse;
-    set_commission_rate => catalog::set_commission_rate: SetCommissionRateRequest -> SetCommissionRateResponse;
-    get_commission_rate => catalog::get_commission_rate: GetCommissionRateRequest -> GetCommissionRateResponse;
-    list_commission_rates => catalog::list_commission_rates: ListCommissionRatesRequest -> ListCommissionRatesResponse;
+    set_commission_rate => rates::set_commission_rate: SetCommissionRateRequest -> SetCommissionRateResponse;
+    get_commission_rate => rates::get_commission_rate: GetCommissionRateRequest -> GetCommissionRateResponse;
+    list_commission_rates => rates::list_commission_rates: ListCommissionRatesRequest -> ListCommissionRatesResponse;
+    cancel_scheduled_rate => rates::cancel_scheduled_rate: CancelScheduledRateRequest -> CancelScheduledRateResponse;
     search_products => catalog::search_products: SearchProductsRequest -> SearchProductsResponse;
     open_shop => shops::open_shop: OpenShopRequest -> OpenShopResponse;
     get_shop => shops::get_shop: GetShopRequest -> GetShopResponse;

@@ -69,6 +69,18 @@ pub async fn active(
     .transpose()
 }
 
+/// How many shops list each of `product_ids` now (products listed nowhere are absent).
+pub async fn active_counts(db: impl PgExecutor<'_>, product_ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT product_id, count(*) AS "shops!" FROM listing
+           WHERE product_id = ANY($1::uuid[]) AND removed_at IS NULL GROUP BY product_id"#,
+        product_ids
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.product_id, r.shops)).collect())
+}
+
 /// The position after the shop's last active listing.
 pub async fn next_position(db: impl PgExecutor<'_>, shop_id: Uuid) -> Result<i32, sqlx::Error> {
     let row = sqlx::query!(

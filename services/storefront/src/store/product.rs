@@ -116,6 +116,16 @@ pub async fn get(db: impl PgExecutor<'_>, product_id: Uuid) -> Result<Option<Pro
         .transpose()
 }
 
+/// The products among `product_ids` that exist.
+pub async fn get_many(db: impl PgExecutor<'_>, product_ids: &[Uuid]) -> Result<Vec<ProductRecord>, sqlx::Error> {
+    sqlx::query_as!(ProductRow, "SELECT * FROM product WHERE product_id = ANY($1::uuid[])", product_ids)
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+}
+
 /// Reads and locks the product until the transaction ends.
 pub async fn get_for_update(db: impl PgExecutor<'_>, product_id: Uuid) -> Result<Option<ProductRecord>, sqlx::Error> {
     sqlx::query_as!(ProductRow, "SELECT * FROM product WHERE product_id = $1 FOR UPDATE", product_id)

@@ -3,5 +3,6 @@
 mod catalog;
 mod links;
 mod listings;
+mod rates;
 mod shops;
 mod support;
