@@ -84,7 +84,7 @@ def check_workloads(docs, label):
     check(len(deny) == 1 and set(deny[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}, f"[{label}] no default-deny policy")
     # Each real caller, and only it, may reach its upstream.
     callers = {
-        "eligibility": ["storefront"],
+        "eligibility": ["storefront", "web"],
         "storefront": ["attribution", "web"],
         "attribution": ["settlement", "web"],
         "settlement": ["web"],
@@ -158,7 +158,8 @@ def main(default_path, production_path):
         for name in set(SERVICES) - HTTP:
             check(grpc.get(f"/xiaopu.{name}.v1.{name.title()}Service") == "grpc", f"[production] Ingress does not route {name}")
     if "web" in ingresses:
-        check(paths(ingresses["web"]) == {"/s/": "http", "/console": "http"}, "[production] the web Ingress does not route /s/ and /console")
+        web_paths = {path: "http" for path in ["/s/", "/app", "/supplier", "/static/", "/console"]}
+        check(paths(ingresses["web"]) == web_paths, "[production] the web Ingress does not route the web front's pages")
     if failures:
         print("rendered chart check failed:\n  " + "\n  ".join(failures))
         sys.exit(1)

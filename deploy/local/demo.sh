@@ -107,8 +107,10 @@ shop_becomes "$shop" SHOP_STATUS_ACTIVE
 show --as service:web --field status promoter page --shop "$shop"
 
 web="${XIAOPU_WEB_URL:-http://127.0.0.1:8080}"
-say "10. The web: what a buyer's phone opens, and the finance console"
+say "10. The web: what a buyer's phone opens, the promoter app, the supplier portal and the finance console"
 echo "Alice's shop, as her WeChat link opens it:   $web/s/$shop_code"
 echo "Its QR code, for a 朋友圈 poster:               $web/s/$shop_code/qr.svg"
 echo "The tea, as her Douyin link opens it:          $web/s/$code"
+echo "Alice's app (sign in as $alice; dev sign-in):  $web/app"
+echo "The supplier portal (sign in as $supplier):    $web/supplier"
 echo "The finance console (development sign-in on):  $web/console"

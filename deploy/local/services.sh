@@ -26,9 +26,10 @@ upstream_env() {
                      "XIAOPU_SETTLEMENT__HOLD_HOURS=${XIAOPU_SETTLEMENT__HOLD_HOURS:-0}" \
                      "XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS=${XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS:-1000}" \
                      "XIAOPU_SETTLEMENT__PAYEE_KEY_PATH=$(payee_key)" ;;
-    # The web front calls three services; locally it serves plain HTTP and offers the
-    # development sign-in to the console.
-    web) echo "XIAOPU_WEB__STOREFRONT__URL=http://127.0.0.1:$(cat "$state/storefront.port")" \
+    # The web front calls all four services; locally it serves plain HTTP and offers the
+    # development sign-in (console, promoter app, supplier portal).
+    web) echo "XIAOPU_WEB__ELIGIBILITY__URL=http://127.0.0.1:$(cat "$state/eligibility.port")" \
+              "XIAOPU_WEB__STOREFRONT__URL=http://127.0.0.1:$(cat "$state/storefront.port")" \
               "XIAOPU_WEB__ATTRIBUTION__URL=http://127.0.0.1:$(cat "$state/attribution.port")" \
               "XIAOPU_WEB__SETTLEMENT__URL=http://127.0.0.1:$(cat "$state/settlement.port")" \
               "XIAOPU_WEB__DEV_SIGN_IN=true" "XIAOPU_WEB__SECURE_COOKIES=false" ;;

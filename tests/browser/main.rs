@@ -4,3 +4,4 @@
 //! users. Screenshots land in `target/artifacts/`.
 mod browser;
 mod buyer_and_finance;
+mod promoter_and_supplier;

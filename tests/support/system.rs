@@ -104,7 +104,7 @@ impl System {
             ("XIAOPU_WEB__DEV_SIGN_IN".to_string(), "true".to_string()),
             ("XIAOPU_WEB__SECURE_COOKIES".to_string(), "false".to_string()),
         ]);
-        for upstream in ["storefront", "attribution", "settlement"] {
+        for upstream in ["eligibility", "storefront", "attribution", "settlement"] {
             env.insert(format!("XIAOPU_WEB__{}__URL", upstream.to_uppercase()), self.processes[upstream].url());
         }
         let process = ServiceProcess::start("web", env);

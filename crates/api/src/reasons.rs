@@ -52,6 +52,71 @@ reasons! {
     PAYEE_MISSING => "未设置收款信息，付款暂缓", "No payout profile: the payout is held";
 }
 
+/// How the values of the API's enums that people see read (keyed by the value's
+/// proto name): explanations of attribution, eligibility decisions, states, channels.
+pub const VALUES: &[(&str, &str, &str)] = &[
+    ("ATTRIBUTION_REASON_ORDER_CODE", "订单带有您的分享码，佣金归您", "The order carried your share code"),
+    (
+        "ATTRIBUTION_REASON_LAST_CLICK",
+        "买家在归属期内最后点击的是您的链接",
+        "The buyer's last click in the window was your link",
+    ),
+    ("ATTRIBUTION_REASON_NO_CLICK", "买家没有点击过任何分享链接", "The buyer clicked no share link"),
+    (
+        "ATTRIBUTION_REASON_WINDOW_EXPIRED",
+        "最后一次点击已超过归属期",
+        "The last click was before the attribution window",
+    ),
+    ("ATTRIBUTION_REASON_UNKNOWN_CODE", "订单上的分享码不存在", "The order's share code does not exist"),
+    ("ATTRIBUTION_REASON_LINK_REVOKED", "分享链接在付款前已被撤回", "The share link was revoked before payment"),
+    (
+        "ATTRIBUTION_REASON_PRODUCT_NOT_LISTED",
+        "付款时这件商品不在该小店中",
+        "The product was not listed in the shop at payment",
+    ),
+    ("ATTRIBUTION_REASON_SHOP_SUSPENDED", "付款时小店处于暂停状态", "The shop was suspended at payment"),
+    (
+        "ATTRIBUTION_REASON_SELF_PURCHASE",
+        "店主通过自己的链接购买，不计佣金",
+        "The promoter bought through their own link",
+    ),
+    ("ATTRIBUTION_REASON_NO_RATE", "付款时这件商品没有生效的佣金率", "No commission rate was in force at payment"),
+    ("LINE_STATE_PAID", "已付款", "Paid"),
+    ("LINE_STATE_RECEIVED", "已收货", "Received"),
+    ("LINE_STATE_VOID", "已退款失效", "Void (refunded)"),
+    ("PROMOTER_STATUS_NONE", "尚未评估", "Not assessed yet"),
+    ("PROMOTER_STATUS_APPROVED", "已通过，可以开店", "Approved: you may run a shop"),
+    ("PROMOTER_STATUS_REFUSED", "未通过", "Not approved"),
+    ("PROMOTER_STATUS_SUSPENDED", "已暂停", "Suspended"),
+    ("DECISION_REASON_SCORE_ABOVE_THRESHOLD", "信用分高于开店门槛", "The credit score is above the threshold"),
+    (
+        "DECISION_REASON_SCORE_NOT_ABOVE_THRESHOLD",
+        "信用分未高于开店门槛",
+        "The credit score is not above the threshold",
+    ),
+    ("DECISION_REASON_SCORE_STALE", "信用分已过期，需要更新", "The credit score is out of date"),
+    ("DECISION_REASON_NO_SCORE", "还没有信用分记录", "No credit score has been recorded"),
+    ("CHANNEL_WECHAT", "微信群", "WeChat group"),
+    ("CHANNEL_MOMENTS", "朋友圈", "WeChat Moments"),
+    ("CHANNEL_DOUYIN", "抖音", "Douyin"),
+    ("CHANNEL_WEIBO", "微博", "Weibo"),
+    ("CHANNEL_XIAOHONGSHU", "小红书", "Xiaohongshu"),
+    ("CHANNEL_LIVE", "直播", "Live stream"),
+    ("CHANNEL_OTHER", "其他", "Other"),
+    ("STOCK_STATUS_IN_STOCK", "有货", "In stock"),
+    ("STOCK_STATUS_LOW_STOCK", "库存紧张", "Low stock"),
+    ("STOCK_STATUS_OUT_OF_STOCK", "缺货", "Out of stock"),
+    ("PRODUCT_STATUS_ACTIVE", "在售", "On sale"),
+    ("PRODUCT_STATUS_WITHDRAWN", "已下架", "Withdrawn"),
+    ("SHOP_STATUS_ACTIVE", "营业中", "Open"),
+    ("SHOP_STATUS_SUSPENDED", "已暂停", "Suspended"),
+    ("BATCH_LINE_STATUS_PENDING", "待付款", "To be paid"),
+    ("BATCH_LINE_STATUS_PAID", "已付款", "Paid"),
+    ("BATCH_LINE_STATUS_FAILED", "付款失败，将在下期重付", "Failed; re-issued next period"),
+    ("BATCH_LINE_STATUS_CARRIED_FORWARD", "未达起付金额，结转下期", "Under the minimum; carried forward"),
+    ("BATCH_LINE_STATUS_HELD", "暂缓付款", "Held"),
+];
+
 /// The language words are shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Language {
@@ -60,9 +125,20 @@ pub enum Language {
     English,
 }
 
-/// How `code` reads in `language`; None for a code not in the catalogue.
+/// How `code` (a reason code, or an enum value's proto name) reads in `language`;
+/// None for a code in neither catalogue.
 pub fn describe(code: &str, language: Language) -> Option<&'static str> {
-    CATALOGUE.iter().find(|(c, ..)| *c == code).map(|(_, zh, en)| if language == Language::Chinese { *zh } else { *en })
+    CATALOGUE
+        .iter()
+        .chain(VALUES)
+        .find(|(c, ..)| *c == code)
+        .map(|(_, zh, en)| if language == Language::Chinese { *zh } else { *en })
+}
+
+/// An enum value in words, or its proto name when the catalogue lacks it (which the
+/// page-walking tests catch).
+pub fn value_words(proto_name: &str, language: Language) -> &str {
+    describe(proto_name, language).unwrap_or(proto_name)
 }
 
 #[cfg(test)]
@@ -71,17 +147,19 @@ mod tests {
 
     #[test]
     fn every_code_is_listed_once_with_words_in_both_languages() {
-        let mut codes: Vec<&str> = CATALOGUE.iter().map(|(c, ..)| *c).collect();
+        let mut codes: Vec<&str> = CATALOGUE.iter().chain(VALUES).map(|(c, ..)| *c).collect();
         codes.sort_unstable();
         let before = codes.len();
         codes.dedup();
         assert_eq!(codes.len(), before, "a code listed twice");
-        for (code, zh, en) in CATALOGUE {
+        for (code, zh, en) in CATALOGUE.iter().chain(VALUES) {
             assert!(code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{code}");
             assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{code}: {zh}");
             assert!(!en.is_empty() && en.is_ascii(), "{code}: {en}");
         }
         assert_eq!(describe(FOUR_EYES, Language::Chinese), Some("批次须由创建人以外的财务审批"));
         assert_eq!(describe("NO_SUCH_CODE", Language::English), None);
+        assert_eq!(value_words("CHANNEL_WECHAT", Language::Chinese), "微信群");
+        assert_eq!(value_words("CHANNEL_NEW", Language::Chinese), "CHANNEL_NEW");
     }
 }

@@ -73,6 +73,11 @@ pub enum SupplierCommand {
         #[arg(long)]
         request_id: Option<String>,
     },
+    /// Cancel a scheduled rate before it applies (it stays in the history, cancelled).
+    CancelRate {
+        #[arg(long)]
+        rate: String,
+    },
     /// The rate in force at a time (now by default).
     Rate {
         #[arg(long)]
@@ -153,6 +158,10 @@ pub async fn run(ctx: &Context, command: SupplierCommand) -> anyhow::Result<()> 
                 effective_from: from.as_deref().map(timestamp_arg).transpose()?,
             };
             ctx.printer.print(&client.set_commission_rate(request).await?.into_inner())
+        }
+        SupplierCommand::CancelRate { rate } => {
+            let request = pb::CancelScheduledRateRequest { rate_id: rate };
+            ctx.printer.print(&client.cancel_scheduled_rate(request).await?.into_inner())
         }
         SupplierCommand::Rate { product, at } => {
             let request =

@@ -47,6 +47,21 @@ pub fn to_decimal(minor: i64, currency: &str) -> String {
     format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = digits as usize)
 }
 
+/// A non-negative decimal as typed ("39.9", "39.90", "40") scaled to `digits` places
+/// exactly: `parse_decimal("39.9", 2)` is 3990. None for anything else (a sign, more
+/// places than `digits`, letters, or an amount that does not fit).
+pub fn parse_decimal(text: &str, digits: u32) -> Option<i64> {
+    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !plain(whole) || !plain(fraction) || fraction.len() > digits as usize {
+        return None;
+    }
+    let scale = 10i64.checked_pow(digits)?;
+    let padded = format!("{fraction:0<width$}", width = digits as usize);
+    let fraction: i64 = if padded.is_empty() { 0 } else { padded.parse().ok()? };
+    whole.parse::<i64>().ok()?.checked_mul(scale)?.checked_add(fraction)
+}
+
 /// One order line's commission, split between the platform and the promoter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CommissionSplit {
@@ -72,6 +87,25 @@ pub fn split(commissionable: i64, rate_bps: i32, fee_bps: i32) -> CommissionSpli
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn typed_decimals_are_scaled_exactly() {
+        assert_eq!(parse_decimal("39.9", 2), Some(3990));
+        assert_eq!(parse_decimal("39.90", 2), Some(3990));
+        assert_eq!(parse_decimal(" 40 ", 2), Some(4000));
+        assert_eq!(parse_decimal("5.5", 2), Some(550));
+        assert_eq!(parse_decimal("7", 0), Some(7));
+        for bad in ["", ".5", "-1", "1.234", "1e3", "a", "1.2.3", "99999999999999999999"] {
+            assert_eq!(parse_decimal(bad, 2), None, "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn written_amounts_read_back(minor in 0i64..1_000_000_000_000) {
+            prop_assert_eq!(parse_decimal(&to_decimal(minor, "CNY"), 2), Some(minor));
+        }
+    }
 
     /// The worked examples of DOMAIN.md rule 7 (fee 1000 bps).
     #[test]

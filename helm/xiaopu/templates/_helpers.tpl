@@ -68,7 +68,7 @@ eligibility: []
 storefront: [eligibility]
 attribution: [storefront]
 settlement: [attribution]
-web: [storefront, attribution, settlement]
+web: [eligibility, storefront, attribution, settlement]
 {{- end }}
 
 {{/* The gRPC service a component serves to clients (routed by the Ingress). */}}

@@ -19,7 +19,7 @@ use xiaopu_common::{
     telemetry::http_server_span,
 };
 
-use crate::{SharedApp, console, shop};
+use crate::{SharedApp, console, promoter, shop, supplier};
 
 /// Every route of the web front.
 pub fn router(app: SharedApp) -> Router {
@@ -27,6 +27,9 @@ pub fn router(app: SharedApp) -> Router {
         .route("/s/{code}", get(shop::page))
         .route("/s/{code}/qr.svg", get(shop::qr_code))
         .nest("/console", console::router())
+        .nest("/app", promoter::router())
+        .nest("/supplier", supplier::router())
+        .route("/static/copy.js", get(copy_script))
         .route_layer(middleware::from_fn(trace))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -35,11 +38,19 @@ pub fn router(app: SharedApp) -> Router {
 }
 
 /// What a page may load and who may frame it: pages are server-rendered with their
-/// own stylesheet inline and no script at all, images come from suppliers' https
-/// hosts, forms post back to this origin only, and fetches (a download, later a
-/// gRPC-Web call) go to this origin only.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; \
-     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// own stylesheet inline; the one script (the app's copy button) comes from this
+/// origin, never inline; images come from suppliers' https hosts, forms post back to
+/// this origin only, and fetches (a download, a gRPC-Web call) go to this origin only.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; img-src 'self' https: data:; \
+     style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The promoter app's copy button.
+async fn copy_script() -> Response {
+    use axum::http::header;
+    let headers =
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")];
+    (headers, include_str!("../static/copy.js")).into_response()
+}
 
 /// The browser-side defences every answer carries; HSTS only where the front is
 /// served over TLS (its cookies are then `Secure`).

@@ -2,12 +2,19 @@
 //! four services over gRPC only:
 //! - `/s/{code}`: the mini-shop page a share link opens, rendered on the server for a
 //!   phone's in-app browser; it records the click for attribution;
-//! - `/console`: the finance console for payout batches, holds and reconciliation,
-//!   calling settlement with the signed-in finance user's own token.
+//! - `/app`: the promoter app (店主), mobile-first: status, shop, supply, listings,
+//!   share links with QR codes, orders, earnings and per-link figures;
+//! - `/supplier`: the supplier portal: products, rates and their history, charges;
+//! - `/console`: the finance console for payout batches, holds and reconciliation.
+//!
+//! Signed-in areas call the services with the user's own token (`session`).
 mod console;
 mod http_server;
 mod pages;
+mod promoter;
+mod session;
 mod shop;
+mod supplier;
 mod views;
 
 use std::sync::Arc;
@@ -18,6 +25,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use xiaopu_api::{
     attribution::attribution_service_client::AttributionServiceClient,
+    eligibility::eligibility_service_client::EligibilityServiceClient,
     settlement::settlement_service_client::SettlementServiceClient,
     storefront::storefront_service_client::StorefrontServiceClient,
 };
@@ -40,6 +48,7 @@ pub type Settings = config::Settings<WebSettings>;
 #[serde(default)]
 pub struct WebSettings {
     /// `XIAOPU_WEB__STOREFRONT__URL` and so on: the services it calls.
+    pub eligibility: UpstreamSettings,
     pub storefront: UpstreamSettings,
     pub attribution: UpstreamSettings,
     pub settlement: UpstreamSettings,
@@ -68,6 +77,7 @@ pub struct WebSettings {
 impl Default for WebSettings {
     fn default() -> Self {
         Self {
+            eligibility: UpstreamSettings::new("http://127.0.0.1:50051"),
             storefront: UpstreamSettings::new("http://127.0.0.1:50052"),
             attribution: UpstreamSettings::new("http://127.0.0.1:50053"),
             settlement: UpstreamSettings::new("http://127.0.0.1:50054"),
@@ -89,6 +99,7 @@ impl Section for WebSettings {
 
 impl Validate for WebSettings {
     fn validate(&self) -> Result<(), ConfigError> {
+        self.eligibility.validate("web.eligibility")?;
         self.storefront.validate("web.storefront")?;
         self.attribution.validate("web.attribution")?;
         self.settlement.validate("web.settlement")?;
@@ -114,9 +125,12 @@ pub struct App {
     /// Calls made as the web front itself (role `service`).
     pub storefront: StorefrontServiceClient<Upstream>,
     pub attribution: AttributionServiceClient<Upstream>,
-    /// Calls made on behalf of the signed-in finance user, with their token.
+    /// Calls made on behalf of the signed-in user (finance, promoter or supplier),
+    /// with their own token.
     pub settlement_as_user: SettlementServiceClient<tonic::transport::Channel>,
     pub attribution_as_user: AttributionServiceClient<tonic::transport::Channel>,
+    pub storefront_as_user: StorefrontServiceClient<tonic::transport::Channel>,
+    pub eligibility_as_user: EligibilityServiceClient<tonic::transport::Channel>,
     pub verifier: TokenVerifier,
     /// Mints development sign-in tokens, when that is on.
     pub dev_signer: Option<TokenSigner>,
@@ -145,6 +159,8 @@ impl App {
             attribution: AttributionServiceClient::new(upstream(&web.attribution, "web.attribution", credentials)?),
             settlement_as_user: SettlementServiceClient::new(channel(&web.settlement, "web.settlement")?),
             attribution_as_user: AttributionServiceClient::new(channel(&web.attribution, "web.attribution")?),
+            storefront_as_user: StorefrontServiceClient::new(channel(&web.storefront, "web.storefront")?),
+            eligibility_as_user: EligibilityServiceClient::new(channel(&web.eligibility, "web.eligibility")?),
             verifier: TokenVerifier::from_settings(&common.auth)?,
             dev_signer,
             shutdown: CancellationToken::new(),

@@ -7,7 +7,67 @@ use axum::{
 };
 use tonic::Code;
 
+use axum::response::Redirect;
+use serde::Deserialize;
+use xiaopu_api::reasons::{self, Language};
+use xiaopu_common::error::status_details;
+
 use crate::views::Notice;
+
+/// `?done=…`, `?error=…` (what the last action did) and `?page=…`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub done: String,
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub page: String,
+}
+
+/// What every signed-in page shows around its content.
+pub struct Frame {
+    pub user: String,
+    pub csrf: String,
+    /// What the last action did, or why the service refused it.
+    pub done: String,
+    pub error: String,
+}
+
+impl<A> crate::session::Session<A> {
+    pub fn frame(&self, query: &PageQuery) -> Frame {
+        Frame { user: self.user.clone(), csrf: self.csrf.clone(), done: query.done.clone(), error: query.error.clone() }
+    }
+}
+
+/// After a form: back to `to`, with what happened for the page to show.
+pub fn back(to: &str, outcome: Result<String, tonic::Status>) -> Response {
+    let (key, text) = match outcome {
+        Ok(done) => ("done", done),
+        Err(status) => ("error", refusal_text(&status)),
+    };
+    let separator = if to.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{to}{separator}{key}={}", url_encode(&text))).into_response()
+}
+
+/// A service's refusal in words: what its reason code means, in Chinese, then the
+/// service's own detail and the code.
+pub fn refusal_text(status: &tonic::Status) -> String {
+    match status_details(status).0 {
+        Some(reason) => match reasons::describe(&reason, Language::Chinese) {
+            Some(words) => format!("{words}：{}（{reason}）", status.message()),
+            None => format!("{} ({reason})", status.message()),
+        },
+        None => status.message().to_owned(),
+    }
+}
+
+/// A page that could not be loaded because the service refused.
+pub fn failed(status: &tonic::Status) -> Response {
+    let code = status_of(status);
+    let code = if code == StatusCode::UNAUTHORIZED { StatusCode::FORBIDDEN } else { code };
+    notice(code, "操作未完成", &refusal_text(status))
+}
 
 /// The template rendered with `status`; a template that fails to render (a bug, not
 /// the visitor's doing) is a plain 500.
@@ -65,6 +125,17 @@ pub fn money(money: Option<&xiaopu_api::types::Money>) -> String {
         "CNY" => format!("¥{amount}"),
         other => format!("{other} {amount}"),
     }
+}
+
+/// A rate typed in percent (`5.5`, `12%`) as basis points, exactly: 0 to 100%.
+pub fn percent_bps(typed: &str) -> Option<i32> {
+    let bps = xiaopu_money::parse_decimal(typed.trim().trim_end_matches('%'), 2)?;
+    if bps > 10_000 { None } else { i32::try_from(bps).ok() }
+}
+
+/// `5.50%` from basis points.
+pub fn percent(bps: i32) -> String {
+    format!("{}.{:02}%", bps / 100, (bps % 100).abs())
 }
 
 /// Percent-encodes a query value.

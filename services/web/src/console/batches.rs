@@ -15,25 +15,14 @@ use xiaopu_api::settlement::{self as st, BatchLineStatus, BatchStatus};
 use xiaopu_common::time::{from_timestamp, to_timestamp};
 
 use super::{
-    Session, back, failed,
+    PageQuery, Session, back, failed,
     session::{NoFields, Posted},
-    views::{Bar, BatchPage, BatchRow, Chart, Frame, HomePage, LineRow, Segment},
+    views::{Bar, BatchPage, BatchRow, Chart, HomePage, LineRow, Segment},
 };
 use crate::{
     SharedApp,
     pages::{money, render, url_encode},
 };
-
-/// `?done=…`, `?error=…` (what the last action did) and `?page=…`.
-#[derive(Debug, Default, Deserialize)]
-pub struct PageQuery {
-    #[serde(default)]
-    pub done: String,
-    #[serde(default)]
-    pub error: String,
-    #[serde(default)]
-    pub page: String,
-}
 
 /// The batch list's filters: `?status=…&from=…&to=…` (period start dates).
 #[derive(Debug, Default, Deserialize)]
@@ -73,12 +62,6 @@ pub fn line_status_label(status: BatchLineStatus) -> &'static str {
         BatchLineStatus::CarriedForward => "结转",
         BatchLineStatus::Held => "暂缓",
         BatchLineStatus::Unspecified => "未知",
-    }
-}
-
-impl Session {
-    pub fn frame(&self, query: &PageQuery) -> Frame {
-        Frame { user: self.user.clone(), csrf: self.csrf.clone(), done: query.done.clone(), error: query.error.clone() }
     }
 }
 

@@ -11,9 +11,7 @@ use xiaopu_api::settlement as st;
 use xiaopu_common::time::from_timestamp;
 
 use super::{
-    Session, back,
-    batches::PageQuery,
-    failed,
+    PageQuery, Session, back, failed,
     session::Posted,
     views::{HoldRow, HoldsPage},
 };

@@ -8,8 +8,8 @@ use axum::{
 use xiaopu_api::settlement::{self as st, BatchLineStatus};
 
 use super::{
-    Session,
-    batches::{PageQuery, batch_status_label, line_status_label},
+    PageQuery, Session,
+    batches::{batch_status_label, line_status_label},
     failed,
     views::{JournalRow, PeriodRow, PeriodsPage, PositionRow, PromoterPage},
 };

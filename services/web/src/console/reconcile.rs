@@ -15,9 +15,7 @@ use xiaopu_api::{
 use xiaopu_common::time::to_timestamp;
 
 use super::{
-    Session,
-    batches::PageQuery,
-    failed,
+    PageQuery, Session, failed,
     views::{DiscrepancyRow, LinePage, ReconcilePage, Statement, StatementRow},
 };
 use crate::{

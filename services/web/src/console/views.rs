@@ -2,21 +2,7 @@
 //! decimals from minor units); nothing here computes money.
 use askama::Template;
 
-/// What every console page shows around its content.
-pub struct Frame {
-    pub user: String,
-    pub csrf: String,
-    /// What the last action did, or why the service refused it.
-    pub done: String,
-    pub error: String,
-}
-
-#[derive(Template)]
-#[template(path = "console/sign_in.html")]
-pub struct SignInPage {
-    pub error: String,
-    pub dev_sign_in: bool,
-}
+pub use crate::pages::Frame;
 
 pub struct BatchRow {
     pub batch_id: String,

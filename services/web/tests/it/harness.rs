@@ -64,6 +64,7 @@ impl Web {
         let mut settings = Settings {
             common: common_settings("postgres://unused/none", "web"),
             service: WebSettings {
+                eligibility: url(stack.eligibility.local_addr),
                 storefront: url(stack.storefront.local_addr),
                 attribution: url(stack.attribution.local_addr),
                 settlement: url(stack.settlement.local_addr),

@@ -1,0 +1,136 @@
+//! My orders (titles, masked buyers, state and why each line is mine) and my
+//! earnings by stage, net of the platform's service fee.
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::Response,
+};
+use xiaopu_api::{attribution as at, storefront as sf, types::Money};
+
+use super::{
+    Session,
+    home::{earnings, earnings_view},
+    percent,
+    views::{EarningsPage, LinePage, OrderRow, OrdersPage, PayoutRow, Tabs},
+    words,
+};
+use crate::{
+    SharedApp,
+    pages::{PageQuery, failed, money, render},
+};
+
+/// Titles of the products on a page of lines, in one call.
+async fn titles(app: &SharedApp, session: &Session, lines: &[at::OrderLine]) -> HashMap<String, String> {
+    let mut ids: Vec<String> = lines.iter().map(|l| l.product_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let request = sf::BatchGetProductsRequest { product_ids: ids };
+    match app.storefront_as_user.clone().batch_get_products(session.request(request)).await {
+        Ok(answer) => answer.into_inner().products.into_iter().map(|p| (p.product_id, p.title)).collect(),
+        // Titles are a courtesy: the lines still show, with their ids.
+        Err(status) => {
+            tracing::warn!(%status, "product titles unavailable");
+            HashMap::new()
+        }
+    }
+}
+
+/// A line's commission and, after the platform's fee, the promoter's share.
+fn commission(line: &at::OrderLine, fee_bps: i32) -> String {
+    let Some(c) = line.commission.as_ref() else { return String::new() };
+    let fee = xiaopu_money::apply_bps(c.minor_units, fee_bps).unwrap_or(0);
+    let share = Money { minor_units: c.minor_units - fee, currency: c.currency.clone() };
+    format!("佣金 {} · 到手 {}", money(Some(c)), money(Some(&share)))
+}
+
+fn order_row(app: &SharedApp, line: &at::OrderLine, titles: &HashMap<String, String>, fee_bps: i32) -> OrderRow {
+    OrderRow {
+        line_id: line.line_id.clone(),
+        title: titles.get(&line.product_id).cloned().unwrap_or_else(|| format!("商品 {}", line.product_id)),
+        buyer: line.buyer_id.clone(),
+        paid_at: app.local_time_of(&line.paid_at),
+        paid: money(line.paid_amount.as_ref()),
+        state: words(line.state().as_str_name()),
+        reason: words(line.reason().as_str_name()),
+        commission: commission(line, fee_bps),
+    }
+}
+
+pub async fn orders(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
+    let request = at::ListPromoterLinesRequest {
+        promoter_id: session.user.clone(),
+        page_size: 20,
+        page_token: query.page.clone(),
+    };
+    let listed = match app.attribution_as_user.clone().list_promoter_lines(session.request(request)).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return failed(&status),
+    };
+    let fee_bps = match earnings(&app, &session).await {
+        Ok(e) => e.fee_bps,
+        Err(status) => return failed(&status),
+    };
+    let titles = titles(&app, &session, &listed.lines).await;
+    let page = OrdersPage {
+        frame: session.frame(&query),
+        tabs: Tabs("orders"),
+        fee: percent(fee_bps),
+        orders: listed.lines.iter().map(|l| order_row(&app, l, &titles, fee_bps)).collect(),
+        next_page: (!listed.next_page_token.is_empty()).then(|| format!("/app/orders?page={}", listed.next_page_token)),
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn line(
+    State(app): State<SharedApp>,
+    session: Session,
+    Path(line_id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let request = at::ExplainLineRequest { line_id };
+    let explained = match app.attribution_as_user.clone().explain_line(session.request(request)).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return failed(&status),
+    };
+    let (Some(line), Some(why)) = (explained.line, explained.explanation) else {
+        return failed(&tonic::Status::not_found("订单行"));
+    };
+    let fee_bps = match earnings(&app, &session).await {
+        Ok(e) => e.fee_bps,
+        Err(status) => return failed(&status),
+    };
+    let titles = titles(&app, &session, std::slice::from_ref(&line)).await;
+    let page = LinePage {
+        frame: session.frame(&query),
+        tabs: Tabs("orders"),
+        order: order_row(&app, &line, &titles, fee_bps),
+        share_code: why.share_code,
+        clicked_at: app.local_time_of(&why.clicked_at),
+        window_days: why.window_days,
+        rate: percent(why.rate_bps),
+        refunded: money(line.refunded_amount.as_ref()),
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn earnings_page(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
+    let e = match earnings(&app, &session).await {
+        Ok(e) => e,
+        Err(status) => return failed(&status),
+    };
+    let payouts = e
+        .payouts
+        .iter()
+        .map(|p| PayoutRow {
+            period: format!("{} 至 {}", app.local_time_of(&p.period_from), app.local_time_of(&p.period_to)),
+            status: words(p.status().as_str_name()),
+            amount: money(p.amount.as_ref()),
+            reference: p.payment_reference.clone(),
+        })
+        .collect();
+    let page =
+        EarningsPage { frame: session.frame(&query), tabs: Tabs("earnings"), earnings: earnings_view(&e), payouts };
+    render(StatusCode::OK, &page)
+}

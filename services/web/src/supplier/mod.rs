@@ -1,0 +1,42 @@
+//! `/supplier`: the supplier portal, for a desk. A supplier signs in (a token from
+//! the identity provider, or the local development sign-in) and manages their
+//! products and commission rates (history kept; a scheduled rate can be cancelled
+//! until it applies), sees how many shops list each product, and what they have
+//! been charged in a period with the order lines behind it. Every call carries the
+//! supplier's own token.
+mod charges;
+mod products;
+mod views;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use xiaopu_api::reasons::{Language, value_words};
+
+use crate::{
+    SharedApp,
+    session::{self, Supplier},
+};
+
+/// A signed-in supplier.
+pub type Session = session::Session<Supplier>;
+
+pub fn router() -> Router<SharedApp> {
+    Router::new()
+        .route("/", get(products::list))
+        .route("/sign-in", get(session::sign_in_page::<Supplier>).post(session::sign_in::<Supplier>))
+        .route("/dev-sign-in", post(session::dev_sign_in::<Supplier>))
+        .route("/sign-out", post(session::sign_out::<Supplier>))
+        .route("/products", post(products::publish))
+        .route("/products/{product_id}", get(products::product).post(products::update))
+        .route("/products/{product_id}/withdraw", post(products::withdraw))
+        .route("/products/{product_id}/rates", post(products::set_rate))
+        .route("/products/{product_id}/rates/{rate_id}/cancel", post(products::cancel_rate))
+        .route("/charges", get(charges::charges))
+}
+
+/// An enum value as the supplier reads it.
+fn words(proto_name: &str) -> String {
+    value_words(proto_name, Language::Chinese).to_owned()
+}
