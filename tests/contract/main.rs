@@ -6,6 +6,7 @@
 mod auth_table;
 mod bounds;
 mod fuzz;
+mod grpc_web;
 mod malformed;
 mod raw;
 mod replay;
