@@ -56,13 +56,13 @@ fn read_qr(png_bytes: &[u8]) -> String {
 
 /// Fails on any code a person would see raw: an enum value's name, or a refusal's
 /// reason code shown without its words.
-fn assert_all_in_words(page: &str, text: &str) {
+fn assert_all_in_words(language: Language, page: &str, text: &str) {
     for token in text.split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')) {
         if token.len() < 4 || !token.contains('_') || !token.starts_with(|c: char| c.is_ascii_uppercase()) {
             continue;
         }
         if CATALOGUE.iter().any(|(code, ..)| *code == token) {
-            let words = describe(token, Language::Chinese).unwrap_or_default();
+            let words = describe(token, language).unwrap_or_default();
             assert!(text.contains(words), "{page}: reason code {token} shown without its words");
         } else {
             panic!("{page}: `{token}` is shown untranslated:\n{text}");
@@ -70,12 +70,46 @@ fn assert_all_in_words(page: &str, text: &str) {
     }
 }
 
-async fn walk(browser: &Browser, base: &str, paths: &[&str]) {
+/// Every page of the promoter app (the order line is the one the test pays).
+const APP_PAGES: &[&str] = &[
+    "/app",
+    "/app/supply",
+    "/app/listings",
+    "/app/links",
+    "/app/orders",
+    "/app/orders/l1",
+    "/app/earnings",
+    "/app/stats",
+];
+
+async fn walk(browser: &Browser, language: Language, base: &str, paths: &[&str]) {
     for path in paths {
         browser.client.goto(&format!("{base}{path}")).await.expect("open");
         let text = browser.text("body").await;
         assert!(!text.trim().is_empty(), "{path} is empty");
-        assert_all_in_words(path, &text);
+        assert_all_in_words(language, path, &text);
+        if language == Language::English {
+            // Chinese left in an English page is page text without English (product
+            // titles and shop names are the users' own words).
+            let users_words = [
+                "西湖龙井",
+                "紫砂壶",
+                "白瓷杯",
+                "小美的茶铺",
+                "明前龙井",
+                "宜兴原矿",
+                "配茶正好",
+                "赣南脐橙 5斤",
+                "水果",
+                "中文",
+            ];
+            let mut rest = text.clone();
+            for words in users_words {
+                rest = rest.replace(words, "");
+            }
+            let chinese: String = rest.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).collect();
+            assert!(chinese.is_empty(), "{path} in English still shows {chinese:?}:\n{text}");
+        }
     }
 }
 
@@ -188,21 +222,16 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     let by_channel = phone.text("#by-channel").await;
     assert!(by_channel.contains("微信群 1 1 ¥10.94"), "{by_channel}");
     phone.screenshot("app-stats-phone").await;
-    walk(
-        &phone,
-        &web,
-        &[
-            "/app",
-            "/app/supply",
-            "/app/listings",
-            "/app/links",
-            "/app/orders",
-            "/app/orders/l1",
-            "/app/earnings",
-            "/app/stats",
-        ],
-    )
-    .await;
+    walk(&phone, Language::Chinese, &web, APP_PAGES).await;
+
+    // The same app in English, chosen from its header.
+    phone.client.goto(&format!("{web}/app/orders")).await.expect("orders");
+    phone.submit("header a.lang").await;
+    until_text(&phone, ".order .why", "The order carried your share code").await;
+    assert!(phone.text("nav.tabs").await.contains("Orders"));
+    assert!(phone.text(".order .money").await.contains("you keep ¥9.85"));
+    walk(&phone, Language::English, &web, APP_PAGES).await;
+    phone.screenshot("app-orders-phone-english").await;
     phone.quit().await;
 
     // The supplier schedules a rate for the day after tomorrow, then cancels it.
@@ -245,8 +274,13 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     let period = format!("from={}&to={}", today - TimeDelta::days(1), today + TimeDelta::days(1));
     desk.client.goto(&format!("{web}/supplier/charges?{period}")).await.expect("charges");
     until_text(&desk, "#lines", "西湖龙井 250g").await;
-    walk(&desk, &web, &["/supplier", &format!("/supplier/products/{tea}"), &format!("/supplier/charges?{period}")])
-        .await;
+    let (product, charges) = (format!("/supplier/products/{tea}"), format!("/supplier/charges?{period}"));
+    let portal_pages = ["/supplier", product.as_str(), charges.as_str()];
+    walk(&desk, Language::Chinese, &web, &portal_pages).await;
+    desk.client.goto(&format!("{web}/lang/en?back=/supplier")).await.expect("English");
+    until_text(&desk, "#products", "Shops listing it").await;
+    walk(&desk, Language::English, &web, &portal_pages).await;
+    desk.client.goto(&format!("{web}/lang/zh?back=/console")).await.expect("Chinese again");
 
     // And the finance console, in the same words.
     desk.client.goto(&format!("{web}/console")).await.expect("console");
@@ -255,6 +289,7 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     until_text(&desk, "nav .me", "fiona").await;
     walk(
         &desk,
+        Language::Chinese,
         &web,
         &["/console", "/console/periods", "/console/holds", "/console/promoters/mei", "/console/lines/l1"],
     )

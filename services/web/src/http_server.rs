@@ -30,6 +30,7 @@ pub fn router(app: SharedApp) -> Router {
         .nest("/app", promoter::router())
         .nest("/supplier", supplier::router())
         .route("/static/copy.js", get(copy_script))
+        .route("/lang/{code}", get(crate::i18n::choose))
         .route_layer(middleware::from_fn(trace))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))

@@ -10,6 +10,7 @@
 //! Signed-in areas call the services with the user's own token (`session`).
 mod console;
 mod http_server;
+mod i18n;
 mod pages;
 mod promoter;
 mod session;

@@ -9,10 +9,10 @@ use tonic::Code;
 
 use axum::response::Redirect;
 use serde::Deserialize;
-use xiaopu_api::reasons::{self, Language};
+use xiaopu_api::reasons;
 use xiaopu_common::error::status_details;
 
-use crate::views::Notice;
+use crate::{i18n::Lang, views::Notice};
 
 /// `?done=…`, `?error=…` (what the last action did) and `?page=…`.
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +27,7 @@ pub struct PageQuery {
 
 /// What every signed-in page shows around its content.
 pub struct Frame {
+    pub lang: Lang,
     pub user: String,
     pub csrf: String,
     /// What the last action did, or why the service refused it.
@@ -36,25 +37,32 @@ pub struct Frame {
 
 impl<A> crate::session::Session<A> {
     pub fn frame(&self, query: &PageQuery) -> Frame {
-        Frame { user: self.user.clone(), csrf: self.csrf.clone(), done: query.done.clone(), error: query.error.clone() }
+        Frame {
+            lang: self.lang,
+            user: self.user.clone(),
+            csrf: self.csrf.clone(),
+            done: query.done.clone(),
+            error: query.error.clone(),
+        }
     }
 }
 
-/// After a form: back to `to`, with what happened for the page to show.
-pub fn back(to: &str, outcome: Result<String, tonic::Status>) -> Response {
+/// After a form: back to `to`, with what happened for the page to show (`done` in
+/// the visitor's language already; a refusal put in words here).
+pub fn back(lang: Lang, to: &str, outcome: Result<String, tonic::Status>) -> Response {
     let (key, text) = match outcome {
         Ok(done) => ("done", done),
-        Err(status) => ("error", refusal_text(&status)),
+        Err(status) => ("error", refusal_text(lang, &status)),
     };
     let separator = if to.contains('?') { '&' } else { '?' };
     Redirect::to(&format!("{to}{separator}{key}={}", url_encode(&text))).into_response()
 }
 
-/// A service's refusal in words: what its reason code means, in Chinese, then the
-/// service's own detail and the code.
-pub fn refusal_text(status: &tonic::Status) -> String {
+/// A service's refusal in words: what its reason code means in the visitor's
+/// language, then the service's own detail and the code.
+pub fn refusal_text(lang: Lang, status: &tonic::Status) -> String {
     match status_details(status).0 {
-        Some(reason) => match reasons::describe(&reason, Language::Chinese) {
+        Some(reason) => match reasons::describe(&reason, lang.0) {
             Some(words) => format!("{words}：{}（{reason}）", status.message()),
             None => format!("{} ({reason})", status.message()),
         },
@@ -63,10 +71,10 @@ pub fn refusal_text(status: &tonic::Status) -> String {
 }
 
 /// A page that could not be loaded because the service refused.
-pub fn failed(status: &tonic::Status) -> Response {
+pub fn failed(lang: Lang, status: &tonic::Status) -> Response {
     let code = status_of(status);
     let code = if code == StatusCode::UNAUTHORIZED { StatusCode::FORBIDDEN } else { code };
-    notice(code, "操作未完成", &refusal_text(status))
+    notice(code, lang.t("操作未完成"), &refusal_text(lang, status))
 }
 
 /// The template rendered with `status`; a template that fails to render (a bug, not

@@ -20,7 +20,7 @@ use xiaopu_common::{
     grpc_client::{bearer, on_behalf_of},
 };
 
-use crate::{SharedApp, pages::render, shop::cookie};
+use crate::{SharedApp, i18n::Lang, pages::render, shop::cookie};
 
 /// An area of the site with its own sign-in, for one role.
 pub trait Area: Send + Sync + 'static {
@@ -29,9 +29,9 @@ pub trait Area: Send + Sync + 'static {
     const PATH: &'static str;
     const SESSION_COOKIE: &'static str;
     const CSRF_COOKIE: &'static str;
-    /// Its name on the sign-in page.
+    /// Its name on the sign-in page (Chinese; `Lang::t` has its English).
     const TITLE: &'static str;
-    /// Who may sign in, in words.
+    /// Who may sign in, in words (the same).
     const WHO: &'static str;
     /// Laid out for a phone (the promoter app) rather than a desk.
     const MOBILE: bool;
@@ -76,6 +76,7 @@ impl Area for Supplier {
 #[derive(Template)]
 #[template(path = "sign_in.html")]
 pub struct SignInPage {
+    pub lang: Lang,
     pub error: String,
     pub dev_sign_in: bool,
     pub title: &'static str,
@@ -91,6 +92,8 @@ pub struct Session<A> {
     pub user: String,
     /// What each form must carry back.
     pub csrf: String,
+    /// The language they read.
+    pub lang: Lang,
     area: PhantomData<A>,
 }
 
@@ -98,28 +101,30 @@ impl<A: Area> FromRequestParts<SharedApp> for Session<A> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &SharedApp) -> Result<Self, Response> {
+        let lang = Lang::of(parts);
         let Some(token) = cookie(&parts.headers, A::SESSION_COOKIE) else {
             return Err(Redirect::to(&format!("{}/sign-in", A::PATH)).into_response());
         };
+        let expired = lang.t("登录已失效，请重新登录");
         match app.verifier.verify(&token) {
             Ok(caller) if caller.role == A::ROLE => {
                 tracing::Span::current().record("enduser.id", caller.subject.as_str());
                 let csrf = cookie(&parts.headers, A::CSRF_COOKIE).unwrap_or_default();
                 let Some(bearer) = bearer(&token) else {
-                    return Err(sign_in_refused::<A>(app, StatusCode::UNAUTHORIZED, "登录已失效，请重新登录"));
+                    return Err(sign_in_refused::<A>(app, lang, StatusCode::UNAUTHORIZED, expired));
                 };
-                Ok(Self { bearer, user: caller.subject, csrf, area: PhantomData })
+                Ok(Self { bearer, user: caller.subject, csrf, lang, area: PhantomData })
             }
-            Ok(caller) => Err(sign_in_refused::<A>(app, StatusCode::FORBIDDEN, &wrong_role::<A>(caller.role))),
-            Err(err) => {
-                Err(sign_in_refused::<A>(app, StatusCode::UNAUTHORIZED, &format!("登录已失效，请重新登录（{err}）")))
+            Ok(caller) => {
+                Err(sign_in_refused::<A>(app, lang, StatusCode::FORBIDDEN, &wrong_role::<A>(lang, caller.role)))
             }
+            Err(err) => Err(sign_in_refused::<A>(app, lang, StatusCode::UNAUTHORIZED, &format!("{expired}（{err}）"))),
         }
     }
 }
 
-fn wrong_role<A: Area>(role: Role) -> String {
-    format!("这里只对{}角色开放；此令牌的角色是 {}", A::WHO, role.as_str())
+fn wrong_role<A: Area>(lang: Lang, role: Role) -> String {
+    format!("{} {}", lang.t1("这里只对{}角色开放；此令牌的角色是", lang.t(A::WHO)), role.as_str())
 }
 
 /// A form with its CSRF token.
@@ -140,18 +145,23 @@ impl<A> Session<A> {
     /// The form's fields, if it carries this session's CSRF token.
     pub fn accept<T>(&self, posted: Posted<T>) -> Result<T, CsrfRefused> {
         if self.csrf.is_empty() || !constant_time_eq(self.csrf.as_bytes(), posted.csrf.as_bytes()) {
-            return Err(CsrfRefused);
+            return Err(CsrfRefused(self.lang));
         }
         Ok(posted.fields)
     }
 }
 
 /// A form without this session's CSRF token: refused, nothing done.
-pub struct CsrfRefused;
+pub struct CsrfRefused(Lang);
 
 impl IntoResponse for CsrfRefused {
     fn into_response(self) -> Response {
-        crate::pages::notice(StatusCode::FORBIDDEN, "请求已过期", "表单校验失败（CSRF）。请返回、刷新页面后重试。")
+        let lang = self.0;
+        crate::pages::notice(
+            StatusCode::FORBIDDEN,
+            lang.t("请求已过期"),
+            lang.t("表单校验失败（CSRF）。请返回、刷新页面后重试。"),
+        )
     }
 }
 
@@ -159,8 +169,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn page<A: Area>(app: &SharedApp, error: &str) -> SignInPage {
+fn page<A: Area>(app: &SharedApp, lang: Lang, error: &str) -> SignInPage {
     SignInPage {
+        lang,
         error: error.to_owned(),
         dev_sign_in: app.dev_signer.is_some(),
         title: A::TITLE,
@@ -170,14 +181,14 @@ fn page<A: Area>(app: &SharedApp, error: &str) -> SignInPage {
     }
 }
 
-fn sign_in_refused<A: Area>(app: &SharedApp, status: StatusCode, error: &str) -> Response {
-    let mut response = render(status, &page::<A>(app, error));
+fn sign_in_refused<A: Area>(app: &SharedApp, lang: Lang, status: StatusCode, error: &str) -> Response {
+    let mut response = render(status, &page::<A>(app, lang, error));
     clear_cookies::<A>(&mut response, app.settings.secure_cookies);
     response
 }
 
-pub async fn sign_in_page<A: Area>(State(app): State<SharedApp>) -> Response {
-    render(StatusCode::OK, &page::<A>(&app, ""))
+pub async fn sign_in_page<A: Area>(State(app): State<SharedApp>, lang: Lang) -> Response {
+    render(StatusCode::OK, &page::<A>(&app, lang, ""))
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,12 +197,14 @@ pub struct SignInForm {
 }
 
 /// Signs in with a token the identity provider issued, for the area's role only.
-pub async fn sign_in<A: Area>(State(app): State<SharedApp>, Form(form): Form<SignInForm>) -> Response {
+pub async fn sign_in<A: Area>(State(app): State<SharedApp>, lang: Lang, Form(form): Form<SignInForm>) -> Response {
     let token = form.token.trim().trim_start_matches("Bearer ").trim().to_owned();
     match app.verifier.verify(&token) {
         Ok(caller) if caller.role == A::ROLE => start_session::<A>(&app, &token),
-        Ok(caller) => sign_in_refused::<A>(&app, StatusCode::FORBIDDEN, &wrong_role::<A>(caller.role)),
-        Err(err) => sign_in_refused::<A>(&app, StatusCode::UNAUTHORIZED, &format!("令牌无效：{err}")),
+        Ok(caller) => sign_in_refused::<A>(&app, lang, StatusCode::FORBIDDEN, &wrong_role::<A>(lang, caller.role)),
+        Err(err) => {
+            sign_in_refused::<A>(&app, lang, StatusCode::UNAUTHORIZED, &format!("{}：{err}", lang.t("令牌无效")))
+        }
     }
 }
 
@@ -202,20 +215,25 @@ pub struct DevSignInForm {
 
 /// Local runs only (off unless `web.dev_sign_in`): a token of the area's role for
 /// any name.
-pub async fn dev_sign_in<A: Area>(State(app): State<SharedApp>, Form(form): Form<DevSignInForm>) -> Response {
+pub async fn dev_sign_in<A: Area>(
+    State(app): State<SharedApp>,
+    lang: Lang,
+    Form(form): Form<DevSignInForm>,
+) -> Response {
     let Some(signer) = &app.dev_signer else {
-        return crate::pages::notice(StatusCode::NOT_FOUND, "未开启", "开发登录未开启。");
+        return crate::pages::notice(StatusCode::NOT_FOUND, lang.t("未开启"), lang.t("开发登录未开启。"));
     };
     let name = form.name.trim();
     if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_alphanumeric() || "-_.@".contains(c)) {
-        return sign_in_refused::<A>(&app, StatusCode::BAD_REQUEST, "名字：1 到 64 个字母、数字或 - _ . @");
+        let rule = lang.t("名字：1 到 64 个字母、数字或 - _ . @");
+        return sign_in_refused::<A>(&app, lang, StatusCode::BAD_REQUEST, rule);
     }
     let ttl = Duration::from_secs(app.settings.session_minutes * 60);
     match signer.mint(A::ROLE, name, ttl) {
         Ok(token) => start_session::<A>(&app, &token),
         Err(err) => {
             tracing::error!(error = %err, "cannot mint a development token");
-            sign_in_refused::<A>(&app, StatusCode::INTERNAL_SERVER_ERROR, "无法签发令牌")
+            sign_in_refused::<A>(&app, lang, StatusCode::INTERNAL_SERVER_ERROR, lang.t("无法签发令牌"))
         }
     }
 }

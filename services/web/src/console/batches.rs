@@ -83,7 +83,7 @@ pub async fn home(
     let listed = app.settlement_as_user.clone().list_batches(session.request(request)).await;
     let listed = match listed {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let today = app.local_date(Utc::now());
     let this_month = today.with_day(1).unwrap_or(today);
@@ -127,6 +127,7 @@ pub async fn close_period(
     };
     let (Some(from), Some(to)) = (app.day_start(&form.from), app.day_start(&form.to)) else {
         return back(
+            session.lang,
             "/console",
             Err(tonic::Status::invalid_argument("from, to: dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]")),
         );
@@ -147,9 +148,9 @@ pub async fn close_period(
             } else {
                 "这个结算期之前已关闭，这是它的批次"
             };
-            back(&format!("/console/batches/{}", batch.batch_id), Ok(done.into()))
+            back(session.lang, &format!("/console/batches/{}", batch.batch_id), Ok(done.into()))
         }
-        Err(status) => back("/console", Err(status)),
+        Err(status) => back(session.lang, "/console", Err(status)),
     }
 }
 
@@ -163,14 +164,14 @@ pub async fn batch(
     let got = client.get_batch(session.request(st::GetBatchRequest { batch_id: batch_id.clone() })).await;
     let batch = match got {
         Ok(answer) => answer.into_inner().batch.unwrap_or_default(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let request =
         st::ListBatchLinesRequest { batch_id: batch_id.clone(), page_size: 100, page_token: query.page.clone() };
     let lines = client.list_batch_lines(session.request(request)).await;
     let lines = match lines {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     // Only actions the service would take from this user are offered.
     let draft = batch.status() == BatchStatus::Draft;
@@ -203,7 +204,7 @@ pub async fn approve(
         .clone()
         .approve_batch(session.request(st::ApproveBatchRequest { batch_id: batch_id.clone() }))
         .await;
-    back(&format!("/console/batches/{batch_id}"), approved.map(|_| "批次已审批".to_owned()))
+    back(session.lang, &format!("/console/batches/{batch_id}"), approved.map(|_| "批次已审批".to_owned()))
 }
 
 /// `?file=payouts|detail`: which of a batch's files.
@@ -228,7 +229,7 @@ pub async fn export(
     let exported = app.settlement_as_user.clone().export_batch(session.request(request)).await;
     let stream = match exported {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let body = Body::from_stream(stream.map(|chunk| chunk.map(|c| c.data)));
     let mut response = (StatusCode::OK, body).into_response();
@@ -263,6 +264,7 @@ pub async fn record_payout(
         "failed" => st::PayoutOutcome::Failed,
         _ => {
             return back(
+                session.lang,
                 &format!("/console/batches/{batch_id}"),
                 Err(tonic::Status::invalid_argument("outcome: paid or failed")),
             );
@@ -275,7 +277,7 @@ pub async fn record_payout(
     } else {
         "已记为失败，将在下个批次补发"
     };
-    back(&format!("/console/batches/{batch_id}"), recorded.map(|_| done.to_owned()))
+    back(session.lang, &format!("/console/batches/{batch_id}"), recorded.map(|_| done.to_owned()))
 }
 
 fn batch_row(app: &SharedApp, b: &st::Batch) -> BatchRow {

@@ -21,7 +21,7 @@ pub async fn list(State(app): State<SharedApp>, session: Session, Query(query): 
     let request = session.request(st::ListHoldsRequest { include_released: true, ..Default::default() });
     let holds = match app.settlement_as_user.clone().list_holds(request).await {
         Ok(answer) => answer.into_inner().holds,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let when = |t: &Option<prost_types::Timestamp>, by: &str| {
         t.as_ref().and_then(from_timestamp).map(|t| format!("{} {by}", app.local_time(t))).unwrap_or_default()
@@ -56,7 +56,7 @@ pub async fn place(State(app): State<SharedApp>, session: Session, Form(posted):
     };
     let request = session.request(st::PlaceHoldRequest { promoter_id: form.promoter_id.clone(), reason: form.reason });
     let placed = app.settlement_as_user.clone().place_hold(request).await;
-    back("/console/holds", placed.map(|_| format!("已冻结 {}", form.promoter_id)))
+    back(session.lang, "/console/holds", placed.map(|_| format!("已冻结 {}", form.promoter_id)))
 }
 
 pub async fn release(State(app): State<SharedApp>, session: Session, Form(posted): Form<Posted<HoldForm>>) -> Response {
@@ -67,5 +67,5 @@ pub async fn release(State(app): State<SharedApp>, session: Session, Form(posted
     let request =
         session.request(st::ReleaseHoldRequest { promoter_id: form.promoter_id.clone(), reason: form.reason });
     let released = app.settlement_as_user.clone().release_hold(request).await;
-    back("/console/holds", released.map(|_| format!("已解除 {} 的冻结", form.promoter_id)))
+    back(session.lang, "/console/holds", released.map(|_| format!("已解除 {} 的冻结", form.promoter_id)))
 }

@@ -22,7 +22,7 @@ pub async fn periods(State(app): State<SharedApp>, session: Session, Query(query
     let request = st::ListPeriodsRequest { page_size: 24, page_token: query.page.clone() };
     let listed = match app.settlement_as_user.clone().list_periods(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let page = PeriodsPage {
         frame: session.frame(&query),
@@ -90,7 +90,7 @@ pub async fn promoter(
     let earnings = st::GetPromoterEarningsRequest { promoter_id: promoter_id.clone() };
     let earnings = match client.get_promoter_earnings(session.request(earnings)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let lines = st::ListPromoterLinesRequest {
         promoter_id: promoter_id.clone(),
@@ -99,12 +99,12 @@ pub async fn promoter(
     };
     let lines = match client.list_promoter_lines(session.request(lines)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let holds = st::ListHoldsRequest { include_released: true, promoter_id: promoter_id.clone() };
     let holds = match client.list_holds(session.request(holds)).await {
         Ok(answer) => answer.into_inner().holds,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let payee = st::GetPayoutProfileRequest { promoter_id: promoter_id.clone() };
     let payee = match client.get_payout_profile(session.request(payee)).await {
@@ -118,7 +118,7 @@ pub async fn promoter(
             format!("{} · {} {} {}", p.legal_name, method, p.account, p.bank_name).trim().to_owned()
         }),
         Err(status) if status.code() == tonic::Code::NotFound => None,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let page = PromoterPage {
         frame: session.frame(&query),

@@ -46,7 +46,7 @@ pub async fn statement(State(app): State<SharedApp>, session: Session, Query(per
     let request = session.request(st::ReconcileRequest { from: Some(to_timestamp(from)), to: Some(to_timestamp(to)) });
     let answer = match app.settlement_as_user.clone().reconcile(request).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let statement = Statement {
         clean: answer.clean,
@@ -95,7 +95,7 @@ pub async fn line(State(app): State<SharedApp>, session: Session, Path(line_id):
     let request = session.request(at::ExplainLineRequest { line_id });
     let answer = match app.attribution_as_user.clone().explain_line(request).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let line = answer.line.unwrap_or_default();
     let why = answer.explanation.unwrap_or_default();
@@ -140,7 +140,7 @@ pub async fn line(State(app): State<SharedApp>, session: Session, Path(line_id):
             )
         }
         Err(status) if status.code() == tonic::Code::NotFound => (Vec::new(), Vec::new()),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let page =
         LinePage { frame: session.frame(&PageQuery::default()), facts, summary: why.summary, positions, journals };

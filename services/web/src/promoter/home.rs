@@ -13,7 +13,6 @@ use xiaopu_api::{eligibility as el, settlement as st, storefront as sf};
 use super::{
     Session, percent,
     views::{EarningsView, HomePage, ShopView, Tabs},
-    words,
 };
 use crate::{
     SharedApp,
@@ -66,25 +65,27 @@ pub async fn home(State(app): State<SharedApp>, session: Session, Query(query): 
     let request = el::GetPromoterStatusRequest { person_id: session.user.clone() };
     let status = match app.eligibility_as_user.clone().get_promoter_status(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let shop = match my_shop(&app, &session).await {
         Ok(shop) => shop,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let promoter_status = status.status();
     let status_reason = status.latest_decision.as_ref().map_or_else(String::new, |d| {
-        format!("{}（信用分 {}，开店门槛：高于 {}）", words(d.reason().as_str_name()), d.score, d.threshold)
+        let lang = session.lang;
+        let words = lang.words(d.reason().as_str_name());
+        format!("{words}{}{}", lang.t1("（信用分 {}", d.score), lang.t1("，开店门槛：高于 {}）", d.threshold))
     });
     let page = HomePage {
         frame: session.frame(&query),
         tabs: Tabs("home"),
-        status: words(promoter_status.as_str_name()),
+        status: session.lang.words(promoter_status.as_str_name()),
         status_reason,
-        next_step: next_step(promoter_status, shop.as_ref()).to_owned(),
+        next_step: session.lang.t(next_step(promoter_status, shop.as_ref())).to_owned(),
         eligible: promoter_status == el::PromoterStatus::Approved,
         shop: shop.map(|s| ShopView {
-            status: words(s.status().as_str_name()),
+            status: session.lang.words(s.status().as_str_name()),
             name: s.name,
             listing_count: s.listing_count,
         }),
@@ -111,5 +112,5 @@ pub async fn open_shop(
     };
     let request = sf::OpenShopRequest { name: form.name.trim().to_owned(), description: form.description };
     let outcome = app.storefront_as_user.clone().open_shop(session.request(request)).await;
-    back("/app", outcome.map(|_| "小店已开张".to_owned()))
+    back(session.lang, "/app", outcome.map(|_| session.lang.t("小店已开张").to_owned()))
 }

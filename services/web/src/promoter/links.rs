@@ -15,7 +15,6 @@ use super::{
     CHANNELS, Session,
     home::my_shop,
     views::{FigureRow, LinkRow, LinksPage, StatsPage, Tabs},
-    words,
 };
 use crate::{
     SharedApp,
@@ -26,12 +25,12 @@ use crate::{
 pub async fn links(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
     let shop = match my_shop(&app, &session).await {
         Ok(shop) => shop,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let mut page = LinksPage {
         frame: session.frame(&query),
         tabs: Tabs("links"),
-        channels: CHANNELS.iter().map(|c| (*c as i32, words(c.as_str_name()))).collect(),
+        channels: CHANNELS.iter().map(|c| (*c as i32, session.lang.words(c.as_str_name()))).collect(),
         listings: Vec::new(),
         links: Vec::new(),
         has_shop: shop.is_some(),
@@ -41,7 +40,7 @@ pub async fn links(State(app): State<SharedApp>, session: Session, Query(query):
         sf::ListShopListingsRequest { shop_id: shop.shop_id.clone(), page_size: 200, page_token: String::new() };
     let listed = match app.storefront_as_user.clone().list_shop_listings(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let titles: Vec<(String, String)> = listed
         .listings
@@ -51,7 +50,7 @@ pub async fn links(State(app): State<SharedApp>, session: Session, Query(query):
     let request = sf::ListShareLinksRequest { shop_id: shop.shop_id, page_size: 100, page_token: String::new() };
     let shared = match app.storefront_as_user.clone().list_share_links(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     page.links = shared
         .share_links
@@ -59,11 +58,14 @@ pub async fn links(State(app): State<SharedApp>, session: Session, Query(query):
         .map(|l| LinkRow {
             code: l.code.clone(),
             url: l.url.clone(),
-            channel: words(l.channel().as_str_name()),
+            channel: session.lang.words(l.channel().as_str_name()),
             target: if l.listing_id.is_empty() {
-                "整个小店".to_owned()
+                session.lang.t("整个小店").to_owned()
             } else {
-                titles.iter().find(|(id, _)| *id == l.listing_id).map_or("单件商品".to_owned(), |(_, t)| t.clone())
+                titles
+                    .iter()
+                    .find(|(id, _)| *id == l.listing_id)
+                    .map_or(session.lang.t("单件商品").to_owned(), |(_, t)| t.clone())
             },
             revoked: l.revoked_at.is_some(),
         })
@@ -87,8 +89,10 @@ pub async fn create(State(app): State<SharedApp>, session: Session, Form(posted)
     };
     let shop = match my_shop(&app, &session).await {
         Ok(Some(shop)) => shop,
-        Ok(None) => return back("/app", Err(tonic::Status::failed_precondition("请先开店"))),
-        Err(status) => return back("/app/links", Err(status)),
+        Ok(None) => {
+            return back(session.lang, "/app", Err(tonic::Status::failed_precondition(session.lang.t("请先开店"))));
+        }
+        Err(status) => return back(session.lang, "/app/links", Err(status)),
     };
     let request = sf::CreateShareLinkRequest {
         // A new link per press: pressing twice makes two links, as the promoter asked.
@@ -99,7 +103,11 @@ pub async fn create(State(app): State<SharedApp>, session: Session, Form(posted)
         channel: form.channel.trim().parse().unwrap_or(-1),
     };
     let outcome = app.storefront_as_user.clone().create_share_link(session.request(request)).await;
-    back("/app/links", outcome.map(|_| "链接已生成：复制链接或保存二维码分享出去".to_owned()))
+    back(
+        session.lang,
+        "/app/links",
+        outcome.map(|_| session.lang.t("链接已生成：复制链接或保存二维码分享出去").to_owned()),
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,7 +139,11 @@ pub async fn stats(
     let from = if period.from.is_empty() { month_start.to_string() } else { period.from.clone() };
     let to = if period.to.is_empty() { next_month.to_string() } else { period.to.clone() };
     let (Some(from_at), Some(to_at)) = (app.day_start(&from), app.day_start(&to)) else {
-        return back("/app/stats", Err(tonic::Status::invalid_argument("日期格式：YYYY-MM-DD")));
+        return back(
+            session.lang,
+            "/app/stats",
+            Err(tonic::Status::invalid_argument(session.lang.t("日期格式：YYYY-MM-DD"))),
+        );
     };
     let request = at::GetLinkStatsRequest {
         promoter_id: session.user.clone(),
@@ -140,10 +152,10 @@ pub async fn stats(
     };
     let stats = match app.attribution_as_user.clone().get_link_stats(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let row = |s: &at::LinkStats| FigureRow {
-        name: words(&s.channel),
+        name: session.lang.words(&s.channel),
         code: s.share_code.clone(),
         clicks: s.clicks,
         orders: s.orders,

@@ -14,7 +14,6 @@ use super::{
     home::{earnings, my_shop},
     percent, share_per_unit,
     views::{ListingRow, ListingsPage, OfferRow, SupplyPage, Tabs},
-    words,
 };
 use crate::{
     SharedApp,
@@ -55,7 +54,11 @@ pub async fn supply(
     Query(search): Query<SupplyQuery>,
 ) -> Response {
     let Some(min_rate_bps) = bps_of_percent(&search.min_rate) else {
-        return back("/app/supply", Err(tonic::Status::invalid_argument("最低佣金率：请填写 0 到 100 之间的百分数")));
+        return back(
+            session.lang,
+            "/app/supply",
+            Err(tonic::Status::invalid_argument(session.lang.t("最低佣金率：请填写 0 到 100 之间的百分数"))),
+        );
     };
     let request = sf::SearchProductsRequest {
         query: search.q.trim().to_owned(),
@@ -68,11 +71,11 @@ pub async fn supply(
     };
     let found = match app.storefront_as_user.clone().search_products(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let fee_bps = match earnings(&app, &session).await {
         Ok(e) => e.fee_bps,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let has_shop = matches!(my_shop(&app, &session).await, Ok(Some(_)));
     let offers = found
@@ -88,7 +91,7 @@ pub async fn supply(
                 rate: percent(o.current_rate_bps),
                 share_per_unit: share_per_unit(p.price.as_ref(), o.current_rate_bps, fee_bps),
                 image: p.image_urls.first().cloned(),
-                stock: words(p.stock_status().as_str_name()),
+                stock: session.lang.words(p.stock_status().as_str_name()),
             })
         })
         .collect();
@@ -117,8 +120,10 @@ pub async fn supply(
 pub async fn listings(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
     let shop = match my_shop(&app, &session).await {
         Ok(Some(shop)) => shop,
-        Ok(None) => return back("/app", Err(tonic::Status::failed_precondition("请先开店"))),
-        Err(status) => return failed(&status),
+        Ok(None) => {
+            return back(session.lang, "/app", Err(tonic::Status::failed_precondition(session.lang.t("请先开店"))));
+        }
+        Err(status) => return failed(session.lang, &status),
     };
     let request = sf::ListShopListingsRequest {
         shop_id: shop.shop_id.clone(),
@@ -127,11 +132,11 @@ pub async fn listings(State(app): State<SharedApp>, session: Session, Query(quer
     };
     let listed = match app.storefront_as_user.clone().list_shop_listings(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let fee_bps = match earnings(&app, &session).await {
         Ok(e) => e.fee_bps,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let rows = listed
         .listings
@@ -176,8 +181,10 @@ pub async fn add(State(app): State<SharedApp>, session: Session, Form(posted): F
     };
     let shop = match my_shop(&app, &session).await {
         Ok(Some(shop)) => shop,
-        Ok(None) => return back("/app", Err(tonic::Status::failed_precondition("请先开店"))),
-        Err(status) => return back("/app/supply", Err(status)),
+        Ok(None) => {
+            return back(session.lang, "/app", Err(tonic::Status::failed_precondition(session.lang.t("请先开店"))));
+        }
+        Err(status) => return back(session.lang, "/app/supply", Err(status)),
     };
     let request = sf::AddListingRequest {
         shop_id: shop.shop_id,
@@ -186,7 +193,7 @@ pub async fn add(State(app): State<SharedApp>, session: Session, Form(posted): F
         position: 0,
     };
     let outcome = app.storefront_as_user.clone().add_listing(session.request(request)).await;
-    back("/app/supply", outcome.map(|_| "已加入小店".to_owned()))
+    back(session.lang, "/app/supply", outcome.map(|_| session.lang.t("已加入小店").to_owned()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,7 +213,7 @@ pub async fn set_reason(
     };
     let request = sf::UpdateListingRequest { listing_id, recommendation_reason: form.reason.trim().to_owned() };
     let outcome = app.storefront_as_user.clone().update_listing(session.request(request)).await;
-    back("/app/listings", outcome.map(|_| "推荐理由已保存".to_owned()))
+    back(session.lang, "/app/listings", outcome.map(|_| session.lang.t("推荐理由已保存").to_owned()))
 }
 
 /// Moves a listing one place up: the listings before it, with the two swapped, go
@@ -222,8 +229,10 @@ pub async fn move_up(
     }
     let shop = match my_shop(&app, &session).await {
         Ok(Some(shop)) => shop,
-        Ok(None) => return back("/app", Err(tonic::Status::failed_precondition("请先开店"))),
-        Err(status) => return back("/app/listings", Err(status)),
+        Ok(None) => {
+            return back(session.lang, "/app", Err(tonic::Status::failed_precondition(session.lang.t("请先开店"))));
+        }
+        Err(status) => return back(session.lang, "/app/listings", Err(status)),
     };
     let mut ids = Vec::new();
     let mut token = String::new();
@@ -232,7 +241,7 @@ pub async fn move_up(
         let request = sf::ListShopListingsRequest { shop_id: shop.shop_id.clone(), page_size: 500, page_token: token };
         let page = match app.storefront_as_user.clone().list_shop_listings(session.request(request)).await {
             Ok(answer) => answer.into_inner(),
-            Err(status) => return back("/app/listings", Err(status)),
+            Err(status) => return back(session.lang, "/app/listings", Err(status)),
         };
         ids.extend(page.listings.iter().filter_map(|m| m.listing.as_ref()).map(|l| l.listing_id.clone()));
         if ids.contains(&listing_id) || page.next_page_token.is_empty() {
@@ -241,16 +250,20 @@ pub async fn move_up(
         token = page.next_page_token;
     }
     let Some(at) = ids.iter().position(|id| *id == listing_id) else {
-        return back("/app/listings", Err(tonic::Status::not_found("这件商品已不在小店中")));
+        return back(
+            session.lang,
+            "/app/listings",
+            Err(tonic::Status::not_found(session.lang.t("这件商品已不在小店中"))),
+        );
     };
     if at == 0 {
-        return back("/app/listings", Ok("已经在最前面".to_owned()));
+        return back(session.lang, "/app/listings", Ok(session.lang.t("已经在最前面").to_owned()));
     }
     ids.truncate(at + 1);
     ids.swap(at - 1, at);
     let request = sf::ReorderListingsRequest { shop_id: shop.shop_id, listing_ids: ids };
     let outcome = app.storefront_as_user.clone().reorder_listings(session.request(request)).await;
-    back("/app/listings", outcome.map(|_| "顺序已调整".to_owned()))
+    back(session.lang, "/app/listings", outcome.map(|_| session.lang.t("顺序已调整").to_owned()))
 }
 
 pub async fn remove(
@@ -264,7 +277,7 @@ pub async fn remove(
     }
     let request = sf::RemoveListingRequest { listing_id };
     let outcome = app.storefront_as_user.clone().remove_listing(session.request(request)).await;
-    back("/app/listings", outcome.map(|_| "已从小店移除".to_owned()))
+    back(session.lang, "/app/listings", outcome.map(|_| session.lang.t("已从小店移除").to_owned()))
 }
 
 #[cfg(test)]

@@ -13,10 +13,7 @@ use axum::{
     Router,
     routing::{get, post},
 };
-use xiaopu_api::{
-    reasons::{Language, value_words},
-    storefront as sf,
-};
+use xiaopu_api::storefront as sf;
 
 use crate::{
     SharedApp,
@@ -56,11 +53,6 @@ const CHANNELS: &[sf::Channel] = &[
     sf::Channel::Live,
     sf::Channel::Other,
 ];
-
-/// An enum value as the promoter reads it.
-fn words(proto_name: &str) -> String {
-    value_words(proto_name, Language::Chinese).to_owned()
-}
 
 /// What one unit earns the promoter after the platform's service fee.
 fn share_per_unit(offer_price: Option<&xiaopu_api::types::Money>, rate_bps: i32, fee_bps: i32) -> String {

@@ -14,10 +14,10 @@ use super::{
     home::{earnings, earnings_view},
     percent,
     views::{EarningsPage, LinePage, OrderRow, OrdersPage, PayoutRow, Tabs},
-    words,
 };
 use crate::{
     SharedApp,
+    i18n::Lang,
     pages::{PageQuery, failed, money, render},
 };
 
@@ -38,23 +38,32 @@ async fn titles(app: &SharedApp, session: &Session, lines: &[at::OrderLine]) -> 
 }
 
 /// A line's commission and, after the platform's fee, the promoter's share.
-fn commission(line: &at::OrderLine, fee_bps: i32) -> String {
+fn commission(lang: Lang, line: &at::OrderLine, fee_bps: i32) -> String {
     let Some(c) = line.commission.as_ref() else { return String::new() };
     let fee = xiaopu_money::apply_bps(c.minor_units, fee_bps).unwrap_or(0);
     let share = Money { minor_units: c.minor_units - fee, currency: c.currency.clone() };
-    format!("佣金 {} · 到手 {}", money(Some(c)), money(Some(&share)))
+    format!("{} {} · {} {}", lang.t("佣金"), money(Some(c)), lang.t("到手"), money(Some(&share)))
 }
 
-fn order_row(app: &SharedApp, line: &at::OrderLine, titles: &HashMap<String, String>, fee_bps: i32) -> OrderRow {
+fn order_row(
+    app: &SharedApp,
+    lang: Lang,
+    line: &at::OrderLine,
+    titles: &HashMap<String, String>,
+    fee_bps: i32,
+) -> OrderRow {
     OrderRow {
         line_id: line.line_id.clone(),
-        title: titles.get(&line.product_id).cloned().unwrap_or_else(|| format!("商品 {}", line.product_id)),
+        title: titles
+            .get(&line.product_id)
+            .cloned()
+            .unwrap_or_else(|| format!("{} {}", lang.t("商品"), line.product_id)),
         buyer: line.buyer_id.clone(),
         paid_at: app.local_time_of(&line.paid_at),
         paid: money(line.paid_amount.as_ref()),
-        state: words(line.state().as_str_name()),
-        reason: words(line.reason().as_str_name()),
-        commission: commission(line, fee_bps),
+        state: lang.words(line.state().as_str_name()),
+        reason: lang.words(line.reason().as_str_name()),
+        commission: commission(lang, line, fee_bps),
     }
 }
 
@@ -66,18 +75,18 @@ pub async fn orders(State(app): State<SharedApp>, session: Session, Query(query)
     };
     let listed = match app.attribution_as_user.clone().list_promoter_lines(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let fee_bps = match earnings(&app, &session).await {
         Ok(e) => e.fee_bps,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let titles = titles(&app, &session, &listed.lines).await;
     let page = OrdersPage {
         frame: session.frame(&query),
         tabs: Tabs("orders"),
         fee: percent(fee_bps),
-        orders: listed.lines.iter().map(|l| order_row(&app, l, &titles, fee_bps)).collect(),
+        orders: listed.lines.iter().map(|l| order_row(&app, session.lang, l, &titles, fee_bps)).collect(),
         next_page: (!listed.next_page_token.is_empty()).then(|| format!("/app/orders?page={}", listed.next_page_token)),
     };
     render(StatusCode::OK, &page)
@@ -92,20 +101,20 @@ pub async fn line(
     let request = at::ExplainLineRequest { line_id };
     let explained = match app.attribution_as_user.clone().explain_line(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let (Some(line), Some(why)) = (explained.line, explained.explanation) else {
-        return failed(&tonic::Status::not_found("订单行"));
+        return failed(session.lang, &tonic::Status::not_found(session.lang.t("订单行")));
     };
     let fee_bps = match earnings(&app, &session).await {
         Ok(e) => e.fee_bps,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let titles = titles(&app, &session, std::slice::from_ref(&line)).await;
     let page = LinePage {
         frame: session.frame(&query),
         tabs: Tabs("orders"),
-        order: order_row(&app, &line, &titles, fee_bps),
+        order: order_row(&app, session.lang, &line, &titles, fee_bps),
         share_code: why.share_code,
         clicked_at: app.local_time_of(&why.clicked_at),
         window_days: why.window_days,
@@ -118,14 +127,19 @@ pub async fn line(
 pub async fn earnings_page(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
     let e = match earnings(&app, &session).await {
         Ok(e) => e,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let payouts = e
         .payouts
         .iter()
         .map(|p| PayoutRow {
-            period: format!("{} 至 {}", app.local_time_of(&p.period_from), app.local_time_of(&p.period_to)),
-            status: words(p.status().as_str_name()),
+            period: format!(
+                "{} {} {}",
+                app.local_time_of(&p.period_from),
+                session.lang.t("至"),
+                app.local_time_of(&p.period_to)
+            ),
+            status: session.lang.words(p.status().as_str_name()),
             amount: money(p.amount.as_ref()),
             reference: p.payment_reference.clone(),
         })

@@ -15,7 +15,6 @@ use xiaopu_common::time::to_timestamp;
 use super::{
     Session,
     views::{ChargeLine, ChargesPage},
-    words,
 };
 use crate::{
     SharedApp,
@@ -43,13 +42,17 @@ pub async fn charges(
     let from = if period.from.is_empty() { last_month.to_string() } else { period.from.clone() };
     let to = if period.to.is_empty() { this_month.to_string() } else { period.to.clone() };
     let (Some(from_at), Some(to_at)) = (app.day_start(&from), app.day_start(&to)) else {
-        return back("/supplier/charges", Err(tonic::Status::invalid_argument("日期格式：YYYY-MM-DD")));
+        return back(
+            session.lang,
+            "/supplier/charges",
+            Err(tonic::Status::invalid_argument(session.lang.t("日期格式：YYYY-MM-DD"))),
+        );
     };
     let (from_ts, to_ts) = (Some(to_timestamp(from_at)), Some(to_timestamp(to_at)));
     let request = st::GetSupplierChargesRequest { supplier_id: session.user.clone(), from: from_ts, to: to_ts };
     let totals = match app.settlement_as_user.clone().get_supplier_charges(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let request = at::ListSupplierLinesRequest {
         supplier_id: session.user.clone(),
@@ -60,7 +63,7 @@ pub async fn charges(
     };
     let listed = match app.attribution_as_user.clone().list_supplier_lines(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let mut ids: Vec<String> = listed.lines.iter().map(|l| l.product_id.clone()).collect();
     ids.sort();
@@ -72,7 +75,7 @@ pub async fn charges(
         .await
     {
         Ok(answer) => answer.into_inner().products.into_iter().map(|p| (p.product_id, p.title)).collect(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let lines = listed
         .lines
@@ -85,7 +88,7 @@ pub async fn charges(
             paid: money(l.paid_amount.as_ref()),
             rate: percent(l.rate_bps),
             commission: money(l.commission.as_ref()),
-            state: words(l.state().as_str_name()),
+            state: session.lang.words(l.state().as_str_name()),
         })
         .collect();
     let page = ChargesPage {

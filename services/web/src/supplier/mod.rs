@@ -12,7 +12,6 @@ use axum::{
     Router,
     routing::{get, post},
 };
-use xiaopu_api::reasons::{Language, value_words};
 
 use crate::{
     SharedApp,
@@ -34,9 +33,4 @@ pub fn router() -> Router<SharedApp> {
         .route("/products/{product_id}/rates", post(products::set_rate))
         .route("/products/{product_id}/rates/{rate_id}/cancel", post(products::cancel_rate))
         .route("/charges", get(charges::charges))
-}
-
-/// An enum value as the supplier reads it.
-fn words(proto_name: &str) -> String {
-    value_words(proto_name, Language::Chinese).to_owned()
 }

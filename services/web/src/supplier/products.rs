@@ -13,10 +13,10 @@ use xiaopu_common::time::{from_timestamp, to_timestamp};
 use super::{
     Session,
     views::{ProductFields, ProductPage, ProductRow, ProductsPage, RateRow},
-    words,
 };
 use crate::{
     SharedApp,
+    i18n::Lang,
     pages::{PageQuery, back, failed, money, percent, percent_bps, render},
     session::{NoFields, Posted},
 };
@@ -27,8 +27,8 @@ const CURRENCY: &str = "CNY";
 const STOCK_STATUSES: &[sf::StockStatus] =
     &[sf::StockStatus::InStock, sf::StockStatus::LowStock, sf::StockStatus::OutOfStock];
 
-fn stock_statuses() -> Vec<(String, String)> {
-    STOCK_STATUSES.iter().map(|s| (s.as_str_name().to_owned(), words(s.as_str_name()))).collect()
+fn stock_statuses(lang: Lang) -> Vec<(String, String)> {
+    STOCK_STATUSES.iter().map(|s| (s.as_str_name().to_owned(), lang.words(s.as_str_name()))).collect()
 }
 
 fn invalid(text: &str) -> tonic::Status {
@@ -43,7 +43,7 @@ pub async fn list(State(app): State<SharedApp>, session: Session, Query(query): 
     };
     let listed = match app.storefront_as_user.clone().list_supplier_products(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let products = listed
         .products
@@ -53,9 +53,12 @@ pub async fn list(State(app): State<SharedApp>, session: Session, Query(query): 
             title: p.title.clone(),
             category: p.category.clone(),
             price: money(p.price.as_ref()),
-            stock: words(p.stock_status().as_str_name()),
-            status: words(p.status().as_str_name()),
-            rate: listed.current_rate_bps.get(&p.product_id).map_or_else(|| "未设置".to_owned(), |b| percent(*b)),
+            stock: session.lang.words(p.stock_status().as_str_name()),
+            status: session.lang.words(p.status().as_str_name()),
+            rate: listed
+                .current_rate_bps
+                .get(&p.product_id)
+                .map_or_else(|| session.lang.t("未设置").to_owned(), |b| percent(*b)),
             shops: listed.active_listings.get(&p.product_id).copied().unwrap_or(0),
         })
         .collect();
@@ -65,7 +68,7 @@ pub async fn list(State(app): State<SharedApp>, session: Session, Query(query): 
         next_page: (!listed.next_page_token.is_empty()).then(|| format!("/supplier?page={}", listed.next_page_token)),
         fields: ProductFields {
             stock: sf::StockStatus::InStock.as_str_name().to_owned(),
-            stock_statuses: stock_statuses(),
+            stock_statuses: stock_statuses(session.lang),
             ..ProductFields::default()
         },
         request_id: uuid::Uuid::new_v4().to_string(),
@@ -92,10 +95,10 @@ pub struct ProductForm {
 
 impl ProductForm {
     /// The product the form describes, or what is wrong with the typed price.
-    fn product(&self) -> Result<sf::Product, tonic::Status> {
+    fn product(&self, lang: Lang) -> Result<sf::Product, tonic::Status> {
         let digits = xiaopu_money::minor_digits(CURRENCY);
         let price = xiaopu_money::parse_decimal(&self.price, digits)
-            .ok_or_else(|| invalid("售价：请填写金额，如 39.90（元）"))?;
+            .ok_or_else(|| invalid(lang.t("售价：请填写金额，如 39.90（元）")))?;
         let stock = sf::StockStatus::from_str_name(&self.stock).unwrap_or(sf::StockStatus::InStock);
         Ok(sf::Product {
             title: self.title.trim().to_owned(),
@@ -118,9 +121,9 @@ pub async fn publish(
         Ok(form) => form,
         Err(refused) => return refused.into_response(),
     };
-    let product = match form.product() {
+    let product = match form.product(session.lang) {
         Ok(product) => product,
-        Err(status) => return back("/supplier", Err(status)),
+        Err(status) => return back(session.lang, "/supplier", Err(status)),
     };
     let request = sf::PublishProductRequest {
         request_id: if form.request_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { form.request_id },
@@ -134,9 +137,13 @@ pub async fn publish(
     match app.storefront_as_user.clone().publish_product(session.request(request)).await {
         Ok(answer) => {
             let id = answer.into_inner().product.map(|p| p.product_id).unwrap_or_default();
-            back(&format!("/supplier/products/{id}"), Ok("商品已发布：再设置佣金率，店主就能选品了".to_owned()))
+            back(
+                session.lang,
+                &format!("/supplier/products/{id}"),
+                Ok(session.lang.t("商品已发布：再设置佣金率，店主就能选品了").to_owned()),
+            )
         }
-        Err(status) => back("/supplier", Err(status)),
+        Err(status) => back(session.lang, "/supplier", Err(status)),
     }
 }
 
@@ -149,17 +156,19 @@ pub async fn product(
     let request = sf::GetProductRequest { product_id: product_id.clone() };
     let found = match app.storefront_as_user.clone().get_product(session.request(request)).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
-    let Some(p) = found.product else { return failed(&tonic::Status::not_found("商品")) };
+    let Some(p) = found.product else {
+        return failed(session.lang, &tonic::Status::not_found(session.lang.t("商品")));
+    };
     if p.supplier_id != session.user {
-        return failed(&tonic::Status::permission_denied("这不是您的商品"));
+        return failed(session.lang, &tonic::Status::permission_denied(session.lang.t("这不是您的商品")));
     }
     let request =
         sf::ListCommissionRatesRequest { product_id: product_id.clone(), page_size: 100, page_token: String::new() };
     let rates = match app.storefront_as_user.clone().list_commission_rates(session.request(request)).await {
         Ok(answer) => answer.into_inner().rates,
-        Err(status) => return failed(&status),
+        Err(status) => return failed(session.lang, &status),
     };
     let now = Utc::now();
     let mut in_force_seen = false;
@@ -169,14 +178,14 @@ pub async fn product(
             let from = r.effective_from.as_ref().and_then(from_timestamp);
             let scheduled = r.cancelled_at.is_none() && from.is_some_and(|f| f > now);
             let state = if r.cancelled_at.is_some() {
-                "已取消"
+                session.lang.t("已取消")
             } else if scheduled {
-                "待生效"
+                session.lang.t("待生效")
             } else if !in_force_seen {
                 in_force_seen = true;
-                "生效中"
+                session.lang.t("生效中")
             } else {
-                "已失效"
+                session.lang.t("已失效")
             };
             RateRow {
                 rate_id: r.rate_id.clone(),
@@ -192,7 +201,7 @@ pub async fn product(
         frame: session.frame(&query),
         product_id,
         active: p.status() == sf::ProductStatus::Active,
-        status: words(p.status().as_str_name()),
+        status: session.lang.words(p.status().as_str_name()),
         fields: ProductFields {
             title: p.title.clone(),
             stock: p.stock_status().as_str_name().to_owned(),
@@ -200,11 +209,11 @@ pub async fn product(
             images: p.image_urls.join("\n"),
             description: p.description,
             category: p.category,
-            stock_statuses: stock_statuses(),
+            stock_statuses: stock_statuses(session.lang),
         },
         title: p.title,
         current_rate: if found.current_rate_bps == 0 {
-            "未设置".to_owned()
+            session.lang.t("未设置").to_owned()
         } else {
             percent(found.current_rate_bps)
         },
@@ -225,9 +234,9 @@ pub async fn update(
         Ok(form) => form,
         Err(refused) => return refused.into_response(),
     };
-    let product = match form.product() {
+    let product = match form.product(session.lang) {
         Ok(product) => product,
-        Err(status) => return back(&to, Err(status)),
+        Err(status) => return back(session.lang, &to, Err(status)),
     };
     let paths = ["title", "description", "price", "image_urls", "category", "stock_status"];
     let request = sf::UpdateProductRequest {
@@ -236,7 +245,7 @@ pub async fn update(
         update_mask: Some(prost_types::FieldMask { paths: paths.iter().map(|p| (*p).to_owned()).collect() }),
     };
     let outcome = app.storefront_as_user.clone().update_product(session.request(request)).await;
-    back(&to, outcome.map(|_| "商品已保存".to_owned()))
+    back(session.lang, &to, outcome.map(|_| session.lang.t("商品已保存").to_owned()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,7 +267,11 @@ pub async fn withdraw(
     };
     let request = sf::WithdrawProductRequest { product_id, reason: form.reason.trim().to_owned() };
     let outcome = app.storefront_as_user.clone().withdraw_product(session.request(request)).await;
-    back(&to, outcome.map(|a| format!("商品已下架，{} 家小店的上架随之结束", a.into_inner().listings_ended)))
+    back(
+        session.lang,
+        &to,
+        outcome.map(|a| session.lang.t1("商品已下架，{} 家小店的上架随之结束", a.into_inner().listings_ended)),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,19 +296,19 @@ pub async fn set_rate(
         Err(refused) => return refused.into_response(),
     };
     let Some(rate_bps) = percent_bps(&form.rate) else {
-        return back(&to, Err(invalid("佣金率：请填写百分数，如 5.5")));
+        return back(session.lang, &to, Err(invalid(session.lang.t("佣金率：请填写百分数，如 5.5"))));
     };
     let effective_from = if form.effective_from.trim().is_empty() {
         None
     } else {
         match app.day_start(&form.effective_from) {
             Some(at) => Some(to_timestamp(at)),
-            None => return back(&to, Err(invalid("生效时间：请选择日期和时间"))),
+            None => return back(session.lang, &to, Err(invalid(session.lang.t("生效时间：请选择日期和时间")))),
         }
     };
     let request = sf::SetCommissionRateRequest { request_id: form.request_id, product_id, rate_bps, effective_from };
     let outcome = app.storefront_as_user.clone().set_commission_rate(session.request(request)).await;
-    back(&to, outcome.map(|_| "佣金率已设置".to_owned()))
+    back(session.lang, &to, outcome.map(|_| session.lang.t("佣金率已设置").to_owned()))
 }
 
 pub async fn cancel_rate(
@@ -309,5 +322,9 @@ pub async fn cancel_rate(
     }
     let request = sf::CancelScheduledRateRequest { rate_id };
     let outcome = app.storefront_as_user.clone().cancel_scheduled_rate(session.request(request)).await;
-    back(&format!("/supplier/products/{product_id}"), outcome.map(|_| "待生效的佣金率已取消".to_owned()))
+    back(
+        session.lang,
+        &format!("/supplier/products/{product_id}"),
+        outcome.map(|_| session.lang.t("待生效的佣金率已取消").to_owned()),
+    )
 }

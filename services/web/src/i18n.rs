@@ -1,0 +1,375 @@
+//! The language pages are shown in: Chinese (zh-CN) unless the visitor chose English
+//! (`/lang/en`, remembered in a cookie). Page text is written in Chinese and looked
+//! up by that text in one English table (the gettext way: the source text is the
+//! key); reason codes and enum values come from the API's catalogue
+//! (`xiaopu_api::reasons`). A unit test fails on any page text without English.
+use axum::{
+    extract::{FromRequestParts, Path, Query},
+    http::{HeaderMap, HeaderValue, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use xiaopu_api::reasons::{self, Language};
+
+use crate::shop::cookie;
+
+const LANG_COOKIE: &str = "xiaopu_lang";
+
+/// The visitor's language.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lang(pub Language);
+
+impl Lang {
+    pub const CHINESE: Lang = Lang(Language::Chinese);
+
+    /// `zh` as this visitor reads it.
+    pub fn t<'a>(&self, zh: &'a str) -> &'a str {
+        match self.0 {
+            Language::Chinese => zh,
+            Language::English => EN.iter().find(|(key, _)| *key == zh).map_or(zh, |(_, en)| *en),
+        }
+    }
+
+    /// `zh` with `{}` replaced by `value`, e.g. a count.
+    pub fn t1(&self, zh: &str, value: impl std::fmt::Display) -> String {
+        self.t(zh).replacen("{}", &value.to_string(), 1)
+    }
+
+    /// An enum value (its proto name) or a reason code in words.
+    pub fn words(&self, proto_name: &str) -> String {
+        reasons::value_words(proto_name, self.0).to_owned()
+    }
+
+    /// The page's `lang` attribute.
+    pub fn html(&self) -> &'static str {
+        if self.0 == Language::English { "en" } else { "zh-CN" }
+    }
+
+    /// The switch to the other language: (its code, its name in itself).
+    pub fn other(&self) -> (&'static str, &'static str) {
+        if self.0 == Language::English { ("zh", "中文") } else { ("en", "English") }
+    }
+
+    pub fn of(parts: &Parts) -> Self {
+        match cookie(&parts.headers, LANG_COOKIE).as_deref() {
+            Some("en") => Lang(Language::English),
+            _ => Lang::CHINESE,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Lang::of(parts))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Back {
+    #[serde(default)]
+    back: String,
+}
+
+/// A path on this site, or None: a language switch never redirects elsewhere.
+fn local_path(path: &str) -> Option<String> {
+    (path.starts_with('/') && !path.starts_with("//") && !path.contains('\\')).then(|| path.to_owned())
+}
+
+/// `GET /lang/{en|zh}?back=/app`: remembers the choice and returns to `back`, or to
+/// the page the switch was pressed on.
+pub async fn choose(Path(code): Path<String>, Query(back): Query<Back>, headers: HeaderMap) -> Response {
+    let referer = headers.get(header::REFERER).and_then(|r| r.to_str().ok()).unwrap_or("");
+    // `http://host/app/orders?page=2` → `/app/orders?page=2`.
+    let referer_path = referer.split_once("://").and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]));
+    let to = local_path(&back.back).or_else(|| referer_path.and_then(local_path)).unwrap_or_else(|| "/app".to_owned());
+    let value = if code == "en" { "en" } else { "zh" };
+    let mut response = Redirect::to(&to).into_response();
+    let cookie = format!("{LANG_COOKIE}={value}; Path=/; Max-Age=31536000; SameSite=Lax");
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Page text in English, keyed by its Chinese.
+const EN: &[(&str, &str)] = &[
+    // Sign-in and the areas.
+    ("登录", "Sign in"),
+    ("小铺店主", "Xiaopu for promoters"),
+    ("小铺供应商后台", "Xiaopu supplier portal"),
+    ("小铺财务控制台", "Xiaopu finance console"),
+    ("推广者（店主）", "promoter"),
+    ("供应商", "supplier"),
+    ("财务", "finance"),
+    ("身份令牌（Bearer token，{}角色）", "Identity token (bearer token, {} role)"),
+    ("开发登录（仅本地）：以此名字登录为{}", "Development sign-in (local only): sign in as {} with this name"),
+    ("开发登录", "Development sign-in"),
+    ("退出", "Sign out"),
+    ("登录已失效，请重新登录", "Your sign-in has expired; please sign in again"),
+    ("令牌无效", "The token is not valid"),
+    ("这里只对{}角色开放；此令牌的角色是", "Only the {} role may sign in here; this token's role is"),
+    ("请求已过期", "The form has expired"),
+    (
+        "表单校验失败（CSRF）。请返回、刷新页面后重试。",
+        "The form could not be verified (CSRF). Go back, reload the page and try again.",
+    ),
+    ("未开启", "Not enabled"),
+    ("开发登录未开启。", "Development sign-in is off."),
+    ("名字：1 到 64 个字母、数字或 - _ . @", "Name: 1 to 64 letters, digits or - _ . @"),
+    ("无法签发令牌", "A token could not be issued"),
+    ("操作未完成", "Not done"),
+    // The promoter app.
+    ("首页", "Home"),
+    ("选品", "Products"),
+    ("我的商品", "My listings"),
+    ("推广链接", "Share links"),
+    ("订单", "Orders"),
+    ("收益", "Earnings"),
+    ("数据", "Figures"),
+    ("开店资格：", "Eligibility: "),
+    ("下一步：", "Next: "),
+    ("（信用分 {}", " (credit score {}"),
+    ("，开店门槛：高于 {}）", ", threshold: above {})"),
+    ("可以开店了：填写店名，开一家自己的小店。", "You may open a shop: give it a name."),
+    (
+        "去「选品」把好物加进小店，再到「推广链接」分享给朋友。",
+        "Add products under Products, then share them from Share links.",
+    ),
+    (
+        "信用分高于开店门槛后即可开店；信用分更新后系统会自动重新评估。",
+        "You can open a shop once your credit score is above the threshold; a new score is assessed automatically.",
+    ),
+    (
+        "小店已暂停，分享链接暂不计佣；信用分恢复后自动恢复营业，已赚到的佣金不受影响。",
+        "Your shop is suspended and its links earn nothing for now; it reopens when your score recovers. Money already earned stays yours.",
+    ),
+    (
+        "还没有信用分记录：授权信用评估后，系统会自动判断能否开店。",
+        "No credit score yet: once one is recorded, eligibility is decided automatically.",
+    ),
+    ("已上架", "Listed"),
+    ("件商品", "products"),
+    ("去选品", "Find products"),
+    ("开一家小店", "Open a shop"),
+    ("店名", "Shop name"),
+    ("例如：小美的好物铺", "e.g. Mei's picks"),
+    ("简介（可选）", "About (optional)"),
+    ("开店", "Open the shop"),
+    ("小店已开张", "Your shop is open"),
+    ("请先开店", "Open your shop first"),
+    ("我的收益", "My earnings"),
+    ("已扣除 {} 技术服务费", "after the {} service fee"),
+    ("均已扣除 {} 技术服务费", "all after the {} service fee"),
+    ("预估", "Estimated"),
+    ("可结算", "Settleable"),
+    ("结算中", "In a payout"),
+    ("已到账", "Paid"),
+    ("查看明细", "Details"),
+    ("搜索商品关键词", "Search products"),
+    ("关键词", "Keyword"),
+    ("类目，如 水果", "Category, e.g. fruit"),
+    ("类目", "Category"),
+    ("最低佣金率 %", "Minimum rate %"),
+    ("最低佣金率", "Minimum rate"),
+    ("搜索", "Search"),
+    (
+        "「每件到手」= 按当前佣金率、已扣除 {} 技术服务费后，每卖出一件（按标价）您可得的佣金。",
+        "\"You keep\" is what one unit sold at list price earns you at the current rate, after the {} service fee.",
+    ),
+    ("开店后才能把商品加进小店。", "Open your shop to add products to it."),
+    ("售价", "Price"),
+    ("佣金率", "Rate"),
+    ("每件到手", "You keep per unit"),
+    ("推荐理由（可选）", "Why you recommend it (optional)"),
+    ("推荐理由", "Why you recommend it"),
+    ("加入小店", "Add to my shop"),
+    ("没有符合条件的商品。", "No product matches."),
+    ("下一页", "Next page"),
+    ("已加入小店", "Added to your shop"),
+    ("最低佣金率：请填写 0 到 100 之间的百分数", "Minimum rate: a percentage from 0 to 100"),
+    ("小店已上架", "Your shop lists"),
+    ("件商品（最多 {} 件）。", "products (at most {})."),
+    ("保存理由", "Save"),
+    ("上移", "Move up"),
+    ("移除", "Remove"),
+    ("小店里还没有商品，去", "Your shop has no products yet: go to"),
+    ("吧。", "."),
+    ("推荐理由已保存", "Saved"),
+    ("这件商品已不在小店中", "This product is no longer in your shop"),
+    ("已经在最前面", "Already first"),
+    ("顺序已调整", "Moved"),
+    ("已从小店移除", "Removed from your shop"),
+    ("生成推广链接", "Create a share link"),
+    ("分享到", "Share on"),
+    ("推广内容", "Link to"),
+    ("整个小店", "The whole shop"),
+    ("单件商品", "One product"),
+    ("生成链接", "Create the link"),
+    ("开店后才能生成推广链接。", "Open your shop to create share links."),
+    ("已撤回", "Revoked"),
+    ("链接地址", "Link"),
+    ("复制链接", "Copy link"),
+    ("二维码", "QR code"),
+    ("链接已生成：复制链接或保存二维码分享出去", "Link created: copy it or save the QR code to share"),
+    ("开始日期", "From"),
+    ("结束日期（不含）", "To (exclusive)"),
+    ("查看", "Show"),
+    ("日期格式：YYYY-MM-DD", "Dates as YYYY-MM-DD"),
+    (
+        "佣金为扣除技术服务费前的金额；订单按付款时间、点击按点击时间计入。",
+        "Commission is before the service fee; orders count by payment time, clicks by click time.",
+    ),
+    ("按渠道", "By channel"),
+    ("按链接", "By link"),
+    ("渠道", "Channel"),
+    ("链接", "Link"),
+    ("点击", "Clicks"),
+    ("佣金", "Commission"),
+    (
+        "「到手」为扣除 {} 技术服务费后的佣金；买家信息已隐藏。",
+        "\"You keep\" is the commission after the {} service fee; buyers are masked.",
+    ),
+    ("买家", "Buyer"),
+    ("实付", "Paid"),
+    ("到手", "you keep"),
+    ("还没有订单。分享链接后，买家下单就会出现在这里。", "No orders yet. Share a link: buyers' orders appear here."),
+    ("商品", "Product"),
+    ("订单行", "Order line"),
+    ("状态", "State"),
+    ("为什么归您", "Why it is yours"),
+    ("分享码", "Share code"),
+    ("买家点击时间", "Buyer clicked at"),
+    ("归属期 {} 天", "window {} days"),
+    ("付款时间", "Paid at"),
+    ("已退款", "Refunded"),
+    ("佣金率（付款时）", "Rate (at payment)"),
+    ("返回订单", "Back to orders"),
+    ("预估（买家未收货）", "Estimated (not yet received)"),
+    ("结算中（待付款）", "In a payout (to be paid)"),
+    ("待扣回（售后退款）", "Owed back (refunds after payout)"),
+    ("已代扣个税", "Tax withheld"),
+    ("您的付款暂被冻结，请联系平台。", "Your payouts are on hold; please contact the platform."),
+    ("还没有设置收款信息：设置前付款会暂缓。", "No payout details yet: payouts wait until you set them."),
+    ("付款记录", "Payouts"),
+    ("结算期", "Period"),
+    ("金额", "Amount"),
+    ("付款流水", "Payment reference"),
+    ("暂无", "None yet"),
+    ("至", "to"),
+    // The supplier portal.
+    ("供应商后台", "Supplier portal"),
+    ("小铺供应商", "Xiaopu supplier"),
+    ("商品库", "My catalog"),
+    ("佣金支出", "Commission charged"),
+    ("当前佣金率", "Rate now"),
+    ("上架小店数", "Shops listing it"),
+    ("库存", "Stock"),
+    ("还没有商品。", "No products yet."),
+    ("发布新商品", "Publish a product"),
+    ("发布", "Publish"),
+    ("标题", "Title"),
+    ("描述", "Description"),
+    ("售价（元）", "Price (yuan)"),
+    ("图片（每行一个 https 地址，最多 9 张）", "Images (one https URL a line, at most 9)"),
+    ("未设置", "Not set"),
+    ("售价：请填写金额，如 39.90（元）", "Price: an amount in yuan, e.g. 39.90"),
+    ("商品已发布：再设置佣金率，店主就能选品了", "Published: set a commission rate so promoters can list it"),
+    ("这不是您的商品", "This is not your product"),
+    ("当前佣金率：", "Rate now: "),
+    ("生效时间", "Effective from"),
+    ("设置于", "Set at"),
+    ("取消", "Cancel"),
+    ("还没有设置佣金率：设置后店主才能选品。", "No rate yet: promoters can list it once one is set."),
+    ("佣金率（%）", "Rate (%)"),
+    ("生效时间（留空为立即生效）", "Effective from (empty: now)"),
+    ("设置", "Set"),
+    (
+        "佣金率是历史：订单按付款时生效的佣金率计佣。尚未生效的佣金率可以取消。",
+        "Rates are history: an order earns the rate in force when it was paid. A rate not yet in force can be cancelled.",
+    ),
+    ("编辑商品", "Edit the product"),
+    ("保存", "Save"),
+    ("下架原因", "Why withdraw"),
+    ("下架商品", "Withdraw"),
+    (
+        "下架后商品从所有小店消失，不再计佣；已产生的订单不受影响。",
+        "Withdrawn products leave every shop and earn nothing more; orders already paid keep their commission.",
+    ),
+    ("返回商品库", "Back to my catalog"),
+    ("已取消", "Cancelled"),
+    ("待生效", "Scheduled"),
+    ("生效中", "In force"),
+    ("已失效", "Superseded"),
+    ("商品已保存", "Saved"),
+    ("商品已下架，{} 家小店的上架随之结束", "Withdrawn: {} shops stopped listing it"),
+    ("佣金率：请填写百分数，如 5.5", "Rate: a percentage, e.g. 5.5"),
+    ("生效时间：请选择日期和时间", "Effective from: choose a date and time"),
+    ("佣金率已设置", "Rate set"),
+    ("待生效的佣金率已取消", "The scheduled rate is cancelled"),
+    ("从", "From"),
+    ("至（不含）", "To (exclusive)"),
+    ("订单行数", "Order lines"),
+    ("佣金支出（扣除退款后）", "Commission charged (after refunds)"),
+    ("其中：平台技术服务费", "of which the platform's service fee"),
+    ("其中：推广者所得", "of which the promoters' share"),
+    ("订单明细", "Order lines"),
+    ("这段时间没有订单。", "No orders in this period."),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `t("…")` / `t1("…"` in the templates and the code has English.
+    #[test]
+    fn every_page_text_has_english() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["templates", "templates/app", "templates/supplier", "src", "src/promoter", "src/supplier"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("dir").flatten() {
+                if entry.path().is_file() {
+                    files.push(entry.path());
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        let mut seen = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for marker in [".t(\"", ".t1(\""] {
+                for (at, _) in text.match_indices(marker) {
+                    let rest = &text[at + marker.len()..];
+                    let Some(end) = rest.find('"') else { continue };
+                    let key = &rest[..end];
+                    if key.is_empty() || key.contains('…') {
+                        continue;
+                    }
+                    seen += 1;
+                    if !EN.iter().any(|(zh, _)| *zh == key) {
+                        missing.push(format!("{}: {key}", file.display()));
+                    }
+                }
+            }
+        }
+        assert!(seen > 100, "the scan found only {seen} texts");
+        assert!(missing.is_empty(), "page text without English:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn the_switch_returns_to_this_site_only() {
+        assert_eq!(local_path("/app/orders?page=2").as_deref(), Some("/app/orders?page=2"));
+        for elsewhere in ["//evil.example/x", "https://evil.example/", "/\\evil", ""] {
+            assert_eq!(local_path(elsewhere), None, "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn chinese_is_the_default_and_english_is_looked_up() {
+        assert_eq!(Lang::default().t("首页"), "首页");
+        assert_eq!(Lang(Language::English).t("首页"), "Home");
+        assert_eq!(Lang(Language::English).t1("已扣除 {} 技术服务费", "10.00%"), "after the 10.00% service fee");
+        assert_eq!(Lang(Language::English).words("CHANNEL_WECHAT"), "WeChat group");
+    }
+}
