@@ -102,6 +102,9 @@ async fn walk(browser: &Browser, language: Language, base: &str, paths: &[&str])
                 "赣南脐橙 5斤",
                 "水果",
                 "中文",
+                // Mei's payee, masked, and her bank.
+                "李*",
+                "中国工商银行",
             ];
             let mut rest = text.clone();
             for words in users_words {
@@ -232,6 +235,10 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     assert!(phone.text(".order .money").await.contains("you keep ¥9.85"));
     walk(&phone, Language::English, &web, APP_PAGES).await;
     phone.screenshot("app-orders-phone-english").await;
+    // A buyer who chose English sees the shop page in English too.
+    phone.client.goto(&format!("{web}{path}")).await.expect("the shared shop");
+    assert_eq!(phone.text(".by").await, "mei's shop · 3 picks");
+    assert_eq!(phone.texts("a.buy").await, ["Buy", "Buy", "Buy"]);
     phone.quit().await;
 
     // The supplier schedules a rate for the day after tomorrow, then cancels it.
@@ -287,12 +294,17 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     desk.fill("#name", "fiona").await;
     desk.submit("#dev-sign-in").await;
     until_text(&desk, "nav .me", "fiona").await;
-    walk(
-        &desk,
-        Language::Chinese,
-        &web,
-        &["/console", "/console/periods", "/console/holds", "/console/promoters/mei", "/console/lines/l1"],
-    )
-    .await;
+    let console_pages = [
+        "/console",
+        "/console/periods",
+        "/console/holds",
+        "/console/reconcile",
+        "/console/promoters/mei",
+        "/console/lines/l1",
+    ];
+    walk(&desk, Language::Chinese, &web, &console_pages).await;
+    desk.client.goto(&format!("{web}/lang/en?back=/console")).await.expect("English");
+    until_text(&desk, "nav", "Payout batches").await;
+    walk(&desk, Language::English, &web, &console_pages).await;
     desk.quit().await;
 }

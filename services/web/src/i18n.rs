@@ -35,6 +35,11 @@ impl Lang {
         self.t(zh).replacen("{}", &value.to_string(), 1)
     }
 
+    /// `zh` with each `{}` replaced by the next of `values`.
+    pub fn tf(&self, zh: &str, values: &[&str]) -> String {
+        values.iter().fold(self.t(zh).to_owned(), |text, value| text.replacen("{}", value, 1))
+    }
+
     /// An enum value (its proto name) or a reason code in words.
     pub fn words(&self, proto_name: &str) -> String {
         reasons::value_words(proto_name, self.0).to_owned()
@@ -316,6 +321,178 @@ const EN: &[(&str, &str)] = &[
     ("其中：推广者所得", "of which the promoters' share"),
     ("订单明细", "Order lines"),
     ("这段时间没有订单。", "No orders in this period."),
+    // The finance console.
+    ("财务控制台", "Finance console"),
+    ("· 小铺", "· Xiaopu"),
+    ("小铺财务", "Xiaopu finance"),
+    ("付款批次", "Payout batches"),
+    ("冻结", "Holds"),
+    ("对账", "Reconcile"),
+    ("批次", "Batch"),
+    ("应付", "To pay:"),
+    ("笔，合计", "lines, total"),
+    ("（已扣个税", "(tax withheld"),
+    ("）；结转", "); carried forward"),
+    ("笔；暂缓", "lines; held"),
+    ("笔；创建", "lines; created by"),
+    ("；审批", "; approved by"),
+    ("；冻结未入批：", "; on hold, not in the batch: "),
+    ("审批", "Approve"),
+    ("你创建了这个批次，须由另一位财务审批。", "You created this batch: another finance user must approve it."),
+    ("导出付款文件", "Export the payout file"),
+    ("导出明细文件", "Export the detail file"),
+    ("推广者", "Promoter"),
+    ("结算分成", "Settled share"),
+    ("服务费", "Service fee"),
+    ("补发", "Re-issued"),
+    ("扣回", "Netted back"),
+    ("代扣个税", "Tax withheld"),
+    ("付款流水号", "Payment reference"),
+    ("记为已付", "Record as paid"),
+    ("失败原因", "Why it failed"),
+    ("记为失败", "Record as failed"),
+    ("这个批次没有付款行。", "This batch has no payout lines."),
+    ("冻结的推广者", "Promoters on hold"),
+    (
+        "被冻结的推广者不进入付款批次，直到解除冻结。",
+        "A promoter on hold is left out of payout batches until released.",
+    ),
+    ("原因", "Reason"),
+    ("解除", "Release"),
+    ("解除原因", "Why released"),
+    ("没有冻结记录。", "No holds."),
+    ("结算期从", "Period from"),
+    ("到（不含）", "to (exclusive)"),
+    ("结算并生成批次", "Close and make the batch"),
+    ("全部", "All"),
+    ("结算期开始于", "Periods starting"),
+    ("之前", "before"),
+    ("筛选", "Filter"),
+    ("应付笔数", "Lines to pay"),
+    ("应付合计", "Total to pay"),
+    ("结转", "Carried forward"),
+    ("已付", "Paid"),
+    ("失败", "Failed"),
+    ("创建", "Created by"),
+    ("还没有批次。", "No batches yet."),
+    ("更早的批次", "Older batches"),
+    ("每月佣金（按状态）", "Commission by month (by stage)"),
+    ("每月佣金按状态", "Commission by month and stage"),
+    (
+        "按订单付款月份，推广者分成所处的阶段；每一分钱只在一段里。",
+        "By the month orders were paid: the stage the promoters' share is in now; each fen is in one segment.",
+    ),
+    ("资金去向", "Where the money is"),
+    ("阶段", "Stage"),
+    ("分成", "Share"),
+    ("付款行", "Payout line"),
+    ("说明", "Note"),
+    ("结算尚未记账。", "Settlement has not booked it yet."),
+    ("资金流水", "Journal"),
+    ("时间", "Time"),
+    ("类型", "Kind"),
+    ("科目", "Account"),
+    ("对象", "Party"),
+    ("金额（借正贷负）", "Amount (debit +, credit −)"),
+    ("没有记账。", "Nothing booked."),
+    ("还没有关闭过结算期。", "No period has been closed yet."),
+    ("下一个结算期从", "The next period starts at"),
+    ("开始。", "."),
+    ("关闭人", "Closed by"),
+    ("关闭时间", "Closed at"),
+    ("还没有结算期。", "No periods yet."),
+    ("更早的结算期", "Older periods"),
+    ("冻结中", "On hold"),
+    ("收款信息：", "Payout details: "),
+    ("冻结记录", "Holds"),
+    ("流水号", "Reference"),
+    ("还没有付款。", "No payouts yet."),
+    ("没有订单行。", "No order lines."),
+    ("更早的订单行", "Older order lines"),
+    ("对账单", "Reconciliation statement"),
+    ("生成对账单", "Make the statement"),
+    ("账实相符", "The books agree"),
+    ("有差异", "Discrepancies"),
+    ("逐笔核对订单行", "Order lines checked one by one:"),
+    ("笔。", "."),
+    ("差异（", "Discrepancies ("),
+    ("应为", "Expected"),
+    ("实为", "Actual"),
+    ("没有差异。", "No discrepancies."),
+    ("在途（", "In flight ("),
+    ("结算已处理归因的全部变更。", "Settlement has applied every change from attribution."),
+    ("结算还有", "Settlement has"),
+    ("条归因变更未处理，最早的已等待", "changes from attribution still to apply; the oldest has waited"),
+    (
+        "秒；下列订单行的差别来自这些变更，处理后自然一致，不算差异。",
+        "seconds. The lines below differ because of them and will agree once they are applied: not discrepancies.",
+    ),
+    ("归因", "Attribution"),
+    ("账本", "Ledger"),
+    ("没有在途的订单行。", "No order lines in flight."),
+    ("期初", "Opening"),
+    ("本期赚取", "Earned"),
+    ("冲回", "Reversed"),
+    ("期末", "Closing"),
+    ("平衡", "Balanced"),
+    ("本期", "This period"),
+    ("待审批", "Awaiting approval"),
+    ("已审批", "Approved"),
+    ("已导出", "Exported"),
+    ("已付款", "Paid"),
+    ("部分付款", "Partly paid"),
+    ("未知", "Unknown"),
+    ("待付款", "To be paid"),
+    ("暂缓", "Held"),
+    ("结算期已关闭，批次已生成", "The period is closed and its batch made"),
+    ("这个结算期之前已关闭，这是它的批次", "This period was closed before: here is its batch"),
+    ("批次已审批", "The batch is approved"),
+    ("已记为已付", "Recorded as paid"),
+    ("已记为失败，将在下个批次补发", "Recorded as failed: it is re-issued in the next batch"),
+    ("未设置收款信息", "No payout details"),
+    ("已结算（含已付）", "Settled (including paid)"),
+    ("最高 ¥{}", "Highest ¥{}"),
+    ("已结算", "Settled"),
+    ("已付 {}，退款后应扣回 {}", "Paid {}; owed back {} after refunds"),
+    ("应扣回 {}", "Owed back {}"),
+    ("支付宝", "Alipay"),
+    ("微信支付", "WeChat Pay"),
+    ("银行卡", "Bank card"),
+    ("已结算待付", "Settled, to be paid"),
+    ("应扣回", "Owed back"),
+    ("未设置收款信息：付款行将暂缓（PAYEE_MISSING）", "No payout details: payout lines are held (PAYEE_MISSING)"),
+    ("{} 于 {} 解除：{}", "Released by {} at {}: {}"),
+    ("{}（解除：{}）", "{} (released: {})"),
+    ("已冻结 {}", "{} is on hold"),
+    ("已解除 {} 的冻结", "{} is released"),
+    ("账本缺失", "Missing in the ledger"),
+    ("归因缺失", "Missing in attribution"),
+    ("佣金不符", "Commission differs"),
+    ("账不平", "Does not balance"),
+    ("确认收货", "Received at"),
+    ("判定时间", "Decided at"),
+    // The buyer's shop pages.
+    ("{} 的小店", "{}'s shop"),
+    ("{} 件好物", "{} picks"),
+    ("推荐理由：", "Why it's recommended: "),
+    ("暂时缺货", "Out of stock for now"),
+    ("去购买", "Buy"),
+    ("{} 推荐", "Recommended by {}"),
+    ("链接不存在或已失效", "This link does not exist or has expired"),
+    (
+        "这个分享链接找不到了，可能已被店主撤回。请向分享给你的朋友要一个新链接。",
+        "This share link cannot be found; the shop owner may have revoked it. Ask the friend who shared it for a new one.",
+    ),
+    ("服务繁忙", "Busy"),
+    ("页面暂时打不开，请稍后刷新重试。", "The page cannot open right now; reload it in a moment."),
+    ("二维码生成失败", "No QR code"),
+    ("链接太长，无法生成二维码。", "The link is too long for a QR code."),
+    ("商品已下架", "This product is gone"),
+    ("这件商品已经下架或不在店里了。", "This product has been withdrawn or is no longer in the shop."),
+    ("小店暂停营业", "The shop is closed for now"),
+    ("这家小店暂时关闭了，过段时间再来看看吧。", "This shop is closed for now; come back later."),
+    ("页面地址有误", "The address is wrong"),
+    ("请从分享的链接重新打开。", "Open the shared link again."),
 ];
 
 #[cfg(test)]
@@ -327,7 +504,8 @@ mod tests {
     fn every_page_text_has_english() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
-        for dir in ["templates", "templates/app", "templates/supplier", "src", "src/promoter", "src/supplier"] {
+        let dirs = ["templates", "templates/app", "templates/supplier", "templates/console", "src", "src/promoter"];
+        for dir in dirs.iter().chain(&["src/supplier", "src/console"]) {
             for entry in std::fs::read_dir(root.join(dir)).expect("dir").flatten() {
                 if entry.path().is_file() {
                     files.push(entry.path());
@@ -338,7 +516,7 @@ mod tests {
         let mut seen = 0;
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap_or_default();
-            for marker in [".t(\"", ".t1(\""] {
+            for marker in [".t(\"", ".t1(\"", ".tf(\""] {
                 for (at, _) in text.match_indices(marker) {
                     let rest = &text[at + marker.len()..];
                     let Some(end) = rest.find('"') else { continue };
@@ -355,6 +533,15 @@ mod tests {
         }
         assert!(seen > 100, "the scan found only {seen} texts");
         assert!(missing.is_empty(), "page text without English:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn each_text_has_one_english() {
+        let mut keys: Vec<&str> = EN.iter().map(|(zh, _)| *zh).collect();
+        keys.sort_unstable();
+        let all = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), all, "a text listed twice");
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn refusal_text(lang: Lang, status: &tonic::Status) -> String {
 pub fn failed(lang: Lang, status: &tonic::Status) -> Response {
     let code = status_of(status);
     let code = if code == StatusCode::UNAUTHORIZED { StatusCode::FORBIDDEN } else { code };
-    notice(code, lang.t("操作未完成"), &refusal_text(lang, status))
+    notice(lang, code, lang.t("操作未完成"), &refusal_text(lang, status))
 }
 
 /// The template rendered with `status`; a template that fails to render (a bug, not
@@ -94,21 +94,24 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
-/// A page saying what happened in words a buyer understands.
-pub fn notice(status: StatusCode, heading: &str, detail: &str) -> Response {
-    render(status, &Notice { title: heading.to_owned(), heading: heading.to_owned(), detail: detail.to_owned() })
+/// A page saying what happened in words a buyer understands (`heading` and
+/// `detail` are in `lang` already).
+pub fn notice(lang: Lang, status: StatusCode, heading: &str, detail: &str) -> Response {
+    let page = Notice { lang, title: heading.to_owned(), heading: heading.to_owned(), detail: detail.to_owned() };
+    render(status, &page)
 }
 
-pub fn not_found() -> Response {
+pub fn not_found(lang: Lang) -> Response {
     notice(
+        lang,
         StatusCode::NOT_FOUND,
-        "链接不存在或已失效",
-        "这个分享链接找不到了，可能已被店主撤回。请向分享给你的朋友要一个新链接。",
+        lang.t("链接不存在或已失效"),
+        lang.t("这个分享链接找不到了，可能已被店主撤回。请向分享给你的朋友要一个新链接。"),
     )
 }
 
-pub fn unavailable() -> Response {
-    notice(StatusCode::SERVICE_UNAVAILABLE, "服务繁忙", "页面暂时打不开，请稍后刷新重试。")
+pub fn unavailable(lang: Lang) -> Response {
+    notice(lang, StatusCode::SERVICE_UNAVAILABLE, lang.t("服务繁忙"), lang.t("页面暂时打不开，请稍后刷新重试。"))
 }
 
 /// The HTTP status for a service's refusal that no page handles specially.

@@ -158,6 +158,7 @@ impl IntoResponse for CsrfRefused {
     fn into_response(self) -> Response {
         let lang = self.0;
         crate::pages::notice(
+            lang,
             StatusCode::FORBIDDEN,
             lang.t("请求已过期"),
             lang.t("表单校验失败（CSRF）。请返回、刷新页面后重试。"),
@@ -221,7 +222,7 @@ pub async fn dev_sign_in<A: Area>(
     Form(form): Form<DevSignInForm>,
 ) -> Response {
     let Some(signer) = &app.dev_signer else {
-        return crate::pages::notice(StatusCode::NOT_FOUND, lang.t("未开启"), lang.t("开发登录未开启。"));
+        return crate::pages::notice(lang, StatusCode::NOT_FOUND, lang.t("未开启"), lang.t("开发登录未开启。"));
     };
     let name = form.name.trim();
     if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_alphanumeric() || "-_.@".contains(c)) {

@@ -19,6 +19,7 @@ use xiaopu_common::{error::status_details, time::to_timestamp};
 
 use crate::{
     SharedApp,
+    i18n::Lang,
     pages::{self, money, notice, render, url_encode},
     views::{Item, ProductPage, ShopPage},
 };
@@ -40,13 +41,14 @@ pub struct PageQuery {
 
 pub async fn page(
     State(app): State<SharedApp>,
+    lang: Lang,
     Path(code): Path<String>,
     Query(query): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
     let known = cookie(&headers, VISITOR_COOKIE).filter(|v| uuid::Uuid::parse_str(v).is_ok());
     let visitor = known.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut response = shop_or_product(&app, &code, &query.page, &visitor).await;
+    let mut response = shop_or_product(&app, lang, &code, &query.page, &visitor).await;
     if known.is_none() {
         let secure = if app.settings.secure_cookies { "; Secure" } else { "" };
         let cookie = format!(
@@ -62,15 +64,16 @@ pub async fn page(
 /// `GET /s/{code}/qr.svg`: the link's QR code (its full URL, as the storefront names
 /// it), for a promoter to post where a link cannot be clicked (a poster, a 朋友圈
 /// image). Drawn here as SVG; opening it records no click.
-pub async fn qr_code(State(app): State<SharedApp>, Path(code): Path<String>) -> Response {
+pub async fn qr_code(State(app): State<SharedApp>, lang: Lang, Path(code): Path<String>) -> Response {
     let resolved =
         match app.storefront.clone().resolve_share_code(sf::ResolveShareCodeRequest { code: code.clone() }).await {
             Ok(answer) => answer.into_inner(),
-            Err(status) => return refusal(&status),
+            Err(status) => return refusal(lang, &status),
         };
     let url = resolved.share_link.map(|l| l.url).unwrap_or_default();
     let Ok(qr) = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M) else {
-        return notice(StatusCode::INTERNAL_SERVER_ERROR, "二维码生成失败", "链接太长，无法生成二维码。");
+        let (heading, detail) = (lang.t("二维码生成失败"), lang.t("链接太长，无法生成二维码。"));
+        return notice(lang, StatusCode::INTERNAL_SERVER_ERROR, heading, detail);
     };
     let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(256, 256).quiet_zone(true).build();
     let mut response = (StatusCode::OK, svg).into_response();
@@ -81,11 +84,11 @@ pub async fn qr_code(State(app): State<SharedApp>, Path(code): Path<String>) -> 
     response
 }
 
-async fn shop_or_product(app: &SharedApp, code: &str, page_token: &str, visitor: &str) -> Response {
+async fn shop_or_product(app: &SharedApp, lang: Lang, code: &str, page_token: &str, visitor: &str) -> Response {
     let resolved =
         match app.storefront.clone().resolve_share_code(sf::ResolveShareCodeRequest { code: code.into() }).await {
             Ok(answer) => answer.into_inner(),
-            Err(status) => return refusal(&status),
+            Err(status) => return refusal(lang, &status),
         };
     let link = resolved.share_link.unwrap_or_default();
     // A click is a visit of the link: turning pages is not another one.
@@ -96,9 +99,10 @@ async fn shop_or_product(app: &SharedApp, code: &str, page_token: &str, visitor:
     };
     if !link.listing_id.is_empty() {
         click.await;
-        let Some(listing) = resolved.listing else { return withdrawn() };
+        let Some(listing) = resolved.listing else { return withdrawn(lang) };
         let images = listing.image_urls.clone();
         let page = ProductPage {
+            lang,
             shop_name: resolved.shop_name,
             promoter: link.promoter_id,
             item: item(app, code, listing),
@@ -115,11 +119,12 @@ async fn shop_or_product(app: &SharedApp, code: &str, page_token: &str, visitor:
     let (shop, ()) = tokio::join!(storefront.get_shop_page(request), click);
     let shop = match shop {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return refusal(&status),
+        Err(status) => return refusal(lang, &status),
     };
     let next_page =
         (!shop.next_page_token.is_empty()).then(|| format!("/s/{code}?page={}", url_encode(&shop.next_page_token)));
     let page = ShopPage {
+        lang,
         shop_name: shop.name,
         description: shop.description,
         promoter: shop.promoter_id,
@@ -165,25 +170,28 @@ fn item(app: &SharedApp, code: &str, listing: PublicListing) -> Item {
     }
 }
 
-fn withdrawn() -> Response {
-    notice(StatusCode::GONE, "商品已下架", "这件商品已经下架或不在店里了。")
+fn withdrawn(lang: Lang) -> Response {
+    notice(lang, StatusCode::GONE, lang.t("商品已下架"), lang.t("这件商品已经下架或不在店里了。"))
 }
 
 /// The page for a refusal of the storefront's.
-fn refusal(status: &tonic::Status) -> Response {
+fn refusal(lang: Lang, status: &tonic::Status) -> Response {
     let reason = status_details(status).0.unwrap_or_default();
     match (status.code(), reason.as_str()) {
-        (tonic::Code::NotFound, _) => pages::not_found(),
-        (tonic::Code::FailedPrecondition, SHOP_SUSPENDED) => {
-            notice(StatusCode::FORBIDDEN, "小店暂停营业", "这家小店暂时关闭了，过段时间再来看看吧。")
-        }
-        (tonic::Code::FailedPrecondition, PRODUCT_WITHDRAWN | LISTING_REMOVED) => withdrawn(),
+        (tonic::Code::NotFound, _) => pages::not_found(lang),
+        (tonic::Code::FailedPrecondition, SHOP_SUSPENDED) => notice(
+            lang,
+            StatusCode::FORBIDDEN,
+            lang.t("小店暂停营业"),
+            lang.t("这家小店暂时关闭了，过段时间再来看看吧。"),
+        ),
+        (tonic::Code::FailedPrecondition, PRODUCT_WITHDRAWN | LISTING_REMOVED) => withdrawn(lang),
         (tonic::Code::InvalidArgument, _) => {
-            notice(StatusCode::BAD_REQUEST, "页面地址有误", "请从分享的链接重新打开。")
+            notice(lang, StatusCode::BAD_REQUEST, lang.t("页面地址有误"), lang.t("请从分享的链接重新打开。"))
         }
         _ => {
             tracing::warn!(code = status.code() as i32, message = status.message(), "shop page unavailable");
-            pages::unavailable()
+            pages::unavailable(lang)
         }
     }
 }

@@ -2,6 +2,8 @@
 //! commission: a buyer never sees one.
 use askama::Template;
 
+use crate::i18n::Lang;
+
 /// One product as the buyer sees it.
 pub struct Item {
     pub title: String,
@@ -17,6 +19,7 @@ pub struct Item {
 #[derive(Template)]
 #[template(path = "shop.html")]
 pub struct ShopPage {
+    pub lang: Lang,
     pub shop_name: String,
     pub description: String,
     pub promoter: String,
@@ -31,6 +34,7 @@ pub struct ShopPage {
 #[derive(Template)]
 #[template(path = "product.html")]
 pub struct ProductPage {
+    pub lang: Lang,
     pub shop_name: String,
     pub promoter: String,
     pub item: Item,
@@ -40,6 +44,7 @@ pub struct ProductPage {
 #[derive(Template)]
 #[template(path = "notice.html")]
 pub struct Notice {
+    pub lang: Lang,
     pub title: String,
     pub heading: String,
     pub detail: String,

@@ -21,6 +21,7 @@ use super::{
 };
 use crate::{
     SharedApp,
+    i18n::Lang,
     pages::{money, render, url_encode},
 };
 
@@ -96,11 +97,14 @@ pub async fn home(
     );
     let page = HomePage {
         frame: session.frame(&query),
-        batches: listed.batches.iter().map(|b| batch_row(&app, b)).collect(),
+        batches: listed.batches.iter().map(|b| batch_row(&app, session.lang, b)).collect(),
         status: filter.status.clone(),
         period_from: filter.from.clone(),
         period_to: filter.to.clone(),
-        statuses: STATUSES.iter().map(|(s, name)| ((*name).into(), batch_status_label(*s).into())).collect(),
+        statuses: STATUSES
+            .iter()
+            .map(|(s, name)| ((*name).into(), session.lang.t(batch_status_label(*s)).into()))
+            .collect(),
         next_page: (!listed.next_page_token.is_empty())
             .then(|| format!("/console?{filters}&page={}", listed.next_page_token)),
         default_from: last_month.to_string(),
@@ -144,9 +148,9 @@ pub async fn close_period(
             let answer = answer.into_inner();
             let batch = answer.batch.unwrap_or_default();
             let done = if answer.created {
-                "结算期已关闭，批次已生成"
+                session.lang.t("结算期已关闭，批次已生成")
             } else {
-                "这个结算期之前已关闭，这是它的批次"
+                session.lang.t("这个结算期之前已关闭，这是它的批次")
             };
             back(session.lang, &format!("/console/batches/{}", batch.batch_id), Ok(done.into()))
         }
@@ -182,10 +186,10 @@ pub async fn batch(
         can_approve: draft && !own,
         awaits_other_approver: draft && own,
         can_export: !draft && batch.status() != BatchStatus::Unspecified,
-        lines: lines.lines.iter().map(|l| line_row(l, records)).collect(),
+        lines: lines.lines.iter().map(|l| line_row(session.lang, l, records)).collect(),
         next_page: (!lines.next_page_token.is_empty())
             .then(|| format!("/console/batches/{batch_id}?page={}", lines.next_page_token)),
-        batch: batch_row(&app, &batch),
+        batch: batch_row(&app, session.lang, &batch),
     };
     render(StatusCode::OK, &page)
 }
@@ -204,7 +208,11 @@ pub async fn approve(
         .clone()
         .approve_batch(session.request(st::ApproveBatchRequest { batch_id: batch_id.clone() }))
         .await;
-    back(session.lang, &format!("/console/batches/{batch_id}"), approved.map(|_| "批次已审批".to_owned()))
+    back(
+        session.lang,
+        &format!("/console/batches/{batch_id}"),
+        approved.map(|_| session.lang.t("批次已审批").to_owned()),
+    )
 }
 
 /// `?file=payouts|detail`: which of a batch's files.
@@ -273,21 +281,21 @@ pub async fn record_payout(
     let request = st::RecordPayoutRequest { batch_line_id: line_id, outcome: outcome.into(), reference: form.note };
     let recorded = app.settlement_as_user.clone().record_payout(session.request(request)).await;
     let done = if outcome == st::PayoutOutcome::Paid {
-        "已记为已付"
+        session.lang.t("已记为已付")
     } else {
-        "已记为失败，将在下个批次补发"
+        session.lang.t("已记为失败，将在下个批次补发")
     };
     back(session.lang, &format!("/console/batches/{batch_id}"), recorded.map(|_| done.to_owned()))
 }
 
-fn batch_row(app: &SharedApp, b: &st::Batch) -> BatchRow {
+fn batch_row(app: &SharedApp, lang: Lang, b: &st::Batch) -> BatchRow {
     let day = |t: &Option<prost_types::Timestamp>| {
         t.as_ref().and_then(from_timestamp).map(|t| app.local_date(t).to_string()).unwrap_or_default()
     };
     BatchRow {
         batch_id: b.batch_id.clone(),
         period: format!("{} – {}", day(&b.period_from), day(&b.period_to)),
-        status: batch_status_label(b.status()).into(),
+        status: lang.t(batch_status_label(b.status())).into(),
         payable_lines: b.payable_lines,
         payable_total: money(b.payable_total.as_ref()),
         withheld_total: money(b.withheld_total.as_ref()),
@@ -302,15 +310,15 @@ fn batch_row(app: &SharedApp, b: &st::Batch) -> BatchRow {
 }
 
 /// A payout line's row; `records`: its batch takes payment records now.
-fn line_row(l: &st::BatchLine, records: bool) -> LineRow {
+fn line_row(lang: Lang, l: &st::BatchLine, records: bool) -> LineRow {
     LineRow {
         batch_line_id: l.batch_line_id.clone(),
         promoter_id: l.promoter_id.clone(),
-        status: line_status_label(l.status()).into(),
+        status: lang.t(line_status_label(l.status())).into(),
         recordable: records && l.status() == BatchLineStatus::Pending,
         withheld: money(l.withheld.as_ref()),
         hold_reason: match l.hold_reason.as_str() {
-            "PAYEE_MISSING" => "未设置收款信息".into(),
+            "PAYEE_MISSING" => lang.t("未设置收款信息").into(),
             other => other.to_owned(),
         },
         settled_share: money(l.settled_share.as_ref()),
@@ -353,7 +361,7 @@ async fn chart(app: &SharedApp, session: &Session, this_month: NaiveDate) -> Cha
                         y,
                         height,
                         class: (*class).into(),
-                        title: format!("{name} ¥{}", xiaopu_money::to_decimal(*amount, "CNY")),
+                        title: format!("{} ¥{}", session.lang.t(name), xiaopu_money::to_decimal(*amount, "CNY")),
                     }
                 })
                 .collect();
@@ -362,8 +370,8 @@ async fn chart(app: &SharedApp, session: &Session, this_month: NaiveDate) -> Cha
         .collect();
     Chart {
         bars,
-        legend: STATES.iter().map(|(c, n)| ((*c).into(), (*n).into())).collect(),
-        max_label: format!("最高 ¥{}", xiaopu_money::to_decimal(max, "CNY")),
+        legend: STATES.iter().map(|(c, n)| ((*c).into(), session.lang.t(n).into())).collect(),
+        max_label: session.lang.t1("最高 ¥{}", xiaopu_money::to_decimal(max, "CNY")),
     }
 }
 

@@ -33,7 +33,7 @@ pub async fn list(State(app): State<SharedApp>, session: Session, Query(query): 
             reason: if h.release_reason.is_empty() {
                 h.reason.clone()
             } else {
-                format!("{}（解除：{}）", h.reason, h.release_reason)
+                session.lang.tf("{}（解除：{}）", &[&h.reason, &h.release_reason])
             },
             placed: when(&h.placed_at, &h.placed_by),
             released: when(&h.released_at, &h.released_by),
@@ -56,7 +56,7 @@ pub async fn place(State(app): State<SharedApp>, session: Session, Form(posted):
     };
     let request = session.request(st::PlaceHoldRequest { promoter_id: form.promoter_id.clone(), reason: form.reason });
     let placed = app.settlement_as_user.clone().place_hold(request).await;
-    back(session.lang, "/console/holds", placed.map(|_| format!("已冻结 {}", form.promoter_id)))
+    back(session.lang, "/console/holds", placed.map(|_| session.lang.t1("已冻结 {}", &form.promoter_id)))
 }
 
 pub async fn release(State(app): State<SharedApp>, session: Session, Form(posted): Form<Posted<HoldForm>>) -> Response {
@@ -67,5 +67,5 @@ pub async fn release(State(app): State<SharedApp>, session: Session, Form(posted
     let request =
         session.request(st::ReleaseHoldRequest { promoter_id: form.promoter_id.clone(), reason: form.reason });
     let released = app.settlement_as_user.clone().release_hold(request).await;
-    back(session.lang, "/console/holds", released.map(|_| format!("已解除 {} 的冻结", form.promoter_id)))
+    back(session.lang, "/console/holds", released.map(|_| session.lang.t1("已解除 {} 的冻结", &form.promoter_id)))
 }

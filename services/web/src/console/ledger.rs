@@ -15,6 +15,7 @@ use super::{
 };
 use crate::{
     SharedApp,
+    i18n::Lang,
     pages::{money, render},
 };
 
@@ -36,7 +37,7 @@ pub async fn periods(State(app): State<SharedApp>, session: Session, Query(query
                 closed_by: p.closed_by.clone(),
                 closed_at: app.local_time_of(&p.closed_at),
                 batch_id: p.batch_id.clone(),
-                status: batch_status_label(p.batch_status()).into(),
+                status: session.lang.t(batch_status_label(p.batch_status())).into(),
             })
             .collect(),
         next_page: (!listed.next_page_token.is_empty())
@@ -45,7 +46,7 @@ pub async fn periods(State(app): State<SharedApp>, session: Session, Query(query
     render(StatusCode::OK, &page)
 }
 
-pub fn position_row(app: &SharedApp, p: &st::LinePosition) -> PositionRow {
+pub fn position_row(app: &SharedApp, lang: Lang, p: &st::LinePosition) -> PositionRow {
     let stage = match p.stage.as_str() {
         "estimated" => "预估",
         "settleable" => "可结算",
@@ -57,16 +58,16 @@ pub fn position_row(app: &SharedApp, p: &st::LinePosition) -> PositionRow {
     // What finance must know at a glance: paid, and now owed back.
     let note = match (paid, owed) {
         (true, true) => {
-            format!("已付 {}，退款后应扣回 {}", money(p.settled_share.as_ref()), money(p.owed_back.as_ref()))
+            lang.tf("已付 {}，退款后应扣回 {}", &[&money(p.settled_share.as_ref()), &money(p.owed_back.as_ref())])
         }
-        (false, true) => format!("应扣回 {}", money(p.owed_back.as_ref())),
+        (false, true) => lang.t1("应扣回 {}", money(p.owed_back.as_ref())),
         _ => String::new(),
     };
     PositionRow {
         line_id: p.line_id.clone(),
         promoter_id: p.promoter_id.clone(),
         paid_at: app.local_time_of(&p.paid_at),
-        stage: stage.into(),
+        stage: lang.t(stage).into(),
         commission: money(p.commission.as_ref()),
         service_fee: money(p.service_fee.as_ref()),
         share: money(p.share.as_ref()),
@@ -115,7 +116,7 @@ pub async fn promoter(
                 st::PayoutMethod::BankCard => "银行卡",
                 st::PayoutMethod::Unspecified => "未知",
             };
-            format!("{} · {} {} {}", p.legal_name, method, p.account, p.bank_name).trim().to_owned()
+            format!("{} · {} {} {}", p.legal_name, session.lang.t(method), p.account, p.bank_name).trim().to_owned()
         }),
         Err(status) if status.code() == tonic::Code::NotFound => None,
         Err(status) => return failed(session.lang, &status),
@@ -124,22 +125,25 @@ pub async fn promoter(
         frame: session.frame(&query),
         promoter_id: promoter_id.clone(),
         balances: vec![
-            ("预估".into(), money(earnings.estimated.as_ref())),
-            ("可结算".into(), money(earnings.settleable.as_ref())),
-            ("已结算待付".into(), money(earnings.settled.as_ref())),
-            ("已付".into(), money(earnings.paid.as_ref())),
-            ("代扣个税".into(), money(earnings.withheld.as_ref())),
-            ("应扣回".into(), money(earnings.clawbacks_owed.as_ref())),
+            (session.lang.t("预估").into(), money(earnings.estimated.as_ref())),
+            (session.lang.t("可结算").into(), money(earnings.settleable.as_ref())),
+            (session.lang.t("已结算待付").into(), money(earnings.settled.as_ref())),
+            (session.lang.t("已付").into(), money(earnings.paid.as_ref())),
+            (session.lang.t("代扣个税").into(), money(earnings.withheld.as_ref())),
+            (session.lang.t("应扣回").into(), money(earnings.clawbacks_owed.as_ref())),
         ],
         on_hold: earnings.on_hold,
-        payee: payee.unwrap_or_else(|| "未设置收款信息：付款行将暂缓（PAYEE_MISSING）".into()),
+        payee: payee.unwrap_or_else(|| session.lang.t("未设置收款信息：付款行将暂缓（PAYEE_MISSING）").into()),
         holds: holds
             .iter()
             .map(|h| {
                 let released = if h.released_by.is_empty() {
-                    "生效中".to_owned()
+                    session.lang.t("生效中").to_owned()
                 } else {
-                    format!("{} 于 {} 解除：{}", h.released_by, app.local_time_of(&h.released_at), h.release_reason)
+                    session.lang.tf(
+                        "{} 于 {} 解除：{}",
+                        &[&h.released_by, &app.local_time_of(&h.released_at), &h.release_reason],
+                    )
                 };
                 (format!("{} {}：{}", app.local_time_of(&h.placed_at), h.placed_by, h.reason), released)
             })
@@ -151,13 +155,13 @@ pub async fn promoter(
                 (
                     format!("{} – {}", app.local_time_of(&p.period_from), app.local_time_of(&p.period_to)),
                     p.batch_id.clone(),
-                    line_status_label(p.status()).to_owned(),
+                    session.lang.t(line_status_label(p.status())).to_owned(),
                     money(p.amount.as_ref()),
                     p.payment_reference.clone(),
                 )
             })
             .collect(),
-        lines: lines.lines.iter().map(|p| position_row(&app, p)).collect(),
+        lines: lines.lines.iter().map(|p| position_row(&app, session.lang, p)).collect(),
         next_page: (!lines.next_page_token.is_empty())
             .then(|| format!("/console/promoters/{promoter_id}?page={}", lines.next_page_token)),
     };

@@ -9,7 +9,7 @@ use axum::{
 use chrono::Datelike;
 use serde::Deserialize;
 use xiaopu_api::{
-    attribution::{self as at, LineState},
+    attribution as at,
     settlement::{self as st, DiscrepancyKind},
 };
 use xiaopu_common::time::to_timestamp;
@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     SharedApp,
+    i18n::Lang,
     pages::{money, render},
 };
 
@@ -53,8 +54,8 @@ pub async fn statement(State(app): State<SharedApp>, session: Session, Query(per
         lines_checked: answer.lines_checked,
         promoters: answer.promoters.iter().map(statement_row).collect(),
         suppliers: answer.suppliers.iter().map(statement_row).collect(),
-        discrepancies: answer.discrepancies.iter().map(discrepancy_row).collect(),
-        in_flight: answer.in_flight.iter().map(discrepancy_row).collect(),
+        discrepancies: answer.discrepancies.iter().map(|d| discrepancy_row(session.lang, d)).collect(),
+        in_flight: answer.in_flight.iter().map(|d| discrepancy_row(session.lang, d)).collect(),
         backlog_events: answer.backlog_events,
         backlog_seconds: answer.backlog_seconds,
     };
@@ -73,15 +74,16 @@ fn statement_row(s: &st::StatementLine) -> StatementRow {
     }
 }
 
-fn discrepancy_row(d: &st::Discrepancy) -> DiscrepancyRow {
+fn discrepancy_row(lang: Lang, d: &st::Discrepancy) -> DiscrepancyRow {
     DiscrepancyRow {
-        kind: match d.kind() {
-            DiscrepancyKind::MissingInLedger => "账本缺失",
-            DiscrepancyKind::MissingInAttribution => "归因缺失",
-            DiscrepancyKind::CommissionMismatch => "佣金不符",
-            _ => "账不平",
-        }
-        .into(),
+        kind: lang
+            .t(match d.kind() {
+                DiscrepancyKind::MissingInLedger => "账本缺失",
+                DiscrepancyKind::MissingInAttribution => "归因缺失",
+                DiscrepancyKind::CommissionMismatch => "佣金不符",
+                _ => "账不平",
+            })
+            .into(),
         line_id: d.line_id.clone(),
         promoter_id: d.promoter_id.clone(),
         expected: money(d.expected.as_ref()),
@@ -100,30 +102,21 @@ pub async fn line(State(app): State<SharedApp>, session: Session, Path(line_id):
     let line = answer.line.unwrap_or_default();
     let why = answer.explanation.unwrap_or_default();
     let facts = vec![
-        ("订单行".to_owned(), line.line_id.clone()),
-        ("订单".to_owned(), line.order_id.clone()),
-        ("买家".to_owned(), line.buyer_id.clone()),
-        ("商品".to_owned(), line.product_id.clone()),
-        ("供应商".to_owned(), line.supplier_id.clone()),
-        ("实付".to_owned(), money(line.paid_amount.as_ref())),
-        ("已退款".to_owned(), money(line.refunded_amount.as_ref())),
-        ("付款时间".to_owned(), app.local_time_of(&line.paid_at)),
-        ("确认收货".to_owned(), app.local_time_of(&line.confirmed_at)),
-        (
-            "状态".to_owned(),
-            match line.state() {
-                LineState::Paid => "已付款",
-                LineState::Received => "已收货",
-                LineState::Void => "已作废",
-                LineState::Unspecified => "未知",
-            }
-            .to_owned(),
-        ),
-        ("推广者".to_owned(), line.promoter_id.clone()),
-        ("分享码".to_owned(), why.share_code.clone()),
-        ("佣金率".to_owned(), format!("{} bps", line.rate_bps)),
-        ("佣金".to_owned(), money(line.commission.as_ref())),
-        ("判定时间".to_owned(), app.local_time_of(&why.decided_at)),
+        (session.lang.t("订单行").to_owned(), line.line_id.clone()),
+        (session.lang.t("订单").to_owned(), line.order_id.clone()),
+        (session.lang.t("买家").to_owned(), line.buyer_id.clone()),
+        (session.lang.t("商品").to_owned(), line.product_id.clone()),
+        (session.lang.t("供应商").to_owned(), line.supplier_id.clone()),
+        (session.lang.t("实付").to_owned(), money(line.paid_amount.as_ref())),
+        (session.lang.t("已退款").to_owned(), money(line.refunded_amount.as_ref())),
+        (session.lang.t("付款时间").to_owned(), app.local_time_of(&line.paid_at)),
+        (session.lang.t("确认收货").to_owned(), app.local_time_of(&line.confirmed_at)),
+        (session.lang.t("状态").to_owned(), session.lang.words(line.state().as_str_name())),
+        (session.lang.t("推广者").to_owned(), line.promoter_id.clone()),
+        (session.lang.t("分享码").to_owned(), why.share_code.clone()),
+        (session.lang.t("佣金率").to_owned(), format!("{} bps", line.rate_bps)),
+        (session.lang.t("佣金").to_owned(), money(line.commission.as_ref())),
+        (session.lang.t("判定时间").to_owned(), app.local_time_of(&why.decided_at)),
     ];
     // Its money in the ledger (none yet when settlement has not applied it).
     let ledger = app
@@ -135,7 +128,7 @@ pub async fn line(State(app): State<SharedApp>, session: Session, Path(line_id):
         Ok(answer) => {
             let answer = answer.into_inner();
             (
-                answer.positions.iter().map(|p| super::ledger::position_row(&app, p)).collect(),
+                answer.positions.iter().map(|p| super::ledger::position_row(&app, session.lang, p)).collect(),
                 super::ledger::journal_rows(&app, &answer.journals),
             )
         }
