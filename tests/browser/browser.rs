@@ -94,6 +94,23 @@ impl Browser {
         }
     }
 
+    /// Waits until the text of `css` contains `wanted` (pages load after a click);
+    /// the text. Fails showing what the page said instead.
+    pub async fn until_text(&self, css: &str, wanted: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..100 {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                text = element.text().await.unwrap_or_default();
+                if text.contains(wanted) {
+                    return text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let page = self.client.find(Locator::Css("body")).await.expect("body").text().await.unwrap_or_default();
+        panic!("{css} never said {wanted:?}; it said {text:?} on a page saying:\n{page}");
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.element(css).await.text().await.expect("text")
     }

@@ -2,7 +2,10 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use xiaopu_api::attribution::attribution_service_client::AttributionServiceClient;
-use xiaopu_common::{auth::Role, testing::token};
+use xiaopu_common::{
+    auth::Role,
+    testing::{eventually, token},
+};
 use xiaopu_e2e::{
     system::System,
     world::{ingest_until_applied, onboard, publish},
@@ -10,21 +13,6 @@ use xiaopu_e2e::{
 use xiaopu_testkit::events::{confirmed, line, paid};
 
 use crate::browser::Browser;
-
-/// Waits until the page's `css` text contains `wanted` (pages load after a click).
-async fn until_text(browser: &Browser, css: &str, wanted: &str) -> String {
-    let mut text = String::new();
-    for _ in 0..100 {
-        if let Ok(element) = browser.client.find(fantoccini::Locator::Css(css)).await {
-            text = element.text().await.unwrap_or_default();
-            if text.contains(wanted) {
-                return text;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{css} never said {wanted:?}; it said {text:?}");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser() {
@@ -80,16 +68,14 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
     .await;
     system.caught_up("attribution", "settlement").await;
     let settlement = system.pool("settlement").await;
-    for _ in 0..100 {
+    eventually("both lines are settleable", Duration::from_secs(10), || async {
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM position WHERE stage = 'settleable'")
             .fetch_one(&settlement)
             .await
             .expect("positions");
-        if n == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (n == 2).then_some(())
+    })
+    .await;
 
     // Finance works on a desktop. Fiona signs in and closes the period.
     browser.quit().await;
@@ -97,7 +83,7 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
     browser.client.goto(&format!("{web}/console")).await.expect("console");
     browser.fill("#name", "fiona").await;
     browser.submit("form[action='/console/dev-sign-in'] button").await;
-    until_text(&browser, "nav .me", "fiona").await;
+    browser.until_text("nav .me", "fiona").await;
     // A period closes once it has ended: from two days ago to this second, in the
     // finance team's time (UTC+8), a second after the lines became settleable.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -106,7 +92,7 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
     browser.set("input[name=from]", &from).await;
     browser.set("input[name=to]", &to).await;
     browser.submit("form[action='/console/periods/close'] button").await;
-    until_text(&browser, ".flash.done", "批次已生成").await;
+    browser.until_text(".flash.done", "批次已生成").await;
     let batch_url =
         browser.client.current_url().await.expect("url").as_str().split('?').next().unwrap_or("").to_owned();
     assert!(browser.text("table").await.contains("alice"));
@@ -122,10 +108,10 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
     browser.submit("nav form button").await;
     browser.fill("#name", "gao").await;
     browser.submit("form[action='/console/dev-sign-in'] button").await;
-    until_text(&browser, "nav .me", "gao").await;
+    browser.until_text("nav .me", "gao").await;
     browser.client.goto(&batch_url).await.expect("batch");
     browser.submit("form[action$='/approve'] button").await;
-    until_text(&browser, ".flash.done", "批次已审批").await;
+    browser.until_text(".flash.done", "批次已审批").await;
     assert!(browser.texts("input[value=paid]").await.is_empty(), "payment forms before the file is exported");
     let csv = browser
         .client
@@ -148,36 +134,36 @@ async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser
     assert!(!rows.is_empty() && rows.iter().any(|r| r.contains("44.77")), "{csv}");
     browser.fill("input[name=note][placeholder='付款流水号']", "ICBC-0001").await;
     browser.submit("input[value=paid] ~ button").await;
-    until_text(&browser, ".flash.done", "已记为已付").await;
+    browser.until_text(".flash.done", "已记为已付").await;
     assert!(browser.text("table").await.contains("ICBC-0001"));
     browser.screenshot("console-batch").await;
 
     // The periods, the paid batch found by a filter, and Alice's page.
     browser.client.goto(&format!("{web}/console/periods")).await.expect("periods");
-    until_text(&browser, "#periods", "已付款").await;
+    browser.until_text("#periods", "已付款").await;
     browser.screenshot("console-periods").await;
     browser.client.goto(&format!("{web}/console?status=draft")).await.expect("drafts");
-    until_text(&browser, "#batches", "还没有批次").await;
+    browser.until_text("#batches", "还没有批次").await;
     browser.set("select[name=status]", "paid").await;
     browser.submit("#filters button").await;
-    until_text(&browser, "#batches", "¥44.77").await;
+    browser.until_text("#batches", "¥44.77").await;
     browser.client.goto(&format!("{web}/console/promoters/alice")).await.expect("alice");
-    until_text(&browser, "#balances", "¥44.77").await;
+    browser.until_text("#balances", "¥44.77").await;
     assert!(browser.text("#payee").await.contains("李** · 银行卡 ****3445"), "{}", browser.text("#payee").await);
     assert!(browser.text("#lines").await.contains("l2"));
     browser.screenshot("console-promoter").await;
     browser.client.goto(&format!("{web}/console/lines/l2")).await.expect("line");
-    until_text(&browser, "#journals", "supplier_charges").await;
+    browser.until_text("#journals", "supplier_charges").await;
 
     // The reconciliation statement of the period is clean.
     browser.client.goto(&format!("{web}/console/reconcile?from={from}&to={to}")).await.expect("reconcile");
-    until_text(&browser, "main", "账实相符").await;
+    browser.until_text("main", "账实相符").await;
     browser.screenshot("console-reconciliation").await;
 
     // A promoter's token does not open the console.
     browser.submit("nav form button").await;
     browser.fill("#token", &token(Role::Promoter, "alice")).await;
     browser.submit("form[action='/console/sign-in'] button").await;
-    until_text(&browser, ".flash.error", "只对财务角色开放").await;
+    browser.until_text(".flash.error", "只对财务角色开放").await;
     browser.quit().await;
 }

@@ -1,7 +1,5 @@
 //! A promoter's whole job in the app on a phone, a supplier's rates in the portal,
 //! and a walk through every page in zh-CN that fails on any code shown raw.
-use std::time::Duration;
-
 use chrono::{TimeDelta, Utc};
 use fantoccini::Locator;
 use xiaopu_api::{
@@ -18,22 +16,6 @@ use xiaopu_e2e::{
 use xiaopu_testkit::events::paid;
 
 use crate::browser::Browser;
-
-/// Waits until the page's `css` text contains `wanted`.
-async fn until_text(browser: &Browser, css: &str, wanted: &str) -> String {
-    let mut text = String::new();
-    for _ in 0..100 {
-        if let Ok(element) = browser.client.find(Locator::Css(css)).await {
-            text = element.text().await.unwrap_or_default();
-            if text.contains(wanted) {
-                return text;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let page = browser.client.find(Locator::Css("body")).await.expect("body").text().await.unwrap_or_default();
-    panic!("{css} never said {wanted:?}; it said {text:?} on a page saying:\n{page}");
-}
 
 /// The text of a QR code in a PNG screenshot.
 fn read_qr(png_bytes: &[u8]) -> String {
@@ -142,11 +124,11 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     phone.client.goto(&format!("{web}/app")).await.expect("the app");
     phone.fill("#name", "mei").await;
     phone.submit("#dev-sign-in").await;
-    until_text(&phone, "#status .status", "已通过").await;
+    phone.until_text("#status .status", "已通过").await;
     assert!(phone.text("#status .next").await.contains("开店"));
     phone.fill("#shop-name", "小美的茶铺").await;
     phone.submit("#open-shop button").await;
-    until_text(&phone, ".flash.done", "小店已开张").await;
+    phone.until_text(".flash.done", "小店已开张").await;
     assert!(phone.text("#shop").await.contains("0 / 1000"));
 
     // She browses the supply: commission per unit after the 10% fee (19900 at 5.5%:
@@ -159,7 +141,7 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
         let form = format!("form.add:has(input[value='{product}'])");
         phone.fill(&format!("{form} input[name=reason]"), reason).await;
         phone.submit(&format!("{form} button")).await;
-        until_text(&phone, ".flash.done", "已加入小店").await;
+        phone.until_text(".flash.done", "已加入小店").await;
     }
     phone.client.goto(&format!("{web}/app/listings")).await.expect("listings");
     assert_eq!(phone.text(".count").await, "3");
@@ -172,13 +154,13 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     };
     assert_eq!(reasons, ["明前龙井，回甘好", "宜兴原矿", "配茶正好"]);
     phone.submit(".listing:nth-of-type(3) form[action$='/up'] button").await;
-    until_text(&phone, ".flash.done", "顺序已调整").await;
+    phone.until_text(".flash.done", "顺序已调整").await;
     assert!(phone.texts(".listing .title").await[1].contains("白瓷杯"), "moved up one place");
 
     // A WeChat link to the whole shop: its URL, copy button and QR code.
     phone.client.goto(&format!("{web}/app/links")).await.expect("links");
     phone.submit("#new-link button").await;
-    until_text(&phone, ".flash.done", "链接已生成").await;
+    phone.until_text(".flash.done", "链接已生成").await;
     let card = phone.client.find(Locator::Css(".link")).await.expect("the link");
     assert!(card.text().await.expect("text").contains("微信群 · 整个小店"));
     let url = phone
@@ -210,17 +192,17 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
 
     // Mei sees the order with its title and, in Chinese, why it is hers.
     phone.client.goto(&format!("{web}/app/orders")).await.expect("orders");
-    until_text(&phone, ".order .title", "西湖龙井 250g").await;
+    phone.until_text(".order .title", "西湖龙井 250g").await;
     assert_eq!(phone.text(".order .why").await, "订单带有您的分享码，佣金归您");
     assert!(phone.text(".order").await.contains("b***1"), "the buyer is masked");
     assert!(phone.text(".order .money").await.contains("到手 ¥9.85"));
     phone.screenshot("app-orders-phone").await;
     phone.submit(".order").await;
-    until_text(&phone, "main", "为什么归您").await;
+    phone.until_text("main", "为什么归您").await;
 
     // Her earnings moved (estimated, after the fee), and the link's figures count it.
     phone.client.goto(&format!("{web}/app/earnings")).await.expect("earnings");
-    until_text(&phone, "#earnings .estimated", "¥9.85").await;
+    phone.until_text("#earnings .estimated", "¥9.85").await;
     phone.client.goto(&format!("{web}/app/stats")).await.expect("stats");
     let by_channel = phone.text("#by-channel").await;
     assert!(by_channel.contains("微信群 1 1 ¥10.94"), "{by_channel}");
@@ -230,7 +212,7 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     // The same app in English, chosen from its header.
     phone.client.goto(&format!("{web}/app/orders")).await.expect("orders");
     phone.submit("header a.lang").await;
-    until_text(&phone, ".order .why", "The order carried your share code").await;
+    phone.until_text(".order .why", "The order carried your share code").await;
     assert!(phone.text("nav.tabs").await.contains("Orders"));
     assert!(phone.text(".order .money").await.contains("you keep ¥9.85"));
     walk(&phone, Language::English, &web, APP_PAGES).await;
@@ -246,18 +228,18 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     desk.client.goto(&format!("{web}/supplier")).await.expect("portal");
     desk.fill("#name", "west-lake").await;
     desk.submit("#dev-sign-in").await;
-    let products = until_text(&desk, "#products", "西湖龙井 250g").await;
+    let products = desk.until_text("#products", "西湖龙井 250g").await;
     assert!(products.contains("5.50%"), "{products}");
     desk.client.goto(&format!("{web}/supplier/products/{tea}")).await.expect("tea");
     let later = (Utc::now() + TimeDelta::days(2) + TimeDelta::hours(8)).format("%Y-%m-%dT%H:%M").to_string();
     desk.fill("#set-rate input[name=rate]", "8").await;
     desk.set("#set-rate input[name=effective_from]", &later).await;
     desk.submit("#set-rate button").await;
-    until_text(&desk, ".flash.done", "佣金率已设置").await;
+    desk.until_text(".flash.done", "佣金率已设置").await;
     assert_eq!(desk.texts("#rates .state").await, ["待生效", "生效中"]);
     desk.screenshot("supplier-rate-scheduled").await;
     desk.submit("#rates button.cancel").await;
-    until_text(&desk, ".flash.done", "待生效的佣金率已取消").await;
+    desk.until_text(".flash.done", "待生效的佣金率已取消").await;
     assert_eq!(desk.texts("#rates .state").await, ["已取消", "生效中"]);
     assert!(desk.texts("#rates button.cancel").await.is_empty());
     desk.screenshot("supplier-rate-cancelled").await;
@@ -273,19 +255,19 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     desk.fill("#publish input[name=price]", "39.9").await;
     desk.fill("#publish input[name=category]", "水果").await;
     desk.submit("#publish button").await;
-    until_text(&desk, ".flash.done", "商品已发布").await;
+    desk.until_text(".flash.done", "商品已发布").await;
     desk.client.goto(&format!("{web}/supplier")).await.expect("portal");
     let products = desk.text("#products").await;
     assert!(products.contains("赣南脐橙 5斤 水果 ¥39.90"), "{products}");
     let today = (Utc::now() + TimeDelta::hours(8)).date_naive();
     let period = format!("from={}&to={}", today - TimeDelta::days(1), today + TimeDelta::days(1));
     desk.client.goto(&format!("{web}/supplier/charges?{period}")).await.expect("charges");
-    until_text(&desk, "#lines", "西湖龙井 250g").await;
+    desk.until_text("#lines", "西湖龙井 250g").await;
     let (product, charges) = (format!("/supplier/products/{tea}"), format!("/supplier/charges?{period}"));
     let portal_pages = ["/supplier", product.as_str(), charges.as_str()];
     walk(&desk, Language::Chinese, &web, &portal_pages).await;
     desk.client.goto(&format!("{web}/lang/en?back=/supplier")).await.expect("English");
-    until_text(&desk, "#products", "Shops listing it").await;
+    desk.until_text("#products", "Shops listing it").await;
     walk(&desk, Language::English, &web, &portal_pages).await;
     desk.client.goto(&format!("{web}/lang/zh?back=/console")).await.expect("Chinese again");
 
@@ -293,7 +275,7 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     desk.client.goto(&format!("{web}/console")).await.expect("console");
     desk.fill("#name", "fiona").await;
     desk.submit("#dev-sign-in").await;
-    until_text(&desk, "nav .me", "fiona").await;
+    desk.until_text("nav .me", "fiona").await;
     let console_pages = [
         "/console",
         "/console/periods",
@@ -304,7 +286,7 @@ async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_
     ];
     walk(&desk, Language::Chinese, &web, &console_pages).await;
     desk.client.goto(&format!("{web}/lang/en?back=/console")).await.expect("English");
-    until_text(&desk, "nav", "Payout batches").await;
+    desk.until_text("nav", "Payout batches").await;
     walk(&desk, Language::English, &web, &console_pages).await;
     desk.quit().await;
 }

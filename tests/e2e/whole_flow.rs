@@ -8,7 +8,7 @@ use xiaopu_api::{
     settlement::{self as st, settlement_service_client::SettlementServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
 };
-use xiaopu_common::{auth::Role, error::status_details, time::to_timestamp};
+use xiaopu_common::{auth::Role, error::status_details, testing::eventually, time::to_timestamp};
 use xiaopu_testkit::events::{confirmed, line, paid, refund};
 
 use xiaopu_e2e::{
@@ -123,12 +123,10 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
             .expect("earnings")
             .into_inner()
     };
-    for _ in 0..100 {
-        if minor(&earnings().await.settleable) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("alice's lines are settleable", Duration::from_secs(10), || async {
+        (minor(&earnings().await.settleable) > 0).then_some(())
+    })
+    .await;
     // 1094 (fee 109) and 3880 (fee 388): shares 985 + 3492.
     assert_eq!(minor(&earnings().await.settleable), 985 + 3492);
     // A period must have ended to close: it ends now, after the lines became settleable.
@@ -196,12 +194,10 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
     )
     .await;
     system.caught_up("attribution", "settlement").await;
-    for _ in 0..100 {
-        if minor(&earnings().await.settleable) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("alice's lines are settleable", Duration::from_secs(10), || async {
+        (minor(&earnings().await.settleable) > 0).then_some(())
+    })
+    .await;
     // line-2 keeps 19400 at 1000 bps: 1940, fee 194, share 1746; the clawback is 3492 − 1746.
     assert_eq!(minor(&earnings().await.clawbacks_owed), 3492 - 1746);
     let next =
@@ -217,12 +213,11 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
     assert_eq!(minor(&ledger.total), 0);
 
     // One trace spans the storefront and eligibility for the shop opening.
-    let mut shared = None;
-    for _ in 0..100 {
+    let shared = eventually("a trace spans the storefront and eligibility", Duration::from_secs(10), || async {
         let spans = otlp.spans();
         let opening =
             spans.iter().filter(|s| s.service == "storefront" && s.name.ends_with("StorefrontService/OpenShop"));
-        shared = opening.clone().find_map(|open| {
+        opening.clone().find_map(|open| {
             spans
                 .iter()
                 .find(|s| {
@@ -231,17 +226,10 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
                         && s.trace_id == open.trace_id
                 })
                 .map(|_| open.trace_id.clone())
-        });
-        if shared.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        shared.is_some_and(|id| id.iter().any(|b| *b != 0)),
-        "no trace shared by storefront and eligibility: {:?}",
-        otlp.spans()
-    );
+        })
+    })
+    .await;
+    assert!(shared.iter().any(|b| *b != 0), "no trace shared by storefront and eligibility: {:?}", otlp.spans());
 
     // SIGTERM: every service drains and exits cleanly.
     // Callers first: settlement, attribution, storefront, eligibility.

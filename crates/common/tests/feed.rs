@@ -22,7 +22,7 @@ use xiaopu_common::{
     db,
     feed::{ApplyError, EventHandler, FeedConsumer, FeedSource, OutboxEvent, publish},
     server::{Infra, RunningServer},
-    testing::{self, TestDatabase},
+    testing::{self, TestDatabase, eventually},
 };
 
 struct FeedApp {
@@ -94,14 +94,11 @@ impl FeedApp {
     }
 
     async fn wait_for(&self, count: usize) -> Vec<String> {
-        for _ in 0..300 {
+        eventually(&format!("{count} events are applied"), Duration::from_secs(6), || async {
             let applied = self.applied().await;
-            if applied.len() >= count {
-                return applied;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("only {} of {count} events applied", self.applied().await.len());
+            (applied.len() >= count).then_some(applied)
+        })
+        .await
     }
 }
 
@@ -255,13 +252,5 @@ async fn streams_beyond_the_cap_are_refused_and_a_closed_one_frees_its_slot() {
     assert!(refused.message().contains("2 feed streams"), "{refused:?}");
 
     drop(first);
-    let mut reopened = None;
-    for _ in 0..100 {
-        if let Ok(stream) = app.watch().await {
-            reopened = Some(stream);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(reopened.is_some(), "the first stream's slot was never freed");
+    eventually("the first stream's slot is freed", Duration::from_secs(5), || async { app.watch().await.ok() }).await;
 }

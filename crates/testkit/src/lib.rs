@@ -18,7 +18,7 @@ use xiaopu_common::{
     auth::Role,
     config::UpstreamSettings,
     server::RunningServer,
-    testing::{self, TestDatabase, authed},
+    testing::{self, TestDatabase, authed, eventually},
     time::{Clock, OffsetClock, SystemClock},
 };
 
@@ -269,18 +269,15 @@ pub async fn caught_up(producer: &TestDatabase, consumer: &TestDatabase, feed: &
             .expect("producer outbox");
     let Some((xid, seq)) = last else { return };
     // Generous: a fault test's consumer may have ten thousand events to apply.
-    for _ in 0..2400 {
+    eventually(&format!("the {feed} feed is applied"), Duration::from_secs(60), || async {
         let cursor: Option<(String,)> = sqlx::query_as("SELECT position FROM feed_cursor WHERE feed = $1")
             .bind(feed)
             .fetch_optional(&consumer)
             .await
             .expect("cursor");
-        if cursor_reached(&cursor, xid, seq) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the {feed} feed was not applied in time");
+        cursor_reached(&cursor, xid, seq).then_some(())
+    })
+    .await;
 }
 
 /// Whether a stored cursor is at or past (xid, seq).

@@ -145,6 +145,24 @@ pub async fn channel(addr: SocketAddr) -> Channel {
         .expect("connect to test server")
 }
 
+/// Polls `check` every 25 ms until it yields a value, for at most `within`, and
+/// panics naming `what` otherwise: the one way tests wait for what happens
+/// asynchronously (a feed applied, a shop suspended, a server serving).
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {within:?} waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// Logs for a test run when `TEST_LOG` is set (its value is the filter), else none.
 pub fn init_logs() {
     static ONCE: Once = Once::new();

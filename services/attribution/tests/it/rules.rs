@@ -29,16 +29,14 @@ async fn every_rule_branch_with_its_reason() {
         .await
         .expect("score");
     let pool = app.storefront_db.connect().await;
-    for _ in 0..100 {
+    xiaopu_common::testing::eventually("p2's shop is suspended", std::time::Duration::from_secs(10), || async {
         let (suspended,): (bool,) = sqlx::query_as("SELECT status = 'suspended' FROM shop WHERE promoter_id = 'p2'")
             .fetch_one(&pool)
             .await
             .expect("shop");
-        if suspended {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        suspended.then_some(())
+    })
+    .await;
     app.caught_up().await;
     app.clock.advance(days(40));
 

@@ -216,18 +216,16 @@ impl TestApp {
                 .await
                 .expect("storefront outbox");
         let target = format!("{xid}.{seq}");
-        for _ in 0..400 {
+        let what = "attribution catches up with the storefront's feed";
+        testing::eventually(what, Duration::from_secs(10), || async {
             let cursor: Option<(String,)> =
                 sqlx::query_as("SELECT position FROM feed_cursor WHERE feed = 'storefront'")
                     .fetch_optional(&attribution)
                     .await
                     .expect("cursor");
-            if cursor.is_some_and(|(p,)| p == target) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("attribution did not catch up with the storefront's feed");
+            cursor.is_some_and(|(p,)| p == target).then_some(())
+        })
+        .await;
     }
 
     pub async fn ingest(&self, events: Vec<pb::OrderEvent>) -> Vec<pb::EventResult> {

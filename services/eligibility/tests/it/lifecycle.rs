@@ -51,16 +51,15 @@ async fn concurrent_recordings_for_one_person_serialise() {
 async fn health_is_serving_once_the_database_answers() {
     let app = spawn().await;
     let mut health = HealthClient::new(app.channel.clone());
-    let mut status = ServingStatus::Unknown;
-    for _ in 0..50 {
-        let request = HealthCheckRequest { service: "xiaopu.eligibility.v1.EligibilityService".into() };
-        status = health.check(request).await.expect("health answers without a token").into_inner().status();
-        if status == ServingStatus::Serving {
-            break;
+    xiaopu_common::testing::eventually("health says SERVING", Duration::from_secs(5), || {
+        let mut health = health.clone();
+        async move {
+            let request = HealthCheckRequest { service: "xiaopu.eligibility.v1.EligibilityService".into() };
+            let status = health.check(request).await.expect("health answers without a token").into_inner().status();
+            (status == ServingStatus::Serving).then_some(())
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(status, ServingStatus::Serving);
+    })
+    .await;
 
     // Kill the database's connections and forbid new ones: NOT_SERVING follows.
     let admin_url = xiaopu_common::testing::admin_database_url();

@@ -165,12 +165,7 @@ impl TestApp {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for _ in 0..200 {
-            if check().await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("timed out waiting until {what}");
+        xiaopu_common::testing::eventually(what, Duration::from_secs(10), || async { check().await.then_some(()) })
+            .await;
     }
 }

@@ -6,7 +6,10 @@ use xiaopu_api::{
     storefront as sf,
     types::Money,
 };
-use xiaopu_common::{auth::Role, testing::authed};
+use xiaopu_common::{
+    auth::Role,
+    testing::{authed, eventually},
+};
 use xiaopu_testkit::Options;
 
 use crate::harness::Web;
@@ -104,15 +107,12 @@ async fn a_suspended_promoters_shop_says_it_is_closed() {
         .record_credit_score(authed(score, Role::Service, "bureau"))
         .await
         .expect("score");
-    let mut page = web.get(&format!("/s/{}", world.code), &[]).await;
-    for _ in 0..100 {
-        if page.status == StatusCode::FORBIDDEN {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        page = web.get(&format!("/s/{}", world.code), &[]).await;
-    }
-    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    let path = format!("/s/{}", world.code);
+    let page = eventually("the suspended shop's page is refused", Duration::from_secs(5), || async {
+        let page = web.get(&path, &[]).await;
+        (page.status == StatusCode::FORBIDDEN).then_some(page)
+    })
+    .await;
     assert!(page.body.contains("小店暂停营业"), "{}", page.body);
 }
 
