@@ -51,6 +51,10 @@ buy_through "$code" "$buyer" "order-$run" "line-$run-1:$tea:$supplier:19900" "li
 say "Alice sees the attributed lines (buyer masked) and why each is hers"
 show --as "promoter:$alice" promoter orders
 show --as "promoter:$alice" promoter explain --line "line-$run-1"
+today=$(date -u +%Y-%m-%dT00:00:00Z) tomorrow=$(date -u -d '+1 day' +%Y-%m-%dT00:00:00Z)
+say "What each of Alice's links brought today, and the lines the supplier is charged on"
+show --as "promoter:$alice" promoter link-stats --from "$today" --to "$tomorrow"
+show --as "supplier:$supplier" supplier lines --supplier "$supplier" --from "$today" --to "$tomorrow"
 say "The buyer confirms receipt, then returns half of the teapot"
 show --as service:order-system orders confirm --order "order-$run"
 show --as service:order-system orders refund --order "order-$run" --line "line-$run-2" --amount 19400

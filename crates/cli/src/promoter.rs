@@ -6,7 +6,7 @@ use xiaopu_api::{
     storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
 };
 
-use crate::{Context, request_id};
+use crate::{Context, request_id, timestamp_arg};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Sort {
@@ -164,6 +164,18 @@ pub enum PromoterCommand {
         #[arg(long)]
         promoter: Option<String>,
     },
+    /// Clicks, orders and commission per share link and per channel for a period.
+    LinkStats {
+        /// Defaults to the caller (the token's subject).
+        #[arg(long)]
+        promoter: Option<String>,
+        /// RFC 3339, inclusive.
+        #[arg(long)]
+        from: String,
+        /// RFC 3339, exclusive.
+        #[arg(long)]
+        to: String,
+    },
     /// Where your payouts go (set, or shown masked). Without one, your payouts are
     /// held (PAYEE_MISSING).
     #[command(subcommand)]
@@ -281,6 +293,14 @@ pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> 
         }
         PromoterCommand::Explain { line } => {
             p.print(&attribution.explain_line(attr::ExplainLineRequest { line_id: line }).await?.into_inner())
+        }
+        PromoterCommand::LinkStats { promoter, from, to } => {
+            let request = attr::GetLinkStatsRequest {
+                promoter_id: caller_or(ctx, promoter)?,
+                from: Some(timestamp_arg(&from)?),
+                to: Some(timestamp_arg(&to)?),
+            };
+            p.print(&attribution.get_link_stats(request).await?.into_inner())
         }
         PromoterCommand::Earnings { promoter } => {
             let request = GetPromoterEarningsRequest { promoter_id: caller_or(ctx, promoter)? };

@@ -1,6 +1,7 @@
 //! `xiaopu supplier …`: a supplier's catalog and commission rates.
 use clap::Subcommand;
 use xiaopu_api::{
+    attribution::{ListSupplierLinesRequest, attribution_service_client::AttributionServiceClient},
     settlement::{GetSupplierChargesRequest, settlement_service_client::SettlementServiceClient},
     storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
     types::Money,
@@ -90,6 +91,21 @@ pub enum SupplierCommand {
         #[arg(long)]
         product: String,
     },
+    /// The order lines you were charged commission on in a period, newest first.
+    Lines {
+        #[arg(long)]
+        supplier: String,
+        /// RFC 3339, inclusive.
+        #[arg(long)]
+        from: String,
+        /// RFC 3339, exclusive.
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value_t = 0)]
+        page_size: i32,
+        #[arg(long, default_value = "")]
+        page_token: String,
+    },
     /// What you are charged in commission for a period.
     Charges {
         #[arg(long)]
@@ -176,6 +192,18 @@ pub async fn run(ctx: &Context, command: SupplierCommand) -> anyhow::Result<()> 
                 to: Some(timestamp_arg(&to)?),
             };
             ctx.printer.print(&settlement.get_supplier_charges(request).await?.into_inner())
+        }
+        SupplierCommand::Lines { supplier, from, to, page_size, page_token } => {
+            let mut attribution =
+                AttributionServiceClient::new(ctx.connection.connect(&ctx.connection.attribution_url)?);
+            let request = ListSupplierLinesRequest {
+                supplier_id: supplier,
+                from: Some(timestamp_arg(&from)?),
+                to: Some(timestamp_arg(&to)?),
+                page_size,
+                page_token,
+            };
+            ctx.printer.print(&attribution.list_supplier_lines(request).await?.into_inner())
         }
         SupplierCommand::Rates { product } => {
             let request =
