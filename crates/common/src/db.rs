@@ -64,3 +64,9 @@ pub async fn migrate_when_ready(pool: &PgPool, service: Migrator, patience: Dura
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }
+
+/// A stored value this build does not know (a state, a reason, a stage): an error
+/// that names the column and the value, never a guess at what it meant.
+pub fn unknown_value(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unexpected {column} `{value}` in the database").into())
+}

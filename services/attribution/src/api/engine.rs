@@ -8,7 +8,7 @@ use xiaopu_api::{
     topics,
     types::Money,
 };
-use xiaopu_common::{feed::OutboxEvent, time::to_timestamp};
+use xiaopu_common::{db::unknown_value, feed::OutboxEvent, time::to_timestamp};
 
 use crate::{
     domain::{
@@ -26,8 +26,9 @@ pub struct Engine {
     pub rules: Rules,
 }
 
-pub fn state_of(line: &LineRow) -> State {
-    State::parse(&line.state).unwrap_or(State::Paid)
+/// The line's state; a stored value this build does not know is an error.
+pub fn state_of(line: &LineRow) -> Result<State, sqlx::Error> {
+    State::parse(&line.state).ok_or_else(|| unknown_value("order_line.state", &line.state))
 }
 
 impl Engine {
@@ -66,16 +67,16 @@ pub fn recompute(line: &mut LineRow) {
 }
 
 /// What the line earns its promoter, if anyone.
-pub fn earning(line: &LineRow) -> Option<Earning> {
-    match (line.attributed, &line.promoter_id, line.shop_id) {
+pub fn earning(line: &LineRow) -> Result<Option<Earning>, sqlx::Error> {
+    Ok(match (line.attributed, &line.promoter_id, line.shop_id) {
         (true, Some(promoter_id), Some(shop_id)) => Some(Earning {
             promoter_id: promoter_id.clone(),
             shop_id,
             commission: line.commission_minor,
-            state: state_of(line),
+            state: state_of(line)?,
         }),
         _ => None,
-    }
+    })
 }
 
 /// Why a line changed, for the events it causes.
@@ -89,9 +90,10 @@ pub struct Cause<'a> {
 
 /// The commission events between two versions of a line (none if nobody's
 /// commission or state moved).
-pub fn events(before: Option<&LineRow>, after: &LineRow, cause: Cause<'_>) -> Vec<OutboxEvent> {
+pub fn events(before: Option<&LineRow>, after: &LineRow, cause: Cause<'_>) -> Result<Vec<OutboxEvent>, sqlx::Error> {
     let money = |minor| Some(Money { minor_units: minor, currency: after.currency.clone() });
-    line::changes(before.and_then(earning).as_ref(), earning(after).as_ref())
+    let earned_before = before.map(earning).transpose()?.flatten();
+    Ok(line::changes(earned_before.as_ref(), earning(after)?.as_ref())
         .into_iter()
         .map(|change| {
             let event = CommissionChanged {
@@ -118,7 +120,7 @@ pub fn events(before: Option<&LineRow>, after: &LineRow, cause: Cause<'_>) -> Ve
             );
             OutboxEvent::new(id, topics::COMMISSION, after.line_id.clone(), &event)
         })
-        .collect()
+        .collect())
 }
 
 pub fn line_state(state: State) -> pb::LineState {
@@ -155,7 +157,7 @@ impl Engine {
             self.decide(&mut new, f, now);
             if new != *old {
                 new.updated_at = now;
-                outgoing.extend(events(Some(old), &new, cause));
+                outgoing.extend(events(Some(old), &new, cause)?);
                 changed.push(new);
             }
         }

@@ -445,13 +445,11 @@ async fn create_lines(
     lines::insert(conn, &rows).await?;
     inputs::settle_refunds(conn, &settled).await?;
     let by_order: HashMap<&str, &PaidOrder> = orders.iter().map(|o| (o.order.order_id.as_str(), *o)).collect();
-    let outgoing: Vec<_> = rows
-        .iter()
-        .flat_map(|row| {
-            let event_id = by_order.get(row.order_id.as_str()).map_or("", |o| o.order.event_id.as_str());
-            events(None, row, Cause { kind: CommissionCause::Payment, id: event_id, at: row.paid_at })
-        })
-        .collect();
+    let mut outgoing = Vec::new();
+    for row in &rows {
+        let event_id = by_order.get(row.order_id.as_str()).map_or("", |o| o.order.event_id.as_str());
+        outgoing.extend(events(None, row, Cause { kind: CommissionCause::Payment, id: event_id, at: row.paid_at })?);
+    }
     publish_all(conn, &outgoing).await
 }
 
@@ -513,7 +511,7 @@ async fn apply_confirmations(
             Some(old),
             &row,
             Cause { kind: CommissionCause::Confirmation, id: &c.event_id, at: c.confirmed_at },
-        ));
+        )?);
         after.push(row);
     }
     lines::update(conn, &after).await?;
@@ -595,7 +593,7 @@ async fn apply_refunds(
                 row.updated_at = now;
                 recompute(row);
                 let cause = Cause { kind: CommissionCause::Refund, id: &refund.event_id, at: refund.refunded_at };
-                outgoing.extend(events(Some(&previous), row, cause));
+                outgoing.extend(events(Some(&previous), row, cause)?);
                 settled.push((refund.event_id.clone(), None));
                 outcomes.insert(i, Outcome::Applied);
             }

@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 use xiaopu_api::{attribution as pb, types::Money};
 use xiaopu_common::{
     auth::{Caller, CallerExt, Role},
+    db::unknown_value,
     error::Invalid,
     paging::{Page, next_page},
     time::to_timestamp,
@@ -43,26 +44,26 @@ fn money(minor_units: i64, currency: &str) -> Option<Money> {
     Some(Money { minor_units, currency: currency.to_owned() })
 }
 
-fn reason(value: &str) -> pb::AttributionReason {
-    match Reason::parse(value) {
-        Some(Reason::OrderCode) => pb::AttributionReason::OrderCode,
-        Some(Reason::LastClick) => pb::AttributionReason::LastClick,
-        Some(Reason::NoClick) => pb::AttributionReason::NoClick,
-        Some(Reason::WindowExpired) => pb::AttributionReason::WindowExpired,
-        Some(Reason::UnknownCode) => pb::AttributionReason::UnknownCode,
-        Some(Reason::LinkRevoked) => pb::AttributionReason::LinkRevoked,
-        Some(Reason::ProductNotListed) => pb::AttributionReason::ProductNotListed,
-        Some(Reason::ShopSuspended) => pb::AttributionReason::ShopSuspended,
-        Some(Reason::SelfPurchase) => pb::AttributionReason::SelfPurchase,
-        Some(Reason::NoRate) => pb::AttributionReason::NoRate,
-        None => pb::AttributionReason::Unspecified,
-    }
+/// A stored reason as the API names it; one this build does not know is an error.
+fn reason(value: &str) -> Result<pb::AttributionReason, sqlx::Error> {
+    Ok(match Reason::parse(value).ok_or_else(|| unknown_value("order_line.reason", value))? {
+        Reason::OrderCode => pb::AttributionReason::OrderCode,
+        Reason::LastClick => pb::AttributionReason::LastClick,
+        Reason::NoClick => pb::AttributionReason::NoClick,
+        Reason::WindowExpired => pb::AttributionReason::WindowExpired,
+        Reason::UnknownCode => pb::AttributionReason::UnknownCode,
+        Reason::LinkRevoked => pb::AttributionReason::LinkRevoked,
+        Reason::ProductNotListed => pb::AttributionReason::ProductNotListed,
+        Reason::ShopSuspended => pb::AttributionReason::ShopSuspended,
+        Reason::SelfPurchase => pb::AttributionReason::SelfPurchase,
+        Reason::NoRate => pb::AttributionReason::NoRate,
+    })
 }
 
 /// A line as `viewer` may see it (buyers masked except for service and admin).
-pub fn line(l: &LineRow, viewer: &Caller) -> pb::OrderLine {
+pub fn line(l: &LineRow, viewer: &Caller) -> Result<pb::OrderLine, sqlx::Error> {
     let unmasked = matches!(viewer.role, Role::Service | Role::Admin);
-    pb::OrderLine {
+    Ok(pb::OrderLine {
         line_id: l.line_id.clone(),
         order_id: l.order_id.clone(),
         buyer_id: if unmasked { l.buyer_id.clone() } else { mask(&l.buyer_id) },
@@ -73,14 +74,19 @@ pub fn line(l: &LineRow, viewer: &Caller) -> pb::OrderLine {
         refunded_amount: money(l.refunded_minor, &l.currency),
         paid_at: Some(to_timestamp(l.paid_at)),
         confirmed_at: l.confirmed_at.map(to_timestamp),
-        state: line_state(state_of(l)).into(),
+        state: line_state(state_of(l)?).into(),
         attributed: l.attributed,
-        reason: reason(&l.reason).into(),
+        reason: reason(&l.reason)?.into(),
         promoter_id: if l.attributed { l.promoter_id.clone().unwrap_or_default() } else { String::new() },
         shop_id: if l.attributed { l.shop_id.map(|s| s.to_string()).unwrap_or_default() } else { String::new() },
         rate_bps: l.rate_bps.unwrap_or(0),
         commission: money(l.commission_minor, &l.currency),
-    }
+    })
+}
+
+/// Lines as `viewer` may see them.
+fn lines(rows: &[LineRow], viewer: &Caller) -> Result<Vec<pb::OrderLine>, Error> {
+    Ok(rows.iter().map(|l| line(l, viewer)).collect::<Result<_, _>>()?)
 }
 
 #[tracing::instrument(skip_all, fields(promoter_id = %request.get_ref().promoter_id))]
@@ -98,10 +104,7 @@ pub async fn list_promoter_lines(
     let mut rows =
         store::views::promoter_lines(&api.pool, promoter, page.after, page.limit + 1).await.map_err(Error::from)?;
     let next_page_token = next_page(&mut rows, page.limit, |l| (l.paid_at, l.line_id.clone()));
-    Ok(Response::new(pb::ListPromoterLinesResponse {
-        lines: rows.iter().map(|l| line(l, &caller)).collect(),
-        next_page_token,
-    }))
+    Ok(Response::new(pb::ListPromoterLinesResponse { lines: lines(&rows, &caller)?, next_page_token }))
 }
 
 #[tracing::instrument(skip_all, fields(supplier_id = %request.get_ref().supplier_id))]
@@ -121,10 +124,7 @@ pub async fn list_supplier_lines(
         .await
         .map_err(Error::from)?;
     let next_page_token = next_page(&mut rows, page.limit, |l| (l.paid_at, l.line_id.clone()));
-    Ok(Response::new(pb::ListSupplierLinesResponse {
-        lines: rows.iter().map(|l| line(l, &caller)).collect(),
-        next_page_token,
-    }))
+    Ok(Response::new(pb::ListSupplierLinesResponse { lines: lines(&rows, &caller)?, next_page_token }))
 }
 
 #[tracing::instrument(skip_all, fields(promoter_id = %request.get_ref().promoter_id))]
@@ -206,7 +206,7 @@ pub async fn explain_line(
     let earner = if found.attributed { found.promoter_id.as_deref().unwrap_or("") } else { "" };
     caller.require_owner(Role::Promoter, earner, &[Role::Service, Role::Admin, Role::Finance])?;
     let explanation = pb::Explanation {
-        reason: reason(&found.reason).into(),
+        reason: reason(&found.reason).map_err(Error::from)?.into(),
         summary: found.summary.clone(),
         share_code: found.share_code.clone().unwrap_or_default(),
         click_event_id: found.click_event_id.clone().unwrap_or_default(),
@@ -216,13 +216,16 @@ pub async fn explain_line(
         rate_bps: found.rate_bps.unwrap_or(0),
         decided_at: Some(to_timestamp(found.decided_at)),
     };
-    Ok(Response::new(pb::ExplainLineResponse { line: Some(line(&found, &caller)), explanation: Some(explanation) }))
+    let line = line(&found, &caller).map_err(Error::from)?;
+    Ok(Response::new(pb::ExplainLineResponse { line: Some(line), explanation: Some(explanation) }))
 }
 
-fn parties(rows: Vec<Totals>) -> Vec<pb::PartyTotals> {
+fn parties(rows: Vec<Totals>) -> Result<Vec<pb::PartyTotals>, Error> {
     let mut grouped: BTreeMap<String, Vec<pb::StateTotals>> = BTreeMap::new();
     for t in rows {
-        let state = crate::domain::line::State::parse(&t.state).map(line_state).unwrap_or(pb::LineState::Unspecified);
+        let state = crate::domain::line::State::parse(&t.state)
+            .map(line_state)
+            .ok_or_else(|| unknown_value("order_line.state", &t.state))?;
         grouped.entry(t.party_id).or_default().push(pb::StateTotals {
             state: state.into(),
             lines: t.lines,
@@ -231,7 +234,7 @@ fn parties(rows: Vec<Totals>) -> Vec<pb::PartyTotals> {
             commission: money(t.commission, &t.currency),
         });
     }
-    grouped.into_iter().map(|(party_id, by_state)| pb::PartyTotals { party_id, by_state }).collect()
+    Ok(grouped.into_iter().map(|(party_id, by_state)| pb::PartyTotals { party_id, by_state }).collect())
 }
 
 const RECONCILERS: &[Role] = &[Role::Finance, Role::Service, Role::Admin];
@@ -248,8 +251,8 @@ pub async fn get_period_totals(
     let suppliers = store::views::supplier_totals(&api.pool, from, to).await.map_err(Error::from)?;
     let unattributed = store::views::unattributed_count(&api.pool, from, to).await.map_err(Error::from)?;
     Ok(Response::new(pb::GetPeriodTotalsResponse {
-        promoters: parties(promoters),
-        suppliers: parties(suppliers),
+        promoters: parties(promoters)?,
+        suppliers: parties(suppliers)?,
         unattributed_lines: unattributed,
     }))
 }
@@ -279,7 +282,7 @@ pub async fn stream_period_lines(
                 return Ok(None);
             }
             let next = (rows.len() as i64 == PERIOD_CHUNK).then(|| rows.last().map(|l| (l.paid_at, l.line_id.clone())));
-            let chunk = pb::StreamPeriodLinesResponse { lines: rows.iter().map(|l| line(l, &caller)).collect() };
+            let chunk = pb::StreamPeriodLinesResponse { lines: lines(&rows, &caller).map_err(Status::from)? };
             Ok(Some((chunk, next)))
         }
     });

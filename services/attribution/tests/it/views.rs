@@ -119,3 +119,23 @@ async fn a_cancelled_scheduled_rate_never_reaches_a_line() {
     let (line, _) = app.line("l1").await;
     assert_eq!(line.rate_bps, 550, "the rate in force before the cancelled one");
 }
+
+#[tokio::test]
+async fn a_stored_state_this_build_does_not_know_is_an_error_not_a_guess() {
+    let app = spawn().await;
+    let w = app.world().await;
+    app.clock.advance(days(2));
+    app.ingest(vec![paid("o1", "buyer-1", w.since + days(1), &w.code, vec![line("l1", &w.product, "s1", 10000)])])
+        .await;
+    let pool = app.pool().await;
+    // As if a newer build had written a state this one does not know.
+    sqlx::query("ALTER TABLE order_line DROP CONSTRAINT order_line_state_check").execute(&pool).await.expect("drop");
+    sqlx::query("UPDATE order_line SET state = 'disputed' WHERE line_id = 'l1'").execute(&pool).await.expect("set");
+
+    let request = pb::ListPromoterLinesRequest { promoter_id: "p1".into(), ..Default::default() };
+    let err = app.client().list_promoter_lines(authed(request, Role::Promoter, "p1")).await.expect_err("unknown");
+    assert_eq!(err.code(), Code::Internal, "never shown as paid: {err:?}");
+    let explain = pb::ExplainLineRequest { line_id: "l1".into() };
+    let err = app.client().explain_line(authed(explain, Role::Admin, "support")).await.expect_err("unknown");
+    assert_eq!(err.code(), Code::Internal);
+}

@@ -44,12 +44,8 @@ pub struct PromoterRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-fn corrupt(column: &str, value: &str) -> sqlx::Error {
-    sqlx::Error::Decode(format!("unexpected {column} `{value}` in the database").into())
-}
-
 fn status(value: &str) -> Result<Status, sqlx::Error> {
-    Status::parse(value).ok_or_else(|| corrupt("status", value))
+    Status::parse(value).ok_or_else(|| xiaopu_common::db::unknown_value("status", value))
 }
 
 /// Serialises every change to one person's status (held until the transaction ends).
@@ -175,7 +171,8 @@ impl TryFrom<DecisionRow> for DecisionRecord {
             evidence: Evidence { score: r.score, source: r.score_source, observed_at: r.score_observed_at },
             verdict: Verdict {
                 eligible: r.eligible,
-                reason: Reason::parse(&r.reason).ok_or_else(|| corrupt("reason", &r.reason))?,
+                reason: Reason::parse(&r.reason)
+                    .ok_or_else(|| xiaopu_common::db::unknown_value("reason", &r.reason))?,
                 explanation: r.explanation,
             },
             rule: Rule { threshold: r.threshold, freshness_days: r.freshness_days, version: r.rule_version },

@@ -9,6 +9,7 @@ use xiaopu_api::{
     topics,
 };
 use xiaopu_common::{
+    db::unknown_value,
     feed::{ApplyError, EventHandler, decode_payload},
     time::{SharedClock, from_timestamp},
 };
@@ -51,7 +52,10 @@ impl EventHandler for CommissionFeed {
             share: p.share,
         });
         let after = split(commission.minor_units, fee_bps);
-        let stage = existing.as_ref().and_then(|p| Stage::parse(&p.stage)).unwrap_or(Stage::Estimated);
+        let stage = match existing.as_ref() {
+            Some(p) => Stage::parse(&p.stage).ok_or_else(|| unknown_value("position.stage", &p.stage))?,
+            None => Stage::Estimated,
+        };
         let state = match c.state() {
             LineState::Received => "received",
             LineState::Void => "void",
