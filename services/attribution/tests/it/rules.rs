@@ -1,4 +1,12 @@
-use xiaopu_api::attribution::{AttributionReason as R, EventOutcome, LineState};
+use xiaopu_api::{
+    attribution::{AttributionReason as R, EventOutcome, LineState},
+    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
+    storefront::{GetMyShopRequest, ShopStatus},
+};
+use xiaopu_common::{
+    auth::Role,
+    testing::{authed, channel, eventually},
+};
 
 use crate::support::{click, days, line, paid, spawn};
 
@@ -16,25 +24,22 @@ async fn every_rule_branch_with_its_reason() {
     let (shop2, code2) = app.shop("p2").await;
     app.list("p2", &shop2, &w.product).await;
     app.caught_up().await;
-    let score = xiaopu_api::eligibility::RecordCreditScoreRequest {
+    let score = RecordCreditScoreRequest {
         request_id: "drop".into(),
         person_id: "p2".into(),
         score: 600,
         source: "zhima".into(),
         observed_at: None,
     };
-    let eligibility = xiaopu_common::testing::channel(app.eligibility.local_addr).await;
-    xiaopu_api::eligibility::eligibility_service_client::EligibilityServiceClient::new(eligibility)
-        .record_credit_score(xiaopu_common::testing::authed(score, xiaopu_common::auth::Role::Service, "bureau"))
+    let eligibility = channel(app.eligibility.local_addr).await;
+    EligibilityServiceClient::new(eligibility)
+        .record_credit_score(authed(score, Role::Service, "bureau"))
         .await
         .expect("score");
-    let pool = app.storefront_db.connect().await;
-    xiaopu_common::testing::eventually("p2's shop is suspended", std::time::Duration::from_secs(10), || async {
-        let (suspended,): (bool,) = sqlx::query_as("SELECT status = 'suspended' FROM shop WHERE promoter_id = 'p2'")
-            .fetch_one(&pool)
-            .await
-            .expect("shop");
-        suspended.then_some(())
+    eventually("p2's shop is suspended", std::time::Duration::from_secs(10), || async {
+        let mine = GetMyShopRequest {};
+        let shop = app.storefront().get_my_shop(authed(mine, Role::Promoter, "p2")).await.expect("shop").into_inner();
+        (shop.shop.expect("shop").status() == ShopStatus::Suspended).then_some(())
     })
     .await;
     app.caught_up().await;

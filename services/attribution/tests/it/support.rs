@@ -5,6 +5,7 @@ use tonic::transport::Channel;
 use xiaopu_api::{
     attribution::{self as pb, attribution_service_client::AttributionServiceClient},
     eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
+    feed::{GetBacklogRequest, feed_service_client::FeedServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
     types::Money,
 };
@@ -20,7 +21,8 @@ pub struct TestApp {
     pub eligibility: RunningServer,
     pub storefront: Option<RunningServer>,
     pub _attribution: RunningServer,
-    pub storefront_db: TestDatabase,
+    /// The storefront's own database: started and restarted with it; tests never read it.
+    storefront_db: TestDatabase,
     pub db: TestDatabase,
     _eligibility_db: TestDatabase,
     /// The storefront's clock: listings, links and rates take their times from it.
@@ -206,24 +208,24 @@ impl TestApp {
         World { product, shop, code, since }
     }
 
-    /// Waits until attribution has applied everything the storefront published.
+    /// Waits until attribution has applied everything the storefront published: the
+    /// storefront, asked over gRPC from attribution's own cursor, has no backlog left.
     pub async fn caught_up(&self) {
-        let storefront = self.storefront_db.connect().await;
         let attribution = self.db.connect().await;
-        let (xid, seq): (i64, i64) =
-            sqlx::query_as("SELECT xid::text::bigint, seq FROM outbox ORDER BY xid DESC, seq DESC LIMIT 1")
-                .fetch_one(&storefront)
-                .await
-                .expect("storefront outbox");
-        let target = format!("{xid}.{seq}");
-        let what = "attribution catches up with the storefront's feed";
-        testing::eventually(what, Duration::from_secs(10), || async {
-            let cursor: Option<(String,)> =
-                sqlx::query_as("SELECT position FROM feed_cursor WHERE feed = 'storefront'")
-                    .fetch_optional(&attribution)
-                    .await
-                    .expect("cursor");
-            cursor.is_some_and(|(p,)| p == target).then_some(())
+        let feed = FeedServiceClient::new(self.storefront_channel.clone());
+        testing::eventually("attribution catches up with the storefront's feed", Duration::from_secs(10), || {
+            let (attribution, mut feed) = (&attribution, feed.clone());
+            async move {
+                let cursor: Option<(String,)> =
+                    sqlx::query_as("SELECT position FROM feed_cursor WHERE feed = 'storefront'")
+                        .fetch_optional(attribution)
+                        .await
+                        .expect("cursor");
+                let after = cursor.map(|(position,)| position).unwrap_or_default();
+                let request = GetBacklogRequest { after, topics: Vec::new(), max_keys: 1 };
+                let backlog = feed.get_backlog(authed(request, Role::Service, "attribution")).await.ok()?;
+                (backlog.into_inner().events == 0).then_some(())
+            }
         })
         .await;
     }
