@@ -7,38 +7,20 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use prost::Message;
 use xiaopu_api::{attribution as at, eligibility as el, settlement as st, storefront as sf};
-use xiaopu_common::{auth::Role, testing::token};
+use xiaopu_common::{
+    auth::Role,
+    testing::{grpc_web, token},
+};
 use xiaopu_testkit::{Options, Stack};
 
-/// A gRPC-Web frame of `message`: flag 0, big-endian length, the bytes.
+/// A gRPC-Web frame of `message`, as the HTTP client sends it.
 fn frame(message: &impl Message) -> Bytes {
-    let body = message.encode_to_vec();
-    let mut out = vec![0u8];
-    out.extend_from_slice(&u32::try_from(body.len()).expect("small").to_be_bytes());
-    out.extend_from_slice(&body);
-    out.into()
+    Bytes::from(grpc_web::frame(message))
 }
 
-/// The call's gRPC status (trailers-only headers, else the trailers frame) and its
-/// message, if any.
+/// The call's gRPC status and its message, if any.
 fn answer(parts: &http::response::Parts, body: &[u8]) -> (String, Option<Vec<u8>>) {
-    let mut rest = body;
-    let (mut message, mut trailers) = (None, String::new());
-    while rest.len() >= 5 {
-        let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
-        let payload = &rest[5..5 + len];
-        if rest[0] & 0x80 == 0 {
-            message = Some(payload.to_vec());
-        } else {
-            trailers = String::from_utf8_lossy(payload).to_lowercase();
-        }
-        rest = &rest[5 + len..];
-    }
-    let status = match parts.headers.get("grpc-status") {
-        Some(status) => status.to_str().unwrap_or_default().to_owned(),
-        None => trailers.lines().find_map(|l| l.trim().strip_prefix("grpc-status:")).unwrap_or("").trim().to_owned(),
-    };
-    (status, message)
+    grpc_web::answer(&parts.headers, body)
 }
 
 #[tokio::test]

@@ -202,6 +202,25 @@ impl App {
     }
 }
 
+/// A period as a page's form carries it: the dates as typed (or the defaults), and
+/// their instants.
+pub struct TypedPeriod {
+    pub from: String,
+    pub to: String,
+    pub from_at: DateTime<Utc>,
+    pub to_at: DateTime<Utc>,
+}
+
+impl App {
+    /// `from`/`to` as typed, each defaulting to its date in `default`; None when a
+    /// bound cannot be read.
+    pub fn typed_period(&self, from: &str, to: &str, default: (NaiveDate, NaiveDate)) -> Option<TypedPeriod> {
+        let from = if from.is_empty() { default.0.to_string() } else { from.to_owned() };
+        let to = if to.is_empty() { default.1.to_string() } else { to.to_owned() };
+        Some(TypedPeriod { from_at: self.day_start(&from)?, to_at: self.day_start(&to)?, from, to })
+    }
+}
+
 /// The binary's view of the web front.
 pub struct Web;
 

@@ -25,6 +25,15 @@ pub struct PageQuery {
     pub page: String,
 }
 
+/// `?from=…&to=…`: a period as a page's form sends it (dates as typed).
+#[derive(Debug, Default, Deserialize)]
+pub struct PeriodQuery {
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+}
+
 /// What every signed-in page shows around its content.
 pub struct Frame {
     pub lang: Lang,

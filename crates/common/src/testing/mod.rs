@@ -1,5 +1,6 @@
 //! Test support (feature `testing`): a fresh database per test on the PostgreSQL that
 //! `make test` starts, settings for a server on a loopback port, and tokens.
+pub mod grpc_web;
 pub mod process;
 
 use std::{net::SocketAddr, sync::Once, time::Duration};

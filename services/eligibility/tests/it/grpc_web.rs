@@ -6,48 +6,19 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use prost::Message;
 use xiaopu_api::eligibility as pb;
-use xiaopu_common::{auth::Role, testing};
+use xiaopu_common::{
+    auth::Role,
+    testing::{self, grpc_web},
+};
 
 use crate::support::spawn_with;
 
 const PATH: &str = "/xiaopu.eligibility.v1.EligibilityService/CheckEligibility";
 const ORIGIN: &str = "https://m.xiaopu.test";
 
-/// A gRPC-Web frame of `message`: flag 0, big-endian length, the bytes.
-fn frame(message: &impl Message) -> Bytes {
-    let body = message.encode_to_vec();
-    let mut out = vec![0u8];
-    out.extend_from_slice(&u32::try_from(body.len()).expect("small").to_be_bytes());
-    out.extend_from_slice(&body);
-    out.into()
-}
-
-/// A gRPC-Web response body: its message (if any) and its trailers frame as text.
-fn unframe(body: &[u8]) -> (Option<Vec<u8>>, String) {
-    let mut rest = body;
-    let (mut message, mut trailers) = (None, String::new());
-    while rest.len() >= 5 {
-        let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
-        let payload = &rest[5..5 + len];
-        if rest[0] & 0x80 == 0 {
-            message = Some(payload.to_vec());
-        } else {
-            trailers = String::from_utf8_lossy(payload).to_lowercase();
-        }
-        rest = &rest[5 + len..];
-    }
-    (message, trailers)
-}
-
-/// The call's gRPC status: from the headers of a trailers-only answer (an error
-/// before any message), else from the trailers frame.
+/// The call's gRPC status.
 fn grpc_status(parts: &hyper::http::response::Parts, body: &[u8]) -> String {
-    match parts.headers.get("grpc-status") {
-        Some(status) => status.to_str().unwrap_or_default().to_owned(),
-        None => {
-            unframe(body).1.lines().find_map(|l| l.trim().strip_prefix("grpc-status:")).unwrap_or("").trim().to_owned()
-        }
-    }
+    grpc_web::answer(&parts.headers, body).0
 }
 
 #[tokio::test]
@@ -65,7 +36,7 @@ async fn a_browser_calls_the_same_rpc_over_grpc_web_with_the_same_token() {
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let body = frame(&pb::CheckEligibilityRequest { person_id: "p1".into() });
+        let body = Bytes::from(grpc_web::frame(&pb::CheckEligibilityRequest { person_id: "p1".into() }));
         let client = client.clone();
         async move {
             let response = client.request(request.body(Full::new(body)).expect("request")).await.expect("HTTP/1.1");
@@ -79,7 +50,7 @@ async fn a_browser_calls_the_same_rpc_over_grpc_web_with_the_same_token() {
     assert_eq!(parts.headers["access-control-allow-origin"], ORIGIN);
     assert!(parts.headers["content-type"].to_str().unwrap_or("").starts_with("application/grpc-web"));
     assert_eq!(grpc_status(&parts, &body), "0");
-    let (message, _) = unframe(&body);
+    let (_, message) = grpc_web::answer(&parts.headers, &body);
     let answer = pb::CheckEligibilityResponse::decode(message.expect("a message").as_slice()).expect("decodes");
     assert_eq!((answer.person_id.as_str(), answer.eligible), ("p1", false), "no score yet: not eligible");
 

@@ -7,7 +7,6 @@ use axum::{
     response::Response,
 };
 use chrono::Datelike;
-use serde::Deserialize;
 use xiaopu_api::{
     attribution as at,
     settlement::{self as st, DiscrepancyKind},
@@ -21,16 +20,8 @@ use super::{
 use crate::{
     SharedApp,
     i18n::Lang,
-    pages::{money, render},
+    pages::{PeriodQuery, money, render},
 };
-
-#[derive(Debug, Default, Deserialize)]
-pub struct PeriodQuery {
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
-}
 
 pub async fn statement(State(app): State<SharedApp>, session: Session, Query(period): Query<PeriodQuery>) -> Response {
     let frame = session.frame(&PageQuery::default());

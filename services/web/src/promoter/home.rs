@@ -29,6 +29,18 @@ pub async fn my_shop(app: &SharedApp, session: &Session) -> Result<Option<sf::Sh
     }
 }
 
+/// The shop an action needs, or the answer when there is none: back home to open one,
+/// or back to `to` with the storefront's refusal.
+pub async fn shop_for_action(app: &SharedApp, session: &Session, to: &str) -> Result<sf::Shop, Response> {
+    match my_shop(app, session).await {
+        Ok(Some(shop)) => Ok(shop),
+        Ok(None) => {
+            Err(back(session.lang, "/app", Err(tonic::Status::failed_precondition(session.lang.t("请先开店")))))
+        }
+        Err(status) => Err(back(session.lang, to, Err(status))),
+    }
+}
+
 /// The promoter's earnings by stage, and the fee they are net of.
 pub async fn earnings(app: &SharedApp, session: &Session) -> Result<st::GetPromoterEarningsResponse, tonic::Status> {
     let request = st::GetPromoterEarningsRequest { promoter_id: session.user.clone() };

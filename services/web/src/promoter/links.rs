@@ -13,12 +13,12 @@ use xiaopu_common::time::to_timestamp;
 
 use super::{
     CHANNELS, Session,
-    home::my_shop,
+    home::{my_shop, shop_for_action},
     views::{FigureRow, LinkRow, LinksPage, StatsPage, Tabs},
 };
 use crate::{
-    SharedApp,
-    pages::{PageQuery, back, failed, money, render},
+    SharedApp, TypedPeriod,
+    pages::{PageQuery, PeriodQuery, back, failed, money, render},
     session::Posted,
 };
 
@@ -87,12 +87,9 @@ pub async fn create(State(app): State<SharedApp>, session: Session, Form(posted)
         Ok(form) => form,
         Err(refused) => return refused.into_response(),
     };
-    let shop = match my_shop(&app, &session).await {
-        Ok(Some(shop)) => shop,
-        Ok(None) => {
-            return back(session.lang, "/app", Err(tonic::Status::failed_precondition(session.lang.t("请先开店"))));
-        }
-        Err(status) => return back(session.lang, "/app/links", Err(status)),
+    let shop = match shop_for_action(&app, &session, "/app/links").await {
+        Ok(shop) => shop,
+        Err(answer) => return answer,
     };
     let request = sf::CreateShareLinkRequest {
         // A new link per press: pressing twice makes two links, as the promoter asked.
@@ -108,14 +105,6 @@ pub async fn create(State(app): State<SharedApp>, session: Session, Form(posted)
         "/app/links",
         outcome.map(|_| session.lang.t("链接已生成：复制链接或保存二维码分享出去").to_owned()),
     )
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct PeriodQuery {
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
 }
 
 /// Sums of a figure's commission, one currency after another.
@@ -136,9 +125,9 @@ pub async fn stats(
     let today = app.local_date(Utc::now());
     let month_start = today.with_day(1).unwrap_or(today);
     let next_month = month_start.checked_add_months(Months::new(1)).unwrap_or(today);
-    let from = if period.from.is_empty() { month_start.to_string() } else { period.from.clone() };
-    let to = if period.to.is_empty() { next_month.to_string() } else { period.to.clone() };
-    let (Some(from_at), Some(to_at)) = (app.day_start(&from), app.day_start(&to)) else {
+    let Some(TypedPeriod { from, to, from_at, to_at }) =
+        app.typed_period(&period.from, &period.to, (month_start, next_month))
+    else {
         return back(
             session.lang,
             "/app/stats",

@@ -11,7 +11,7 @@ use xiaopu_api::storefront as sf;
 
 use super::{
     Session,
-    home::{earnings, my_shop},
+    home::{earnings, my_shop, shop_for_action},
     percent, share_per_unit,
     views::{ListingRow, ListingsPage, OfferRow, SupplyPage, Tabs},
 };
@@ -179,12 +179,9 @@ pub async fn add(State(app): State<SharedApp>, session: Session, Form(posted): F
         Ok(form) => form,
         Err(refused) => return refused.into_response(),
     };
-    let shop = match my_shop(&app, &session).await {
-        Ok(Some(shop)) => shop,
-        Ok(None) => {
-            return back(session.lang, "/app", Err(tonic::Status::failed_precondition(session.lang.t("请先开店"))));
-        }
-        Err(status) => return back(session.lang, "/app/supply", Err(status)),
+    let shop = match shop_for_action(&app, &session, "/app/supply").await {
+        Ok(shop) => shop,
+        Err(answer) => return answer,
     };
     let request = sf::AddListingRequest {
         shop_id: shop.shop_id,
@@ -227,12 +224,9 @@ pub async fn move_up(
     if let Err(refused) = session.accept(posted) {
         return refused.into_response();
     }
-    let shop = match my_shop(&app, &session).await {
-        Ok(Some(shop)) => shop,
-        Ok(None) => {
-            return back(session.lang, "/app", Err(tonic::Status::failed_precondition(session.lang.t("请先开店"))));
-        }
-        Err(status) => return back(session.lang, "/app/listings", Err(status)),
+    let shop = match shop_for_action(&app, &session, "/app/listings").await {
+        Ok(shop) => shop,
+        Err(answer) => return answer,
     };
     let mut ids = Vec::new();
     let mut token = String::new();

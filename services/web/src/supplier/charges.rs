@@ -8,7 +8,6 @@ use axum::{
     response::Response,
 };
 use chrono::{Datelike, Months, Utc};
-use serde::Deserialize;
 use xiaopu_api::{attribution as at, settlement as st, storefront as sf};
 use xiaopu_common::time::to_timestamp;
 
@@ -17,17 +16,9 @@ use super::{
     views::{ChargeLine, ChargesPage},
 };
 use crate::{
-    SharedApp,
-    pages::{PageQuery, back, failed, money, percent, render, url_encode},
+    SharedApp, TypedPeriod,
+    pages::{PageQuery, PeriodQuery, back, failed, money, percent, render, url_encode},
 };
-
-#[derive(Debug, Default, Deserialize)]
-pub struct PeriodQuery {
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
-}
 
 pub async fn charges(
     State(app): State<SharedApp>,
@@ -39,9 +30,9 @@ pub async fn charges(
     let today = app.local_date(Utc::now());
     let this_month = today.with_day(1).unwrap_or(today);
     let last_month = this_month.checked_sub_months(Months::new(1)).unwrap_or(this_month);
-    let from = if period.from.is_empty() { last_month.to_string() } else { period.from.clone() };
-    let to = if period.to.is_empty() { this_month.to_string() } else { period.to.clone() };
-    let (Some(from_at), Some(to_at)) = (app.day_start(&from), app.day_start(&to)) else {
+    let Some(TypedPeriod { from, to, from_at, to_at }) =
+        app.typed_period(&period.from, &period.to, (last_month, this_month))
+    else {
         return back(
             session.lang,
             "/supplier/charges",
