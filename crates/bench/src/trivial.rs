@@ -37,7 +37,7 @@ impl ServiceApp for Trivial {
     }
 
     async fn start(settings: Settings<NoSettings>) -> anyhow::Result<RunningServer> {
-        let infra = Infra::start(&settings.common, Self::migrator()).await?;
+        let infra = Infra::start::<Self>(&settings.common).await?;
         infra.server().add_service(BenchServiceServer::new(Echo)).bind().await
     }
 }

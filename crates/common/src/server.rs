@@ -3,7 +3,7 @@
 //! health that follows the database, reflection, the feed, and graceful shutdown.
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
-use sqlx::{PgPool, migrate::Migrator};
+use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -21,12 +21,14 @@ use xiaopu_api::feed::feed_service_server::FeedServiceServer;
 
 use crate::{
     auth::{AuthLayer, TokenSigner, TokenVerifier},
+    config::FeedTransportKind,
     config::{CommonSettings, ServerSettings, UpstreamSettings},
     connections::Gate,
     db,
-    feed::{FeedServer, GrpcFeedSource},
+    feed::{self, FeedServer, FeedTransport, GrpcFeed, JetStreamFeed, Relay},
     grpc_client::{CallCredentials, Upstream, upstream},
     malformed::MalformedRequestLayer,
+    service::ServiceApp,
     telemetry,
 };
 
@@ -38,22 +40,33 @@ const DATABASE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// What every service starts with: settings, pool, keys and the shutdown token.
 pub struct Infra {
+    /// The service's name (its outbox topics' prefix, its stream's name).
+    pub name: &'static str,
     pub settings: CommonSettings,
     pub pool: PgPool,
     pub verifier: Arc<TokenVerifier>,
     pub signer: TokenSigner,
     pub shutdown: CancellationToken,
+    /// The NATS client, with the JetStream transport.
+    pub nats: Option<async_nats::Client>,
 }
 
 impl Infra {
     /// Opens the pool and, when configured, applies migrations (the feed's and the
-    /// service's) under sqlx's advisory lock.
-    pub async fn start(settings: &CommonSettings, migrator: Migrator) -> anyhow::Result<Self> {
+    /// service's) under sqlx's advisory lock; with the JetStream transport, starts
+    /// connecting to NATS (in the background: health says when it is reached).
+    pub async fn start<A: ServiceApp>(settings: &CommonSettings) -> anyhow::Result<Self> {
         let pool = db::pool(&settings.database, &settings.telemetry.service_name)?;
         if settings.database.migrate_on_start {
-            db::migrate_when_ready(&pool, migrator, DATABASE_PATIENCE).await?;
+            db::migrate_when_ready(&pool, A::migrator(), DATABASE_PATIENCE).await?;
         }
+        let nats = match settings.feed.transport {
+            FeedTransportKind::Outbox => None,
+            FeedTransportKind::Jetstream => Some(feed::jetstream::connect(&settings.feed.nats, A::NAME).await?),
+        };
         Ok(Self {
+            name: A::NAME,
+            nats,
             settings: settings.clone(),
             pool,
             verifier: Arc::new(TokenVerifier::from_settings(&settings.auth)?),
@@ -67,13 +80,28 @@ impl Infra {
         Ok(upstream(settings, key, CallCredentials::of_service(self.signer.clone(), &self.settings)?)?)
     }
 
-    /// Follows another service's feed over gRPC.
-    pub fn feed_source(&self, settings: &UpstreamSettings, key: &str) -> anyhow::Result<GrpcFeedSource> {
-        Ok(GrpcFeedSource::new(self.upstream(settings, key)?, self.settings.server.max_message_bytes))
+    /// The transport that brings another service's feed: its `WatchEvents` at
+    /// `settings` (the upstream `key`), or its JetStream stream.
+    pub fn feed_transport(&self, settings: &UpstreamSettings, key: &str) -> anyhow::Result<Arc<dyn FeedTransport>> {
+        Ok(match &self.nats {
+            None => Arc::new(GrpcFeed::new(self.upstream(settings, key)?, self.settings.server.max_message_bytes)),
+            Some(client) => {
+                let nats = &self.settings.feed.nats;
+                let consumer = if nats.consumer_name.is_empty() { self.name } else { nats.consumer_name.as_str() };
+                Arc::new(JetStreamFeed::new(client.clone(), nats.clone(), consumer))
+            }
+        })
     }
 
-    /// This service's own feed (its outbox), ready to add to the server.
+    /// This service's own feed (its outbox), ready to add to the server:
+    /// `WatchEvents` and `GetBacklog` always (reconciliation asks for backlogs), and
+    /// with the JetStream transport the relay that publishes the outbox.
     pub fn feed_service(&self) -> FeedServiceServer<FeedServer> {
+        if let Some(client) = &self.nats {
+            let nats = self.settings.feed.nats.clone();
+            let relay = Relay::new(self.pool.clone(), client.clone(), self.name, nats, self.shutdown.clone());
+            tokio::spawn(relay.run());
+        }
         let limit = self.settings.server.max_message_bytes;
         let streams = self.settings.server.max_feed_streams;
         FeedServiceServer::new(FeedServer::new(self.pool.clone(), self.shutdown.clone(), streams))
@@ -87,6 +115,7 @@ impl Infra {
             pool: self.pool.clone(),
             verifier: self.verifier.clone(),
             shutdown: self.shutdown.clone(),
+            nats: self.nats.clone(),
             routes: RoutesBuilder::default(),
             names: Vec::new(),
         }
@@ -99,6 +128,7 @@ pub struct GrpcServer {
     pool: PgPool,
     verifier: Arc<TokenVerifier>,
     shutdown: CancellationToken,
+    nats: Option<async_nats::Client>,
     routes: RoutesBuilder,
     names: Vec<&'static str>,
 }
@@ -178,10 +208,11 @@ impl GrpcServer {
         // Liveness: the process serves, whatever the database does (a database
         // outage must make pods unready, not restart them).
         reporter.set_service_status(LIVENESS, ServingStatus::Serving).await;
-        let health_task = tokio::spawn(follow_database(
+        let health_task = tokio::spawn(follow_dependencies(
             reporter,
             self.names.clone(),
             self.pool.clone(),
+            self.nats.clone(),
             Duration::from_millis(settings.health_check_interval_ms),
             self.shutdown.clone(),
         ));
@@ -255,12 +286,13 @@ where
     Ok(bound)
 }
 
-/// Reports SERVING only while the database answers, NOT_SERVING otherwise and from
-/// the moment shutdown begins.
-async fn follow_database(
+/// Reports SERVING only while the database answers (and NATS is connected, with the
+/// JetStream transport), NOT_SERVING otherwise and from the moment shutdown begins.
+async fn follow_dependencies(
     reporter: HealthReporter,
     names: Vec<&'static str>,
     pool: PgPool,
+    nats: Option<async_nats::Client>,
     interval: Duration,
     shutdown: CancellationToken,
 ) {
@@ -274,7 +306,12 @@ async fn follow_database(
             }
             Err(_) => ServingStatus::NotServing,
         };
+        let nats_down = nats.as_ref().is_some_and(|c| c.connection_state() != async_nats::connection::State::Connected);
+        let status = if nats_down { ServingStatus::NotServing } else { status };
         if last != Some(status) {
+            if nats_down {
+                tracing::info!("health: NATS not connected");
+            }
             tracing::info!(status = ?status, "health changed");
             set_all(&reporter, &names, status).await;
             last = Some(status);

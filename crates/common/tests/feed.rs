@@ -18,30 +18,50 @@ use xiaopu_api::{
 };
 use xiaopu_common::{
     auth::{TokenSigner, TokenVerifier},
-    config::UpstreamSettings,
+    config::{FeedTransportKind, UpstreamSettings},
     db,
-    feed::{ApplyError, EventHandler, FeedConsumer, FeedSource, OutboxEvent, publish},
+    feed::{ApplyError, EventHandler, FeedConsumer, FeedTransport, OutboxEvent, publish},
     server::{Infra, RunningServer},
-    testing::{self, TestDatabase, eventually},
+    testing::{self, TestDatabase, eventually, nats::Nats},
+    transport_matrix,
 };
+
+/// The producer, whose topics are `test.…`; the consumer follows it in the same database.
+const PRODUCER: &str = "test";
 
 struct FeedApp {
     _db: TestDatabase,
     pool: PgPool,
     server: RunningServer,
     infra: Infra,
+    _nats: Option<Nats>,
 }
 
-async fn spawn() -> FeedApp {
-    spawn_with(2 * 16).await
+async fn spawn(transport: FeedTransportKind) -> FeedApp {
+    spawn_with(2 * 16, transport).await
 }
 
-/// A producer serving at most `max_streams` feed streams at once.
-async fn spawn_with(max_streams: usize) -> FeedApp {
+/// A producer serving at most `max_streams` feed streams at once, its events
+/// carried by `transport`.
+async fn spawn_with(max_streams: usize, transport: FeedTransportKind) -> FeedApp {
     testing::init_logs();
     let db = TestDatabase::create("feed").await;
     let mut settings = testing::common_settings(&db.url, "feedtest");
     settings.server.max_feed_streams = max_streams;
+    let nats = match transport {
+        FeedTransportKind::Outbox => None,
+        FeedTransportKind::Jetstream => Some(Nats::single().await),
+    };
+    settings.feed.transport = transport;
+    if let Some(nats) = &nats {
+        settings.feed.nats.url = nats.url();
+        // A consumer killed mid-delivery leaves messages that come back after this.
+        settings.feed.nats.ack_wait_ms = 1_000;
+    }
+    let client = match &nats {
+        Some(_) => Some(xiaopu_common::feed::jetstream::connect(&settings.feed.nats, PRODUCER).await.expect("nats")),
+        None => None,
+    };
     let pool = db.connect().await;
     db::feed_migrator().run(&pool).await.expect("migrate");
     sqlx::query("CREATE TABLE applied (n bigserial PRIMARY KEY, event_id text NOT NULL, key text NOT NULL)")
@@ -49,6 +69,8 @@ async fn spawn_with(max_streams: usize) -> FeedApp {
         .await
         .expect("applied table");
     let infra = Infra {
+        name: PRODUCER,
+        nats: client,
         settings: settings.clone(),
         pool: pool.clone(),
         verifier: Arc::new(TokenVerifier::from_settings(&settings.auth).expect("verifier")),
@@ -56,7 +78,7 @@ async fn spawn_with(max_streams: usize) -> FeedApp {
         shutdown: CancellationToken::new(),
     };
     let server = infra.server().add_service(infra.feed_service()).bind().await.expect("serve");
-    FeedApp { _db: db, pool, server, infra }
+    FeedApp { _db: db, pool, server, infra, _nats: nats }
 }
 
 impl FeedApp {
@@ -68,8 +90,8 @@ impl FeedApp {
         }
     }
 
-    fn source(&self) -> Arc<dyn FeedSource> {
-        Arc::new(self.infra.feed_source(&self.upstream(), "test").expect("source"))
+    fn transport(&self) -> Arc<dyn FeedTransport> {
+        self.infra.feed_transport(&self.upstream(), "test").expect("transport")
     }
 
     /// Opens a `WatchEvents` stream as a service would.
@@ -80,7 +102,7 @@ impl FeedApp {
     }
 
     fn consumer(&self, handler: Recorder) -> FeedConsumer<Recorder> {
-        FeedConsumer::new("producer", self.pool.clone(), self.source(), &[], handler)
+        FeedConsumer::new(PRODUCER, self.pool.clone(), self.transport(), &[], handler)
     }
 
     async fn applied(&self) -> Vec<String> {
@@ -94,7 +116,7 @@ impl FeedApp {
     }
 
     async fn wait_for(&self, count: usize) -> Vec<String> {
-        eventually(&format!("{count} events are applied"), Duration::from_secs(6), || async {
+        eventually(&format!("{count} events are applied"), Duration::from_secs(20), || async {
             let applied = self.applied().await;
             (applied.len() >= count).then_some(applied)
         })
@@ -130,9 +152,12 @@ impl EventHandler for Recorder {
     }
 }
 
-#[tokio::test]
-async fn an_event_committed_after_a_later_one_is_still_delivered_once() {
-    let app = spawn().await;
+transport_matrix!(
+    #[tokio::test]
+    an_event_committed_after_a_later_one_is_still_delivered_once
+);
+async fn an_event_committed_after_a_later_one_is_still_delivered_once(transport: FeedTransportKind) {
+    let app = spawn(transport).await;
     // A takes its transaction id first and writes last; B writes and commits in between.
     let mut a = app.pool.begin().await.expect("begin a");
     sqlx::query("SELECT pg_current_xact_id()").execute(&mut *a).await.expect("xid a");
@@ -156,9 +181,12 @@ async fn an_event_committed_after_a_later_one_is_still_delivered_once() {
     consumer.await.expect("consumer stops");
 }
 
-#[tokio::test]
-async fn concurrent_writers_and_a_restarted_consumer_apply_every_event_once() {
-    let app = spawn().await;
+transport_matrix!(
+    #[tokio::test]
+    concurrent_writers_and_a_restarted_consumer_apply_every_event_once
+);
+async fn concurrent_writers_and_a_restarted_consumer_apply_every_event_once(transport: FeedTransportKind) {
+    let app = spawn(transport).await;
     let shutdown = CancellationToken::new();
     let consumer = tokio::spawn(app.consumer(Recorder::default()).run(shutdown.clone()));
 
@@ -211,9 +239,12 @@ async fn concurrent_writers_and_a_restarted_consumer_apply_every_event_once() {
     app.server.stop().await.expect("server stops");
 }
 
-#[tokio::test]
-async fn a_failed_batch_rolls_back_whole_and_is_retried() {
-    let app = spawn().await;
+transport_matrix!(
+    #[tokio::test]
+    a_failed_batch_rolls_back_whole_and_is_retried
+);
+async fn a_failed_batch_rolls_back_whole_and_is_retried(transport: FeedTransportKind) {
+    let app = spawn(transport).await;
     {
         let mut tx = app.pool.begin().await.expect("begin");
         for key in ["x1", "x2", "x3"] {
@@ -233,7 +264,7 @@ async fn a_failed_batch_rolls_back_whole_and_is_retried() {
 
 #[tokio::test]
 async fn the_same_event_id_published_twice_is_stored_once() {
-    let app = spawn().await;
+    let app = spawn(FeedTransportKind::Outbox).await;
     let e = event("dup");
     let mut conn = app.pool.acquire().await.expect("conn");
     publish(&mut conn, &e).await.expect("first");
@@ -244,7 +275,7 @@ async fn the_same_event_id_published_twice_is_stored_once() {
 
 #[tokio::test]
 async fn streams_beyond_the_cap_are_refused_and_a_closed_one_frees_its_slot() {
-    let app = spawn_with(2).await;
+    let app = spawn_with(2, FeedTransportKind::Outbox).await;
     let first = app.watch().await.expect("first stream");
     let _second = app.watch().await.expect("second stream");
     let refused = app.watch().await.expect_err("a third stream");

@@ -68,6 +68,8 @@ async fn services_verify_with_the_providers_keys_and_present_its_token_without_m
     let pool = db.connect().await;
     db::feed_migrator().run(&pool).await.expect("migrate");
     let infra = Infra {
+        name: "pubkey",
+        nats: None,
         settings: settings.clone(),
         pool,
         verifier: Arc::new(TokenVerifier::from_settings(&settings.auth).expect("verifier")),

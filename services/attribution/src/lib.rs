@@ -99,9 +99,9 @@ impl ServiceApp for Attribution {
 
 /// Starts attribution and its follower of the storefront's feed.
 pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
-    let infra = Infra::start(&settings.common, Attribution::migrator()).await?;
+    let infra = Infra::start::<Attribution>(&settings.common).await?;
     let engine = api::Engine { rules: settings.service.rules() };
-    let source = Arc::new(infra.feed_source(&settings.service.storefront, "attribution.storefront")?);
+    let source = infra.feed_transport(&settings.service.storefront, "attribution.storefront")?;
     let consumer = FeedConsumer::new(
         "storefront",
         infra.pool.clone(),

@@ -78,7 +78,7 @@ impl ServiceApp for Eligibility {
 
 /// Starts the eligibility server with the given clock (tests move theirs).
 pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
-    let infra = Infra::start(&settings.common, Eligibility::migrator()).await?;
+    let infra = Infra::start::<Eligibility>(&settings.common).await?;
     let rule = domain::Rule {
         threshold: settings.service.threshold,
         freshness_days: settings.service.freshness_days,

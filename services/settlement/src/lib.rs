@@ -139,9 +139,9 @@ impl ServiceApp for Settlement {
 
 /// Starts settlement, its follower of attribution's feed and its scheduled sweep.
 pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
-    let infra = Infra::start(&settings.common, Settlement::migrator()).await?;
+    let infra = Infra::start::<Settlement>(&settings.common).await?;
     let s = &settings.service;
-    let source = Arc::new(infra.feed_source(&s.attribution, "settlement.attribution")?);
+    let source = infra.feed_transport(&s.attribution, "settlement.attribution")?;
     let handler = api::CommissionFeed { fee_bps: s.fee_bps, clock: clock.clone() };
     let consumer = FeedConsumer::new("attribution", infra.pool.clone(), source, &[topics::COMMISSION], handler);
     tokio::spawn(consumer.run(infra.shutdown.clone()));

@@ -110,9 +110,9 @@ impl ServiceApp for Storefront {
 
 /// Starts the storefront server and its follower of eligibility's feed.
 pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
-    let infra = Infra::start(&settings.common, Storefront::migrator()).await?;
+    let infra = Infra::start::<Storefront>(&settings.common).await?;
     let eligibility = infra.upstream(&settings.service.eligibility, "storefront.eligibility")?;
-    let source = Arc::new(infra.feed_source(&settings.service.eligibility, "storefront.eligibility")?);
+    let source = infra.feed_transport(&settings.service.eligibility, "storefront.eligibility")?;
     let consumer = FeedConsumer::new(
         "eligibility",
         infra.pool.clone(),

@@ -1,53 +1,22 @@
-//! Following another service's feed: each batch of events is applied in one
+//! Following another service's feed: each delivery of events is applied in one
 //! transaction together with the cursor after it (and each event id in the inbox), so
-//! a crash at any point either keeps a whole batch or none of it, and a redelivered
-//! event changes nothing.
-use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+//! a crash at any point either keeps a whole delivery or none of it, and a redelivered
+//! event changes nothing. Only then is the transport told (JetStream's ack).
+use std::{future::Future, sync::Arc, time::Duration};
 
-use futures::{Stream, StreamExt};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
-use tonic::Status;
-use xiaopu_api::feed::{Event, WatchEventsRequest, WatchEventsResponse, feed_service_client::FeedServiceClient};
+use xiaopu_api::feed::Event;
 
-use crate::grpc_client::Upstream;
+use super::{
+    leader::SessionLock,
+    position::Position,
+    transport::{Cursor, Delivery, FeedTransport, TransportError},
+};
 
-pub type BatchStream = Pin<Box<dyn Stream<Item = Result<WatchEventsResponse, Status>> + Send>>;
-
-/// Where a consumer gets events from: the producer's gRPC feed here, a log elsewhere.
-pub trait FeedSource: Send + Sync {
-    fn watch(
-        &self,
-        after: String,
-        topics: Vec<String>,
-    ) -> Pin<Box<dyn Future<Output = Result<BatchStream, Status>> + Send + '_>>;
-}
-
-/// The producer's `WatchEvents` over gRPC.
-#[derive(Clone)]
-pub struct GrpcFeedSource {
-    client: FeedServiceClient<Upstream>,
-}
-
-impl GrpcFeedSource {
-    pub fn new(channel: Upstream, max_message_bytes: usize) -> Self {
-        Self { client: FeedServiceClient::new(channel).max_decoding_message_size(max_message_bytes) }
-    }
-}
-
-impl FeedSource for GrpcFeedSource {
-    fn watch(
-        &self,
-        after: String,
-        topics: Vec<String>,
-    ) -> Pin<Box<dyn Future<Output = Result<BatchStream, Status>> + Send + '_>> {
-        let mut client = self.client.clone();
-        Box::pin(async move {
-            let response = client.watch_events(WatchEventsRequest { after, topics, max_batch: 0 }).await?;
-            Ok(Box::pin(response.into_inner()) as BatchStream)
-        })
-    }
-}
+/// How often a standby replica tries to become the active follower, and the active
+/// one checks it still is.
+const LEADERSHIP_CHECK: Duration = Duration::from_secs(1);
 
 /// Applies one event of a feed, inside the consumer's transaction. Must be
 /// idempotent in its effect (the inbox already filters exact redeliveries), and
@@ -56,13 +25,22 @@ pub trait EventHandler: Send + Sync + 'static {
     fn apply(&self, conn: &mut PgConnection, event: &Event) -> impl Future<Output = Result<(), ApplyError>> + Send;
 }
 
-/// Why a batch could not be applied; the consumer rolls back and retries it.
+/// Why a delivery could not be applied; the consumer rolls back and it comes again.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("event {event_id} is malformed: {why}")]
     Malformed { event_id: String, why: String },
+    #[error("`{0}` is not a feed position")]
+    Position(String),
+    /// A message overtook one not yet applied (it comes again after a redelivery),
+    /// or the stream no longer holds the ones between (its retention dropped them).
+    #[error(
+        "stream message {got} arrived before {expected}; it is refused until {expected} is applied \
+         (if the stream no longer holds {expected}, its retention lost events: see docs/scaling.md)"
+    )]
+    OutOfOrder { expected: u64, got: u64 },
 }
 
 /// Follows one producer's feed into this service's database.
@@ -70,66 +48,120 @@ pub struct FeedConsumer<H> {
     /// Names the producer in `feed_cursor` and `feed_inbox`, e.g. `eligibility`.
     name: String,
     pool: PgPool,
-    source: Arc<dyn FeedSource>,
+    transport: Arc<dyn FeedTransport>,
     topics: Vec<String>,
     handler: H,
 }
 
 impl<H: EventHandler> FeedConsumer<H> {
-    pub fn new(name: &str, pool: PgPool, source: Arc<dyn FeedSource>, topics: &[&str], handler: H) -> Self {
-        Self { name: name.into(), pool, source, topics: topics.iter().map(|t| t.to_string()).collect(), handler }
+    pub fn new(name: &str, pool: PgPool, transport: Arc<dyn FeedTransport>, topics: &[&str], handler: H) -> Self {
+        Self { name: name.into(), pool, transport, topics: topics.iter().map(|t| t.to_string()).collect(), handler }
     }
 
     /// Follows the feed until `shutdown`, reconnecting with backoff after any error.
+    /// Of several replicas one follows at a time; the others stand by.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         while !shutdown.is_cancelled() {
-            match self.follow(&shutdown).await {
-                Ok(()) => backoff = Duration::from_millis(100),
+            let pause = match self.lead(&shutdown).await {
+                Ok(true) => Duration::from_millis(100),
+                Ok(false) => LEADERSHIP_CHECK, // another replica follows
                 Err(err) => {
                     tracing::warn!(feed = %self.name, error = %err, retry_in_ms = backoff.as_millis() as u64, "feed interrupted");
                     backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff
                 }
+            };
+            if pause != backoff {
+                backoff = Duration::from_millis(100);
             }
             tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.cancelled() => {}
             }
         }
     }
 
-    async fn follow(&self, shutdown: &CancellationToken) -> Result<(), FollowError> {
-        let mut cursor = self.cursor().await?;
-        let mut stream = self.source.watch(cursor.clone(), self.topics.clone()).await?;
+    /// Follows while holding the follower's lock; false if another replica holds it.
+    async fn lead(&self, shutdown: &CancellationToken) -> Result<bool, FollowError> {
+        let name = format!("xiaopu.feed.consumer.{}", self.name);
+        let Some(mut lock) = SessionLock::try_take(&self.pool, &name).await? else { return Ok(false) };
+        let result = self.follow(&mut lock, shutdown).await;
+        lock.release().await;
+        result.map(|()| true)
+    }
+
+    async fn follow(&self, lock: &mut SessionLock, shutdown: &CancellationToken) -> Result<(), FollowError> {
+        let cursor = self.cursor().await?;
+        let mut subscription = self.transport.subscribe(&self.name, &cursor, &self.topics).await?;
+        let mut checked = tokio::time::Instant::now();
         loop {
-            let batch = tokio::select! {
-                next = stream.next() => match next {
-                    Some(batch) => batch?,
-                    None => return Ok(()),
-                },
+            // `None`: a quiet second, to check the lock.
+            let next = tokio::select! {
+                next = subscription.next() => Some(next?),
+                _ = tokio::time::sleep(LEADERSHIP_CHECK) => None,
                 _ = shutdown.cancelled() => return Ok(()),
             };
-            if batch.events.is_empty() && batch.cursor == cursor {
-                continue; // heartbeat
+            if checked.elapsed() >= LEADERSHIP_CHECK {
+                lock.check().await?;
+                checked = tokio::time::Instant::now();
             }
-            self.apply_batch(&batch).await?;
-            cursor = batch.cursor;
+            let delivery = match next {
+                None => continue,
+                Some(None) => return Ok(()), // the transport ended it: subscribe again
+                Some(Some(delivery)) if delivery.is_empty() => continue,
+                Some(Some(delivery)) => delivery,
+            };
+            match self.apply_batch(&delivery).await {
+                Ok(()) => subscription.applied(delivery).await?,
+                Err(err) => {
+                    subscription.rejected(delivery).await;
+                    return Err(err.into());
+                }
+            }
         }
     }
 
     /// The stored cursor; empty at the start of the feed.
-    pub async fn cursor(&self) -> Result<String, sqlx::Error> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT position FROM feed_cursor WHERE feed = $1")
-            .bind(&self.name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(p,)| p).unwrap_or_default())
+    pub async fn cursor(&self) -> Result<Cursor, sqlx::Error> {
+        let row: Option<(String, Option<i64>)> =
+            sqlx::query_as("SELECT position, stream_seq FROM feed_cursor WHERE feed = $1")
+                .bind(&self.name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map_or_else(Cursor::default, |(position, seq)| Cursor {
+            position,
+            stream_seq: seq.and_then(|s| u64::try_from(s).ok()),
+        }))
     }
 
-    /// Applies a batch and moves the cursor, all in one transaction.
-    pub async fn apply_batch(&self, batch: &WatchEventsResponse) -> Result<(), ApplyError> {
+    /// Applies a delivery and moves the cursor, all in one transaction. Events of
+    /// other topics only move the cursor; on a sequenced transport a message at or
+    /// below the stored sequence is a redelivery, and one past the next is refused.
+    pub async fn apply_batch(&self, delivery: &Delivery) -> Result<(), ApplyError> {
         let mut tx = self.pool.begin().await?;
-        for event in &batch.events {
+        // Locks the row: replicas that both hold deliveries apply them one at a time.
+        let stored: Option<(String, Option<i64>)> =
+            sqlx::query_as("SELECT position, stream_seq FROM feed_cursor WHERE feed = $1 FOR UPDATE")
+                .bind(&self.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (stored_position, stored_seq) = stored.unwrap_or_default();
+        let mut last_seq = stored_seq.and_then(|s| u64::try_from(s).ok());
+        for delivered in &delivery.events {
+            if let Some(seq) = delivered.sequence {
+                match last_seq {
+                    Some(last) if seq <= last => continue,
+                    Some(last) if seq != last + 1 => {
+                        return Err(ApplyError::OutOfOrder { expected: last + 1, got: seq });
+                    }
+                    _ => last_seq = Some(seq),
+                }
+            }
+            let event = &delivered.event;
+            if !self.topics.is_empty() && !self.topics.contains(&event.topic) {
+                continue;
+            }
             let event_id = uuid::Uuid::parse_str(&event.event_id)
                 .map_err(|e| ApplyError::Malformed { event_id: event.event_id.clone(), why: e.to_string() })?;
             let fresh = sqlx::query("INSERT INTO feed_inbox (event_id, feed) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -143,12 +175,17 @@ impl<H: EventHandler> FeedConsumer<H> {
                 self.handler.apply(&mut tx, event).await?;
             }
         }
+        let parse = |p: &str| Position::parse(p).map_err(|_| ApplyError::Position(p.to_owned()));
+        // Never backwards: a republished old event must not rewind the position.
+        let position = parse(&stored_position)?.max(parse(&delivery.cursor)?);
         sqlx::query(
-            "INSERT INTO feed_cursor (feed, position) VALUES ($1, $2)
-             ON CONFLICT (feed) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+            "INSERT INTO feed_cursor (feed, position, stream_seq) VALUES ($1, $2, $3)
+             ON CONFLICT (feed) DO UPDATE SET position = EXCLUDED.position, stream_seq = EXCLUDED.stream_seq,
+                                              updated_at = now()",
         )
         .bind(&self.name)
-        .bind(&batch.cursor)
+        .bind(position.to_string())
+        .bind(last_seq.and_then(|s| i64::try_from(s).ok()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -158,8 +195,8 @@ impl<H: EventHandler> FeedConsumer<H> {
 
 #[derive(Debug, thiserror::Error)]
 enum FollowError {
-    #[error("producer: {0}")]
-    Stream(#[from] Status),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

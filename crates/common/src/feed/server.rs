@@ -47,19 +47,37 @@ const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// One row of the outbox as served.
 #[derive(Debug, sqlx::FromRow)]
-struct OutboxRow {
+pub(super) struct OutboxRow {
     xid: i64,
     seq: i64,
-    event_id: uuid::Uuid,
-    topic: String,
+    pub(super) event_id: uuid::Uuid,
+    pub(super) topic: String,
     key: String,
     type_url: String,
     payload: Vec<u8>,
     occurred_at: DateTime<Utc>,
 }
 
+impl OutboxRow {
+    pub(super) fn position(&self) -> Position {
+        Position { xid: self.xid, seq: self.seq }
+    }
+
+    /// The row as an event, carrying its own position as its cursor.
+    pub(super) fn into_event(self) -> Event {
+        Event {
+            cursor: self.position().to_string(),
+            event_id: self.event_id.to_string(),
+            topic: self.topic,
+            key: self.key,
+            occurred_at: Some(to_timestamp(self.occurred_at)),
+            payload: Some(prost_types::Any { type_url: self.type_url, value: self.payload }),
+        }
+    }
+}
+
 /// Reads the next rows after `after` that are safe to serve.
-async fn read_after(pool: &PgPool, after: Position, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+pub(super) async fn read_after(pool: &PgPool, after: Position, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
     sqlx::query_as::<_, OutboxRow>(
         "SELECT xid::text::bigint AS xid, seq, event_id, topic, key, type_url, payload, occurred_at
          FROM outbox
@@ -99,7 +117,7 @@ impl FeedServer {
 
 /// Bumps `wakeups` on every committed outbox insert (LISTEN/NOTIFY), reconnecting
 /// after a lost connection; readers also poll, so a missed notification only delays.
-async fn listen_for_commits(pool: PgPool, wakeups: watch::Sender<u64>, shutdown: CancellationToken) {
+pub(super) async fn listen_for_commits(pool: PgPool, wakeups: watch::Sender<u64>, shutdown: CancellationToken) {
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_cancelled() {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -264,7 +282,7 @@ impl Subscription {
         let mut events = Vec::new();
         let mut bytes = 0;
         for row in rows {
-            self.position = Position { xid: row.xid, seq: row.seq };
+            self.position = row.position();
             if !self.topics.is_empty() && !self.topics.contains(&row.topic) {
                 continue;
             }
@@ -275,14 +293,7 @@ impl Subscription {
                 bytes = 0;
             }
             bytes += size;
-            events.push(Event {
-                event_id: row.event_id.to_string(),
-                topic: row.topic,
-                key: row.key,
-                occurred_at: Some(to_timestamp(row.occurred_at)),
-                payload: Some(prost_types::Any { type_url: row.type_url, value: row.payload }),
-                cursor: self.position.to_string(),
-            });
+            events.push(row.into_event());
         }
         responses.push(WatchEventsResponse { events, cursor: self.position.to_string() });
         responses

@@ -1,6 +1,7 @@
 //! Test support (feature `testing`): a fresh database per test on the PostgreSQL that
 //! `make test` starts, settings for a server on a loopback port, and tokens.
 pub mod grpc_web;
+pub mod nats;
 pub mod process;
 
 use std::{net::SocketAddr, sync::Once, time::Duration};
@@ -10,7 +11,7 @@ use tonic::transport::Channel;
 
 use crate::{
     auth::{Role, TokenSigner},
-    config::{AuthSettings, CommonSettings, DatabaseSettings, ServerSettings, TelemetrySettings},
+    config::{AuthSettings, CommonSettings, DatabaseSettings, FeedSettings, ServerSettings, TelemetrySettings},
 };
 
 /// The HS256 secret every test server and test token shares.
@@ -99,6 +100,7 @@ pub fn common_settings(database_url: &str, service_name: &str) -> CommonSettings
         },
         telemetry: TelemetrySettings { service_name: service_name.into(), ..TelemetrySettings::default() },
         auth: AuthSettings { secret: Some(TEST_SECRET.to_owned().into()), ..AuthSettings::default() },
+        feed: FeedSettings::default(),
     }
 }
 
@@ -173,6 +175,25 @@ pub fn init_logs() {
             let _ = crate::telemetry::install(&settings, None, std::io::stderr);
         }
     });
+}
+
+/// One test per feed transport from one body: `transport_matrix!(#[tokio::test] name)`
+/// runs `async fn name(transport: FeedTransportKind)` as `name::outbox` and
+/// `name::jetstream`.
+#[macro_export]
+macro_rules! transport_matrix {
+    ($(#[$attr:meta])* $test:ident) => {
+        mod $test {
+            $(#[$attr])*
+            async fn outbox() {
+                super::$test($crate::config::FeedTransportKind::Outbox).await
+            }
+            $(#[$attr])*
+            async fn jetstream() {
+                super::$test($crate::config::FeedTransportKind::Jetstream).await
+            }
+        }
+    };
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use xiaopu_api::{
 use xiaopu_common::{
     auth::Role,
     error::status_details,
-    feed::{FeedConsumer, FeedSource},
+    feed::{Cursor, Delivery, FeedConsumer, FeedSubscription, FeedTransport, TransportError},
     testing::{TestDatabase, authed},
     time::{SystemClock, to_timestamp},
 };
@@ -126,22 +126,22 @@ async fn suspension_from_the_eligibility_feed_suspends_the_shop_and_reinstatemen
     app.client().resolve_share_code(authed(resolve, Role::Service, "attribution")).await.expect("resolves again");
 }
 
-/// A source that never delivers: the test drives the consumer's batches itself.
+/// A transport that never delivers: the test drives the consumer's batches itself.
 struct NoSource;
 
-impl FeedSource for NoSource {
-    fn watch(
+#[tonic::async_trait]
+impl FeedTransport for NoSource {
+    async fn subscribe(
         &self,
-        _after: String,
-        _topics: Vec<String>,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<xiaopu_common::feed::consumer::BatchStream, tonic::Status>> + Send + '_>,
-    > {
-        Box::pin(async { Err(tonic::Status::unavailable("test source")) })
+        _producer: &str,
+        _from: &Cursor,
+        _topics: &[String],
+    ) -> Result<Box<dyn FeedSubscription>, TransportError> {
+        Err(TransportError::new("test", "no source"))
     }
 }
 
-fn suspension(event_id: &str, person: &str, cursor: &str) -> WatchEventsResponse {
+fn suspension(event_id: &str, person: &str, cursor: &str) -> Delivery {
     let change = PromoterStatusChanged {
         person_id: person.into(),
         previous_status: PromoterStatus::Approved.into(),
@@ -158,7 +158,7 @@ fn suspension(event_id: &str, person: &str, cursor: &str) -> WatchEventsResponse
         payload: Some(prost_types::Any::from_msg(&change).expect("any")),
         cursor: cursor.into(),
     };
-    WatchEventsResponse { events: vec![event], cursor: cursor.into() }
+    WatchEventsResponse { events: vec![event], cursor: cursor.into() }.into()
 }
 
 #[tokio::test]
