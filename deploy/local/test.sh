@@ -24,6 +24,10 @@ if ! command -v chromedriver >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype
   fi
 fi
 
+# The feed tests, the end-to-end test and the fault tests also run on NATS JetStream:
+# they start their own nats-server (Debian's package, installed here when missing).
+deploy/local/nats.sh install >/dev/null
+
 cargo build --workspace --bins
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast

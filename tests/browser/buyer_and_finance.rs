@@ -4,6 +4,7 @@ use chrono::{TimeDelta, Utc};
 use xiaopu_api::attribution::attribution_service_client::AttributionServiceClient;
 use xiaopu_common::{
     auth::Role,
+    config::FeedTransportKind,
     testing::{eventually, token},
 };
 use xiaopu_e2e::{
@@ -17,7 +18,7 @@ use crate::browser::Browser;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_buyer_opens_a_share_link_and_finance_pays_the_promoter_in_the_browser() {
     xiaopu_common::testing::init_logs();
-    let mut system = System::start(None).await;
+    let mut system = System::start(FeedTransportKind::Outbox, None).await;
     let web = system.add_web().await;
     let tea = publish(&system, "west-lake", "西湖龙井 250g", 19_900, 550).await;
     let pot = publish(&system, "west-lake", "紫砂壶", 38_800, 1_000).await;

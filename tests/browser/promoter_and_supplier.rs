@@ -8,7 +8,7 @@ use xiaopu_api::{
     reasons::{CATALOGUE, Language, describe},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
 };
-use xiaopu_common::{auth::Role, time::to_timestamp};
+use xiaopu_common::{auth::Role, config::FeedTransportKind, time::to_timestamp};
 use xiaopu_e2e::{
     system::System,
     world::{ingest_until_applied, payee, publish},
@@ -101,7 +101,7 @@ async fn walk(browser: &Browser, language: Language, base: &str, paths: &[&str])
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_promoter_runs_a_shop_from_the_app_and_a_supplier_cancels_a_scheduled_rate() {
     xiaopu_common::testing::init_logs();
-    let mut system = System::start(None).await;
+    let mut system = System::start(FeedTransportKind::Outbox, None).await;
     let web = system.add_web().await;
     let tea = publish(&system, "west-lake", "西湖龙井 250g", 19_900, 550).await;
     let pot = publish(&system, "west-lake", "紫砂壶", 38_800, 1_000).await;

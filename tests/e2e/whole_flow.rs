@@ -8,7 +8,10 @@ use xiaopu_api::{
     settlement::{self as st, settlement_service_client::SettlementServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
 };
-use xiaopu_common::{auth::Role, error::status_details, testing::eventually, time::to_timestamp};
+use xiaopu_common::{
+    auth::Role, config::FeedTransportKind, error::status_details, testing::eventually, time::to_timestamp,
+    transport_matrix,
+};
 use xiaopu_testkit::events::{confirmed, line, paid, refund};
 
 use xiaopu_e2e::{
@@ -17,11 +20,14 @@ use xiaopu_e2e::{
     world::{ingest_until_applied, minor, payee, publish},
 };
 
-#[tokio::test]
-async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace() {
+transport_matrix!(
+    #[tokio::test]
+    suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace
+);
+async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace(transport: FeedTransportKind) {
     xiaopu_common::testing::init_logs();
     let (otlp, otlp_addr) = Receiver::start().await;
-    let mut system = System::start(Some(otlp_addr)).await;
+    let mut system = System::start(transport, Some(otlp_addr)).await;
 
     // A supplier publishes products and sets rates.
     let mut products = Vec::new();

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use xiaopu_api::attribution::attribution_service_client::AttributionServiceClient;
-use xiaopu_common::auth::Role;
+use xiaopu_common::{auth::Role, config::FeedTransportKind, transport_matrix};
 use xiaopu_e2e::{
     system::System,
     world::{ingest_until_applied, onboard, publish},
@@ -17,10 +17,13 @@ const CLIENTS: usize = 4;
 const BATCHES: usize = 10;
 const PER_BATCH: usize = 200;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attribution_killed_during_ingest_loses_and_doubles_no_line() {
+transport_matrix!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    attribution_killed_during_ingest_loses_and_doubles_no_line
+);
+async fn attribution_killed_during_ingest_loses_and_doubles_no_line(transport: FeedTransportKind) {
     xiaopu_common::testing::init_logs();
-    let mut system = System::up_to_attribution().await;
+    let mut system = System::up_to_attribution(transport).await;
     let product = publish(&system, "s-kill", "Oolong", 5_000, 1_250).await;
     let (_, code) = onboard(&system, "p-kill", std::slice::from_ref(&product)).await;
     system.caught_up("storefront", "attribution").await;

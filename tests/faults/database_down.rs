@@ -13,20 +13,21 @@ use tonic::Code;
 use xiaopu_api::eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient};
 use xiaopu_common::{
     auth::Role,
+    config::FeedTransportKind,
     testing::{TestDatabase, process::ServingStatus},
+    transport_matrix,
 };
 use xiaopu_e2e::system::System;
 
-const CLUSTER: &str = "fault";
 const CLIENTS: usize = 4;
 const WRITES: usize = 60;
 
-/// `postgres.sh start|stop fault`: this test's own cluster, stopped and started on
-/// the same port while the service runs.
-fn cluster(command: &str) -> String {
+/// `postgres.sh start|stop <cluster>`: this test's own cluster, stopped and started
+/// on the same port while the service runs.
+fn cluster(command: &str, cluster: &str) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/local/postgres.sh");
     let out = Command::new("bash")
-        .args([script, command, CLUSTER])
+        .args([script, command, cluster])
         .env_remove("DATABASE_URL")
         .output()
         .expect("run postgres.sh");
@@ -35,11 +36,11 @@ fn cluster(command: &str) -> String {
 }
 
 /// Stops the cluster however the test ends.
-struct ClusterGuard;
+struct ClusterGuard(&'static str);
 
 impl Drop for ClusterGuard {
     fn drop(&mut self) {
-        cluster("stop");
+        cluster("stop", self.0);
     }
 }
 
@@ -49,13 +50,21 @@ struct Seen {
     slowest_failure: Duration,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn database_stopped_under_load_gives_unavailable_then_retries_succeed() {
+transport_matrix!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    database_stopped_under_load_gives_unavailable_then_retries_succeed
+);
+async fn database_stopped_under_load_gives_unavailable_then_retries_succeed(transport: FeedTransportKind) {
     xiaopu_common::testing::init_logs();
-    let admin_url = cluster("start");
-    let _guard = ClusterGuard;
+    // A cluster per transport: the two runs of this test go on side by side.
+    let name = match transport {
+        FeedTransportKind::Outbox => "fault-outbox",
+        FeedTransportKind::Jetstream => "fault-jetstream",
+    };
+    let admin_url = cluster("start", name);
+    let _guard = ClusterGuard(name);
     let db = TestDatabase::create_on(&admin_url, "fault_elig").await;
-    let mut system = System::new(None);
+    let mut system = System::new(transport, None).await;
     // A short pool wait: a call finds out within a second that the database is gone.
     let env = [("XIAOPU_DATABASE__ACQUIRE_TIMEOUT_MS", "1000"), ("XIAOPU_SERVER__HEALTH_CHECK_INTERVAL_MS", "200")];
     system.add_with_database("eligibility", "eligibility", None, &env, db).await;
@@ -97,12 +106,12 @@ async fn database_stopped_under_load_gives_unavailable_then_retries_succeed() {
 
     // Under load, the database goes away.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    cluster("stop");
+    cluster("stop", name);
     let eligibility = &system.processes["eligibility"];
     eligibility.wait_health(ServingStatus::NotServing, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(eligibility.health().await, Some(ServingStatus::NotServing), "still down, still not serving");
-    cluster("start");
+    cluster("start", name);
     eligibility.wait_serving(Duration::from_secs(30)).await;
     for writer in writers {
         writer.await.expect("a writer failed");

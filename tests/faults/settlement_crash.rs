@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use xiaopu_api::settlement::{self as st, settlement_service_client::SettlementServiceClient};
-use xiaopu_common::{auth::Role, time::to_timestamp};
+use xiaopu_common::{auth::Role, config::FeedTransportKind, time::to_timestamp, transport_matrix};
 use xiaopu_e2e::{
     system::{QUICK_SETTLEMENT, System},
     world::{ingest_until_applied, minor, onboard, payee, publish},
@@ -41,10 +41,13 @@ async fn books(pool: &sqlx::PgPool) -> (Vec<(String, String, i64)>, i64, Vec<(St
     (balances, applied, lines)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settlement_killed_mid_stream_and_mid_close_ends_with_the_same_books() {
+transport_matrix!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    settlement_killed_mid_stream_and_mid_close_ends_with_the_same_books
+);
+async fn settlement_killed_mid_stream_and_mid_close_ends_with_the_same_books(transport: FeedTransportKind) {
     xiaopu_common::testing::init_logs();
-    let mut system = System::up_to_attribution().await;
+    let mut system = System::up_to_attribution(transport).await;
     let product = publish(&system, "s-crash", "Pu'er cake", 10_000, 800).await;
     let mut codes = Vec::new();
     for p in 0..PROMOTERS {

@@ -8,7 +8,7 @@ use xiaopu_api::{
     attribution::{self as at, attribution_service_client::AttributionServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
 };
-use xiaopu_common::{auth::Role, testing::process::ServingStatus};
+use xiaopu_common::{auth::Role, config::FeedTransportKind, testing::process::ServingStatus, transport_matrix};
 use xiaopu_e2e::{
     system::System,
     world::{ingest_until_applied, minor, onboard, publish},
@@ -24,10 +24,13 @@ async fn explain(
     (answer.explanation.expect("explanation").reason(), minor(&answer.line.expect("line").commission))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attribution_attributes_while_the_storefront_is_down_and_catches_up_after() {
+transport_matrix!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    attribution_attributes_while_the_storefront_is_down_and_catches_up_after
+);
+async fn attribution_attributes_while_the_storefront_is_down_and_catches_up_after(transport: FeedTransportKind) {
     xiaopu_common::testing::init_logs();
-    let mut system = System::up_to_attribution().await;
+    let mut system = System::up_to_attribution(transport).await;
     let tea = publish(&system, "s-down", "White tea", 20_000, 700).await;
     let (shop, code) = onboard(&system, "p-down", std::slice::from_ref(&tea)).await;
     system.caught_up("storefront", "attribution").await;

@@ -4,9 +4,9 @@ use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use xiaopu_common::{
     auth::{Role, TokenSigner},
-    config::UpstreamSettings,
+    config::{FeedTransportKind, UpstreamSettings},
     grpc_client::{CallCredentials, Upstream, upstream},
-    testing::{TEST_SECRET, TestDatabase, process::ServiceProcess},
+    testing::{TEST_SECRET, TestDatabase, nats::Nats, process::ServiceProcess},
 };
 
 /// Settlement with a zero after-sale hold and a quick sweep: the hold passes without
@@ -21,17 +21,24 @@ pub struct System {
     pub processes: BTreeMap<String, ServiceProcess>,
     pub databases: BTreeMap<String, TestDatabase>,
     otlp: Option<SocketAddr>,
+    /// The JetStream server the feeds ride on, when they do.
+    pub nats: Option<Nats>,
 }
 
 impl System {
-    /// An empty system whose services export their spans to `otlp`, if given.
-    pub fn new(otlp: Option<SocketAddr>) -> Self {
-        Self { otlp, ..Self::default() }
+    /// An empty system whose feeds ride `transport` (a NATS server of its own for
+    /// JetStream) and whose services export their spans to `otlp`, if given.
+    pub async fn new(transport: FeedTransportKind, otlp: Option<SocketAddr>) -> Self {
+        let nats = match transport {
+            FeedTransportKind::Outbox => None,
+            FeedTransportKind::Jetstream => Some(Nats::single().await),
+        };
+        Self { otlp, nats, ..Self::default() }
     }
 
     /// The four services in dependency order, each SERVING before the next starts.
-    pub async fn start(otlp: Option<SocketAddr>) -> Self {
-        let mut system = Self::new(otlp);
+    pub async fn start(transport: FeedTransportKind, otlp: Option<SocketAddr>) -> Self {
+        let mut system = Self::new(transport, otlp).await;
         system.add_catalog_and_attribution().await;
         system.add("settlement", "settlement", Some("attribution"), QUICK_SETTLEMENT).await;
         system
@@ -39,8 +46,8 @@ impl System {
 
     /// Eligibility, storefront and attribution: a test then adds its own settlement
     /// instances (or none).
-    pub async fn up_to_attribution() -> Self {
-        let mut system = Self::new(None);
+    pub async fn up_to_attribution(transport: FeedTransportKind) -> Self {
+        let mut system = Self::new(transport, None).await;
         system.add_catalog_and_attribution().await;
         system
     }
@@ -83,6 +90,13 @@ impl System {
                 format!("XIAOPU_{}__{}__URL", service.to_uppercase(), upstream_service.to_uppercase()),
                 self.processes[up].url(),
             );
+        }
+        if let Some(nats) = &self.nats {
+            env.extend(nats.service_env());
+            // Each instance has its own database, so its own durable consumers.
+            env.insert("XIAOPU_FEED__NATS__CONSUMER_NAME".into(), name.to_owned());
+            // A killed consumer's messages come back within a second.
+            env.insert("XIAOPU_FEED__NATS__ACK_WAIT_MS".into(), "1000".into());
         }
         if service == "settlement" {
             let key = xiaopu_common::testing::payee_key_file();
