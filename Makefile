@@ -1,6 +1,10 @@
 # Xiaopu — the commands a developer and CI use. Each installs or starts what it needs.
 SHELL := /bin/bash
 CARGO ?= cargo
+# How events travel between services: outbox (each producer's WatchEvents stream) or
+# jetstream (NATS JetStream on a local nats-server): `make run FEED=jetstream`.
+FEED ?= outbox
+export FEED
 
 .PHONY: run up down test lint fmt clippy proto-lint sqlx-prepare build bench kube-play
 
@@ -13,7 +17,7 @@ run: up
 	@echo "  target/debug/xiaopu --as promoter:p1 eligibility check --person p1"
 	@echo "Stop everything with: make down"
 
-## up: start PostgreSQL and every service as local processes (the chart's settings)
+## up: start PostgreSQL and every service as local processes (the chart's settings); FEED=jetstream adds NATS
 up:
 	@deploy/local/services.sh up
 

@@ -5,6 +5,10 @@
 #   services.sh up      build, start PostgreSQL and every service, wait until healthy
 #   services.sh down    stop every service started here and the PostgreSQL cluster
 #   services.sh env     print the shell exports that point the CLI at the system
+#
+# FEED=jetstream (`make run FEED=jetstream`) carries the events between services on
+# NATS JetStream, on a nats-server started here (deploy/local/nats.sh), instead of
+# each producer's WatchEvents stream (FEED=outbox, the default).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,6 +18,11 @@ bin="$root/target/debug"
 # name:port, in start order (a service's upstreams start before it).
 services=(eligibility:50051 storefront:50052 attribution:50053 settlement:50054 web:8080)
 log() { echo "services.sh: $*" >&2; }
+feed=${FEED:-outbox}
+case "$feed" in
+  outbox | jetstream) ;;
+  *) log "FEED must be outbox or jetstream, not $feed"; exit 2 ;;
+esac
 
 # The upstream URLs a service is configured with (as the Helm chart sets them).
 upstream_env() {
@@ -73,6 +82,17 @@ up() {
   cargo build --quiet --bins
   admin=$(deploy/local/postgres.sh start run)
   mkdir -p "$state/logs"
+  # The feed's transport, as the chart's feed.transport sets it.
+  feed_env=("XIAOPU_FEED__TRANSPORT=$feed")
+  if [ "$feed" = jetstream ]; then
+    feed_env+=("XIAOPU_FEED__NATS__URL=$(deploy/local/nats.sh start run)")
+  fi
+  if [ -f "$state/feed" ] && [ "$(cat "$state/feed")" != "$feed" ] && [ -f "$state/eligibility.pid" ] \
+     && kill -0 "$(cat "$state/eligibility.pid")" 2>/dev/null; then
+    log "the running system uses FEED=$(cat "$state/feed"); run \`make down\` first to switch to FEED=$feed"
+    exit 1
+  fi
+  echo "$feed" >"$state/feed"
   export XIAOPU_AUTH__SECRET
   XIAOPU_AUTH__SECRET=$(secret)
   for entry in "${services[@]}"; do
@@ -94,7 +114,7 @@ up() {
     for attempt in 1 2 3 4 5; do
       while ! port_free "$port"; do port=$((port + 10)); done
       # shellcheck disable=SC2046
-      env $(upstream_env "$name") \
+      env $(upstream_env "$name") "${feed_env[@]}" \
         XIAOPU_DATABASE__URL="${admin%/*}/$db" \
         XIAOPU_SERVER__LISTEN_ADDR="127.0.0.1:$port" \
         XIAOPU_TELEMETRY__LOG_FORMAT=json \
@@ -120,7 +140,7 @@ up() {
   # shellcheck disable=SC1091
   . "$state/env"
   "$bin/xiaopu" health --wait 60 >/dev/null || { log "services did not become healthy; see target/local/logs"; "$bin/xiaopu" health || true; exit 1; }
-  log "all services are SERVING"
+  log "all services are SERVING (events between them: $feed)"
 }
 
 down() {
@@ -139,6 +159,7 @@ down() {
     rm -f "$pidfile"
   done
   deploy/local/postgres.sh stop run
+  deploy/local/nats.sh stop run
 }
 
 case "${1:-}" in
