@@ -133,10 +133,32 @@ def check_no_pod_can_mint(docs):
         check(("service-token" in mounts) == wants_token, f"{where}: service token mounted for a caller only")
 
 
+def check_feed(docs, label, transport):
+    """Every service with a database gets the feed's transport; on JetStream also its
+    NATS and the egress to it, and the web front neither."""
+    configs = {component(d): d["data"] for d in by_kind(docs, "ConfigMap") if component(d) in SERVICES}
+    policies = {component(d): d for d in by_kind(docs, "NetworkPolicy")}
+    for name in SERVICES:
+        data = configs.get(name, {})
+        egress_ports = {
+            p.get("port") for rule in policies.get(name, {}).get("spec", {}).get("egress", []) for p in rule.get("ports", [])
+        }
+        if name in HTTP:
+            check("XIAOPU_FEED__TRANSPORT" not in data, f"[{label}] {name}: has no feed, yet gets feed settings")
+            check(4222 not in egress_ports, f"[{label}] {name}: may reach NATS")
+            continue
+        check(data.get("XIAOPU_FEED__TRANSPORT") == transport, f"[{label}] {name}: feed transport is not {transport}")
+        on_nats = transport == "jetstream"
+        check(("XIAOPU_FEED__NATS__URL" in data) == on_nats, f"[{label}] {name}: NATS URL set: {not on_nats}")
+        check((4222 in egress_ports) == on_nats, f"[{label}] {name}: egress to NATS: {not on_nats}")
+
+
 def main(default_path, production_path):
     check_workloads(load(default_path), "default")
+    check_feed(load(default_path), "default", "outbox")
     production = load(production_path)
     check_workloads(production, "production")
+    check_feed(production, "production", "jetstream")
     pdbs = {component(d) for d in by_kind(production, "PodDisruptionBudget")}
     hpas = {component(d) for d in by_kind(production, "HorizontalPodAutoscaler")}
     for name in SERVICES:

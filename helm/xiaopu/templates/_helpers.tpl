@@ -149,6 +149,14 @@ XIAOPU_STOREFRONT__SHARE_BASE_URL: {{ printf "%s://%s/s/" (ternary "https" "http
 {{- end }}
 {{- if include "xiaopu.hasDatabase" . }}
 XIAOPU_DATABASE__MIGRATE_ON_START: {{ (not $root.Values.migrations.enabled) | quote }}
+{{- $feed := $root.Values.feed }}
+XIAOPU_FEED__TRANSPORT: {{ $feed.transport | quote }}
+{{- if eq $feed.transport "jetstream" }}
+XIAOPU_FEED__NATS__URL: {{ required "feed.nats.url is required with feed.transport jetstream (the chart installs no NATS)" $feed.nats.url | quote }}
+XIAOPU_FEED__NATS__STREAM_REPLICAS: {{ $feed.nats.streamReplicas | int64 | quote }}
+XIAOPU_FEED__NATS__RETENTION: {{ $feed.nats.retention | quote }}
+XIAOPU_FEED__NATS__MAX_AGE_HOURS: {{ $feed.nats.maxAgeHours | int64 | quote }}
+{{- end }}
 {{- end }}
 XIAOPU_TELEMETRY__SERVICE_NAME: {{ $name | quote }}
 XIAOPU_TELEMETRY__LOG_FORMAT: {{ $root.Values.telemetry.logFormat | quote }}
