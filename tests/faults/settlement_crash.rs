@@ -8,38 +8,14 @@ use chrono::{TimeDelta, Utc};
 use xiaopu_api::settlement::{self as st, settlement_service_client::SettlementServiceClient};
 use xiaopu_common::{auth::Role, config::FeedTransportKind, time::to_timestamp, transport_matrix};
 use xiaopu_e2e::{
+    books::{books, count},
     system::{QUICK_SETTLEMENT, System},
-    world::{ingest_until_applied, minor, onboard, payee, publish},
+    world::{ingest_until_applied, minor, onboard, paid_and_confirmed, payee, publish},
 };
-use xiaopu_testkit::events::{confirmed, line, paid};
 
 const PROMOTERS: usize = 40;
 /// Paid and confirmed: two commission events per order, 10,000 in all.
 const ORDERS: usize = 5_000;
-
-async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
-    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.expect(sql);
-    n
-}
-
-/// Everything a settlement database says about money, in a comparable form: each
-/// account's balance per party, the applied event ids, and the batch lines.
-async fn books(pool: &sqlx::PgPool) -> (Vec<(String, String, i64)>, i64, Vec<(String, String, i64, i64, i64, i32)>) {
-    let balances = sqlx::query_as(
-        "SELECT account, party, sum(amount)::bigint FROM posting GROUP BY account, party ORDER BY account, party",
-    )
-    .fetch_all(pool)
-    .await
-    .expect("balances");
-    let applied = count(pool, "SELECT count(*) FROM feed_inbox WHERE feed = 'attribution'").await;
-    let lines = sqlx::query_as(
-        "SELECT promoter_id, status, settled_share, service_fee, amount, order_lines FROM batch_line ORDER BY promoter_id",
-    )
-    .fetch_all(pool)
-    .await
-    .expect("batch lines");
-    (balances, applied, lines)
-}
 
 transport_matrix!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,13 +36,7 @@ async fn settlement_killed_mid_stream_and_mid_close_ends_with_the_same_books(tra
         Role::Service,
         "order-system",
     ));
-    let events: Vec<_> = (0..ORDERS)
-        .flat_map(|i| {
-            let order = format!("o{i}");
-            let lines = vec![line(&format!("l{i}"), &product, "s-crash", 1_000 + i as i64)];
-            [paid(&order, &format!("b{i}"), paid_at, &codes[i % PROMOTERS], lines), confirmed(&order, paid_at)]
-        })
-        .collect();
+    let events = paid_and_confirmed(ORDERS, &product, "s-crash", &codes, paid_at);
     for chunk in events.chunks(1_000) {
         ingest_until_applied(&mut orders, chunk).await;
     }

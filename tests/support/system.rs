@@ -36,6 +36,11 @@ impl System {
         Self { otlp, nats, ..Self::default() }
     }
 
+    /// An empty system whose feeds ride the JetStream of `nats` (a cluster, say).
+    pub fn on_nats(nats: Nats) -> Self {
+        Self { nats: Some(nats), ..Self::default() }
+    }
+
     /// The four services in dependency order, each SERVING before the next starts.
     pub async fn start(transport: FeedTransportKind, otlp: Option<SocketAddr>) -> Self {
         let mut system = Self::new(transport, otlp).await;
@@ -107,6 +112,15 @@ impl System {
         process.wait_serving(Duration::from_secs(60)).await;
         self.processes.insert(name.to_owned(), process);
         self.databases.insert(name.to_owned(), db);
+    }
+
+    /// Starts `name`, another replica of instance `of`: the same service, database,
+    /// upstreams and durable consumer names.
+    pub async fn add_replica(&mut self, name: &str, of: &str) {
+        let original = &self.processes[of];
+        let process = ServiceProcess::start(&original.name, original.env().clone());
+        process.wait_serving(Duration::from_secs(60)).await;
+        self.processes.insert(name.to_owned(), process);
     }
 
     /// Starts the web front (HTTP, no database) in front of the storefront, attribution

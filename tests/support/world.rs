@@ -90,6 +90,25 @@ pub async fn onboard(system: &System, promoter: &str, products: &[String]) -> (S
     (shop.shop_id, code)
 }
 
+/// `orders` orders of one line of `product` each, paid at `paid_at` through the share
+/// codes in turn, then confirmed: two commission events per order once attributed.
+pub fn paid_and_confirmed(
+    orders: usize,
+    product: &str,
+    supplier: &str,
+    codes: &[String],
+    paid_at: chrono::DateTime<chrono::Utc>,
+) -> Vec<at::OrderEvent> {
+    use xiaopu_testkit::events::{confirmed, line, paid};
+    (0..orders)
+        .flat_map(|i| {
+            let order = format!("o{i}");
+            let lines = vec![line(&format!("l{i}"), product, supplier, 1_000 + i as i64)];
+            [paid(&order, &format!("b{i}"), paid_at, &codes[i % codes.len()], lines), confirmed(&order, paid_at)]
+        })
+        .collect()
+}
+
 /// Sends `events` until every one is applied (or a duplicate): transport errors and
 /// events waiting for the catalog to reach attribution's read model are retried, as
 /// the order system would. Panics on any other refusal.

@@ -143,6 +143,24 @@ impl Nats {
         self.nodes.iter().map(NatsNode::url).collect::<Vec<_>>().join(",")
     }
 
+    /// Every running node's address, for a client of the test's own.
+    fn addrs(&self) -> Vec<async_nats::ServerAddr> {
+        self.nodes.iter().filter(|n| n.child.is_some()).filter_map(|n| n.url().parse().ok()).collect()
+    }
+
+    /// The name of the node leading `stream`'s replicas, once it has one (after a
+    /// node's loss the survivors elect a new one).
+    pub async fn stream_leader(&self, stream: &str) -> String {
+        eventually(&format!("{stream} has a leader"), Duration::from_secs(30), || async {
+            let client = async_nats::connect(self.addrs()).await.ok()?;
+            let js = async_nats::jetstream::new(client);
+            let mut stream = js.get_stream(stream).await.ok()?;
+            let info = stream.info().await.ok()?;
+            info.cluster.as_ref().and_then(|c| c.leader.clone())
+        })
+        .await
+    }
+
     /// The environment a service needs to use this NATS as its feed's transport.
     pub fn service_env(&self) -> Vec<(String, String)> {
         vec![
@@ -155,9 +173,8 @@ impl Nats {
     /// Waits until JetStream answers with a stream of `replicas` (a cluster has
     /// elected its meta leader), by creating and deleting one.
     async fn wait_ready(&self, replicas: usize) {
-        let url = self.url();
         eventually("JetStream answers", Duration::from_secs(30), || async {
-            let client = async_nats::connect(url.as_str()).await.ok()?;
+            let client = async_nats::connect(self.addrs()).await.ok()?;
             let js = async_nats::jetstream::new(client);
             let config = async_nats::jetstream::stream::Config {
                 name: "ready".into(),

@@ -48,10 +48,8 @@ impl ServiceProcess {
     fn spawn(&mut self) {
         let binary = binary_dir().join(format!("xiaopu-{}", self.name));
         assert!(binary.exists(), "{} is not built: build the workspace's binaries first", binary.display());
-        let logs = binary_dir().join("logs");
-        std::fs::create_dir_all(&logs).expect("log directory");
-        let log =
-            std::fs::File::create(logs.join(format!("{}-{}.log", self.name, self.addr.port()))).expect("log file");
+        std::fs::create_dir_all(binary_dir().join("logs")).expect("log directory");
+        let log = std::fs::File::create(self.log_path()).expect("log file");
         let child = Command::new(binary)
             .arg("serve")
             .envs(&self.env)
@@ -65,6 +63,16 @@ impl ServiceProcess {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The environment it was started with (a replica starts with the same).
+    pub fn env(&self) -> &BTreeMap<String, String> {
+        &self.env
+    }
+
+    /// Where its log goes.
+    pub fn log_path(&self) -> PathBuf {
+        binary_dir().join("logs").join(format!("{}-{}.log", self.name, self.addr.port()))
     }
 
     pub fn pid(&self) -> Option<u32> {
