@@ -5,5 +5,6 @@
 mod attribution_crash;
 mod database_down;
 mod jetstream_cluster;
+mod nats_down;
 mod settlement_crash;
 mod storefront_down;

@@ -29,7 +29,7 @@ struct Args {
     #[arg(long, default_value_t = 5)]
     seconds: u64,
     /// Run only these scenarios (comma-separated): shop_page, web, listings,
-    /// eligibility, ingest, settlement. All by default.
+    /// eligibility, ingest, feed, settlement. All by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Superuser URL of the PostgreSQL to benchmark against.
@@ -80,6 +80,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if wanted("ingest") {
         rows.extend(scenarios::ingest::run(&system, &shop, &options).await?);
+    }
+    if wanted("feed") {
+        rows.extend(scenarios::feed::run(&system, &shop).await?);
     }
     if wanted("settlement") {
         rows.extend(scenarios::settlement::run(&system, &options).await?);

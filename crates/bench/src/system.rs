@@ -22,45 +22,64 @@ impl System {
     pub async fn start(admin_url: &str, names: &[&str]) -> anyhow::Result<Self> {
         let mut system = Self { admin_url: admin_url.to_owned(), services: Vec::new() };
         for name in names {
-            let db = system.fresh_database(name).await?;
-            let mut env = BTreeMap::from([
-                ("XIAOPU_DATABASE__URL".to_string(), db),
-                ("XIAOPU_AUTH__SECRET".to_string(), SECRET.to_string()),
-                ("XIAOPU_TELEMETRY__LOG_FILTER".to_string(), "warn".to_string()),
-                ("XIAOPU_SERVER__CONCURRENCY_LIMIT".to_string(), "4096".to_string()),
-                // Closing a million-line period is one long call.
-                ("XIAOPU_SERVER__REQUEST_TIMEOUT_MS".to_string(), "300000".to_string()),
-                ("XIAOPU_DATABASE__STATEMENT_TIMEOUT_MS".to_string(), "300000".to_string()),
-            ]);
-            match *name {
-                "storefront" => {
-                    env.insert("XIAOPU_STOREFRONT__ELIGIBILITY__URL".into(), system.url("eligibility"));
-                }
-                "attribution" => {
-                    env.insert("XIAOPU_ATTRIBUTION__STOREFRONT__URL".into(), system.url("storefront"));
-                }
-                "settlement" => {
-                    env.insert("XIAOPU_SETTLEMENT__ATTRIBUTION__URL".into(), system.url("attribution"));
-                    let key = xiaopu_common::testing::payee_key_file();
-                    env.insert("XIAOPU_SETTLEMENT__PAYEE_KEY_PATH".into(), key.display().to_string());
-                }
-                "web" => {
-                    for upstream in ["storefront", "attribution", "settlement"] {
-                        env.insert(format!("XIAOPU_WEB__{}__URL", upstream.to_uppercase()), system.url(upstream));
-                    }
-                    env.insert("XIAOPU_WEB__PAGE_SIZE".into(), "50".into());
-                }
-                _ => {}
-            }
-            let process = ServiceProcess::start(name, env);
-            if *name == "web" {
-                process.wait_listening(Duration::from_secs(60)).await;
-            } else {
-                process.wait_serving(Duration::from_secs(60)).await;
-            }
+            let process = system.spawn(name, name, true, &[]).await?;
             system.services.push(process);
         }
         Ok(system)
+    }
+
+    /// Starts `service` on database `bench_<database>` (fresh, or as it is) with
+    /// `extra` environment, and waits until it serves. Upstreams are the running
+    /// services of `start`.
+    pub async fn spawn(
+        &self,
+        service: &str,
+        database: &str,
+        fresh: bool,
+        extra: &[(String, String)],
+    ) -> anyhow::Result<ServiceProcess> {
+        let db = if fresh {
+            self.fresh_database(database).await?
+        } else {
+            with_database(&self.admin_url, &format!("bench_{database}"))
+        };
+        let mut env = BTreeMap::from([
+            ("XIAOPU_DATABASE__URL".to_string(), db),
+            ("XIAOPU_AUTH__SECRET".to_string(), SECRET.to_string()),
+            ("XIAOPU_TELEMETRY__LOG_FILTER".to_string(), "warn".to_string()),
+            ("XIAOPU_SERVER__CONCURRENCY_LIMIT".to_string(), "4096".to_string()),
+            // Closing a million-line period is one long call.
+            ("XIAOPU_SERVER__REQUEST_TIMEOUT_MS".to_string(), "300000".to_string()),
+            ("XIAOPU_DATABASE__STATEMENT_TIMEOUT_MS".to_string(), "300000".to_string()),
+        ]);
+        match service {
+            "storefront" => {
+                env.insert("XIAOPU_STOREFRONT__ELIGIBILITY__URL".into(), self.url("eligibility"));
+            }
+            "attribution" => {
+                env.insert("XIAOPU_ATTRIBUTION__STOREFRONT__URL".into(), self.url("storefront"));
+            }
+            "settlement" => {
+                env.insert("XIAOPU_SETTLEMENT__ATTRIBUTION__URL".into(), self.url("attribution"));
+                let key = xiaopu_common::testing::payee_key_file();
+                env.insert("XIAOPU_SETTLEMENT__PAYEE_KEY_PATH".into(), key.display().to_string());
+            }
+            "web" => {
+                for upstream in ["storefront", "attribution", "settlement"] {
+                    env.insert(format!("XIAOPU_WEB__{}__URL", upstream.to_uppercase()), self.url(upstream));
+                }
+                env.insert("XIAOPU_WEB__PAGE_SIZE".into(), "50".into());
+            }
+            _ => {}
+        }
+        env.extend(extra.iter().cloned());
+        let process = ServiceProcess::start(service, env);
+        if service == "web" {
+            process.wait_listening(Duration::from_secs(60)).await;
+        } else {
+            process.wait_serving(Duration::from_secs(60)).await;
+        }
+        Ok(process)
     }
 
     /// A pool on `name`'s own database (for baselines and waiting on feeds).

@@ -20,7 +20,7 @@ use xiaopu_common::{
     auth::{TokenSigner, TokenVerifier},
     config::{FeedTransportKind, UpstreamSettings},
     db,
-    feed::{ApplyError, EventHandler, FeedConsumer, FeedTransport, OutboxEvent, publish},
+    feed::{ApplyError, Delivered, Delivery, EventHandler, FeedConsumer, FeedTransport, OutboxEvent, publish},
     server::{Infra, RunningServer},
     testing::{self, TestDatabase, eventually, nats::Nats},
     transport_matrix,
@@ -284,4 +284,45 @@ async fn streams_beyond_the_cap_are_refused_and_a_closed_one_frees_its_slot() {
 
     drop(first);
     eventually("the first stream's slot is freed", Duration::from_secs(5), || async { app.watch().await.ok() }).await;
+}
+
+/// A JetStream delivery of `keys`, the first at stream sequence `first`, each event at
+/// outbox position `1.<sequence>`.
+fn sequenced(first: u64, keys: &[&str]) -> Delivery {
+    let mut delivery = Delivery::default();
+    for (n, key) in keys.iter().enumerate() {
+        let sequence = first + n as u64;
+        let body = Money { minor_units: 1, currency: "CNY".into() };
+        let event = Event {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            topic: "test.topic".into(),
+            key: (*key).into(),
+            occurred_at: None,
+            payload: Some(prost_types::Any::from_msg(&body).expect("any")),
+            cursor: format!("1.{sequence}"),
+        };
+        delivery.cursor = event.cursor.clone();
+        delivery.events.push(Delivered { event, sequence: Some(sequence) });
+    }
+    delivery
+}
+
+#[tokio::test]
+async fn stream_messages_apply_in_sequence_a_redelivery_changes_nothing_and_a_gap_is_refused() {
+    let app = spawn(FeedTransportKind::Outbox).await;
+    let consumer = app.consumer(Recorder::default());
+    consumer.apply_batch(&sequenced(1, &["a", "b"])).await.expect("1 and 2");
+    // 2 comes again (an ack that was lost), with 3.
+    let mut again = sequenced(2, &["b", "c"]);
+    again.events[0].event.event_id = uuid::Uuid::new_v4().to_string();
+    consumer.apply_batch(&again).await.expect("2 again and 3");
+    assert_eq!(app.applied().await, ["a", "b", "c"], "the redelivered message is skipped by its sequence");
+
+    let refused = consumer.apply_batch(&sequenced(5, &["e"])).await.expect_err("4 is missing");
+    assert!(matches!(refused, ApplyError::OutOfOrder { expected: 4, got: 5 }), "{refused:?}");
+    assert_eq!(app.applied().await.len(), 3, "nothing of the refused delivery applied");
+    let cursor = consumer.cursor().await.expect("cursor");
+    assert_eq!((cursor.position.as_str(), cursor.stream_seq), ("1.3", Some(3)), "the cursor stayed at 3");
+    consumer.apply_batch(&sequenced(4, &["d", "e"])).await.expect("4 and 5, in order");
+    assert_eq!(app.applied().await, ["a", "b", "c", "d", "e"]);
 }

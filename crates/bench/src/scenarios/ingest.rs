@@ -25,14 +25,14 @@ const RUNS: [(usize, usize, usize); 3] = [(1, 16, 4_000), (100, 4, 40_000), (100
 
 /// One paid order of one line, as the order system sends it.
 #[derive(Clone)]
-struct Input {
+pub(super) struct Input {
     order_id: String,
     line_id: String,
     buyer_id: String,
     product_id: String,
 }
 
-fn inputs(run: &str, n: usize, products: &[String]) -> Vec<Input> {
+pub(super) fn inputs(run: &str, n: usize, products: &[String]) -> Vec<Input> {
     (0..n)
         .map(|i| Input {
             order_id: format!("{run}-o{i}"),
@@ -43,7 +43,7 @@ fn inputs(run: &str, n: usize, products: &[String]) -> Vec<Input> {
         .collect()
 }
 
-fn event(input: &Input, supplier: &str, code: &str) -> pb::OrderEvent {
+pub(super) fn event(input: &Input, supplier: &str, code: &str) -> pb::OrderEvent {
     pb::OrderEvent {
         event: Some(order_event::Event::OrderPaid(pb::OrderPaid {
             event_id: format!("paid-{}", input.order_id),
@@ -72,8 +72,8 @@ fn rate(stats: &crate::harness::Stats, rows: usize) -> anyhow::Result<f64> {
     Ok(rows as f64 / stats.elapsed.as_secs_f64())
 }
 
-pub async fn run(system: &System, shop: &BenchShop, _options: &Options) -> anyhow::Result<Vec<Row>> {
-    progress("ingest: a share code for the shop, and attribution catching up with the storefront");
+/// The bench promoter's WeChat share code for the shop, once attribution knows it.
+pub(super) async fn share_code(system: &System, shop: &BenchShop) -> anyhow::Result<String> {
     let mut promoter = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, "bench-promoter")?);
     let code = promoter
         .create_share_link(sf::CreateShareLinkRequest {
@@ -100,6 +100,13 @@ pub async fn run(system: &System, shop: &BenchShop, _options: &Options) -> anyho
         anyhow::ensure!(Instant::now() < deadline, "attribution did not catch up with the storefront");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    Ok(code)
+}
+
+pub async fn run(system: &System, shop: &BenchShop, _options: &Options) -> anyhow::Result<Vec<Row>> {
+    progress("ingest: a share code for the shop, and attribution catching up with the storefront");
+    let code = share_code(system, shop).await?;
+    let attribution_db = system.database("attribution").await?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS bench_raw (line_id text PRIMARY KEY, order_id text, buyer_id text, paid_at timestamptz,
                                                product_id uuid, supplier_id text, quantity int, currency text, paid_minor bigint)",

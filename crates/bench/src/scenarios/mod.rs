@@ -2,6 +2,7 @@
 //! returns its rows, every figure beside a baseline measured in the same run.
 pub mod baseline;
 pub mod eligibility;
+pub mod feed;
 pub mod ingest;
 pub mod listings;
 pub mod settlement;

@@ -13,7 +13,7 @@ use async_nats::jetstream::{
     message::{AckKind, Acker},
     stream,
 };
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use prost::Message as _;
 use xiaopu_api::feed::Event;
 
@@ -29,6 +29,9 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 pub(crate) fn nats_error(err: impl std::fmt::Display) -> TransportError {
     TransportError::new(TRANSPORT, err)
 }
+
+/// How long a delivery waits for one more message before it is handed over.
+const LINGER: Duration = Duration::from_millis(2);
 
 /// The stream that holds `producer`'s events.
 pub fn stream_name(producer: &str) -> String {
@@ -215,10 +218,13 @@ impl FeedSubscription for JetStreamSubscription {
         loop {
             let Some(message) = self.messages.next().await else { return Ok(None) };
             self.file(message.map_err(nats_error)?).await?;
+            // Whatever follows within a moment joins the delivery: under load a
+            // delivery fills up (one transaction for many events), idle it adds
+            // at most LINGER.
             while self.early.len() < self.max_batch {
-                match self.messages.next().now_or_never() {
-                    Some(Some(message)) => self.file(message.map_err(nats_error)?).await?,
-                    Some(None) | None => break,
+                match tokio::time::timeout(LINGER, self.messages.next()).await {
+                    Ok(Some(message)) => self.file(message.map_err(nats_error)?).await?,
+                    Ok(None) | Err(_) => break,
                 }
             }
             let delivery = self.run();
