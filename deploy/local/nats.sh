@@ -18,14 +18,8 @@ binary() {
   return 1
 }
 
-free_port() {
-  local port offset=$((RANDOM % 500))
-  for i in $(seq 0 499); do
-    port=$((16500 + (offset + i) % 500))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  log "no free port between 16500 and 16999"; exit 1
-}
+# shellcheck disable=SC1091
+. "$(dirname "$0")/ports.sh"
 
 install() {
   binary >/dev/null && return 0
@@ -52,7 +46,7 @@ case "$cmd" in
       echo "nats://127.0.0.1:$(cat "$dir/port")"
       exit 0
     fi
-    port=$(free_port)
+    port=$(free_port 16500)
     "$(binary)" -js -a 127.0.0.1 -p "$port" -n "xiaopu-$name" -sd "$dir/data" >"$dir/nats.log" 2>&1 &
     echo $! >"$dir/pid"
     echo "$port" >"$dir/port"

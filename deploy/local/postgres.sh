@@ -40,16 +40,8 @@ as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# Ports below the kernel's ephemeral range (32768+), so no outgoing connection can
-# be holding the one we pick; starting after a random offset spreads parallel runs.
-free_port() {
-  local port offset=$((RANDOM % 500))
-  for i in $(seq 0 499); do
-    port=$((15500 + (offset + i) % 500))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  log "no free port between 15500 and 15999"; exit 1
-}
+# shellcheck disable=SC1091
+. "$(dirname "$0")/ports.sh"
 
 start() {
   if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; return 0; fi
@@ -76,7 +68,7 @@ start() {
     if [ "$attempt" = 1 ] && [ -f "$dir/port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$(cat "$dir/port")") 2>/dev/null; then
       port=$(cat "$dir/port")
     else
-      port=$(free_port)
+      port=$(free_port 15500)
     fi
     if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c shared_buffers=256MB $extra" \

@@ -4,13 +4,13 @@
 use std::{
     net::SocketAddr,
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::Duration,
 };
 
 use super::{
     eventually,
-    process::{binary_dir, free_addr},
+    process::{binary_dir, free_addr, spawn_logged},
 };
 
 /// `nats-server` from `PATH`, or Debian's.
@@ -53,16 +53,8 @@ impl NatsNode {
     }
 
     fn spawn(&mut self) {
-        let logs = binary_dir().join("logs");
-        std::fs::create_dir_all(&logs).expect("log directory");
-        let log =
-            std::fs::File::create(logs.join(format!("nats-{}-{}.log", self.name, self.addr.port()))).expect("log file");
-        let child = Command::new(binary())
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start nats-server");
+        let log = binary_dir().join("logs").join(format!("nats-{}-{}.log", self.name, self.addr.port()));
+        let child = spawn_logged(Command::new(binary()).args(&self.args), &log);
         self.child = Some(child);
     }
 

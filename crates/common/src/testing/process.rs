@@ -28,6 +28,14 @@ pub fn free_addr() -> SocketAddr {
     listener.local_addr().expect("local address")
 }
 
+/// Starts `command` with its stderr in `log` (under `target/<profile>/logs/`) and its
+/// stdout discarded.
+pub fn spawn_logged(command: &mut Command, log: &std::path::Path) -> Child {
+    std::fs::create_dir_all(binary_dir().join("logs")).expect("log directory");
+    let log = std::fs::File::create(log).expect("log file");
+    command.stdout(Stdio::null()).stderr(log).spawn().unwrap_or_else(|e| panic!("start {command:?}: {e}"))
+}
+
 /// One running service binary.
 pub struct ServiceProcess {
     pub name: String,
@@ -48,16 +56,9 @@ impl ServiceProcess {
     fn spawn(&mut self) {
         let binary = binary_dir().join(format!("xiaopu-{}", self.name));
         assert!(binary.exists(), "{} is not built: build the workspace's binaries first", binary.display());
-        std::fs::create_dir_all(binary_dir().join("logs")).expect("log directory");
-        let log = std::fs::File::create(self.log_path()).expect("log file");
-        let child = Command::new(binary)
-            .arg("serve")
-            .envs(&self.env)
-            .env("XIAOPU_SERVER__LISTEN_ADDR", self.addr.to_string())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start service");
+        let mut command = Command::new(binary);
+        command.arg("serve").envs(&self.env).env("XIAOPU_SERVER__LISTEN_ADDR", self.addr.to_string());
+        let child = spawn_logged(&mut command, &self.log_path());
         self.child = Some(child);
     }
 
