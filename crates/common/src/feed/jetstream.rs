@@ -135,31 +135,30 @@ impl FeedTransport for JetStreamFeed {
             .await
             .map_err(consumer_error)?;
         let acked = consumer.info().await.map_err(nats_error)?.ack_floor.stream_sequence;
-        let expected = match from.stream_seq {
-            Some(applied) if applied + 1 < first_held => {
-                return Err(TransportError::new(
-                    TRANSPORT,
-                    format!(
-                        "stream {} no longer holds messages {}..{} that this consumer never applied: \
-                         they outlived the stream's max age (docs/scaling.md, \"Events lost to retention\")",
-                        stream_name(producer),
-                        applied + 1,
-                        first_held - 1
-                    ),
-                ));
-            }
-            // The durable consumer has acknowledged past what the database holds (the
-            // database was restored from a backup): replay from the database's cursor.
-            Some(applied) if acked > applied => {
-                tracing::warn!(consumer = %self.consumer_name, acked, applied, "replaying from the database's cursor");
-                stream.delete_consumer(&self.consumer_name).await.map_err(consumer_error)?;
-                let replay = DeliverPolicy::ByStartSequence { start_sequence: applied + 1 };
-                consumer = stream.create_consumer(config(replay)).await.map_err(consumer_error)?;
-                applied + 1
-            }
-            Some(applied) => applied + 1,
-            None => (acked + 1).max(first_held),
-        };
+        // 0: this database has applied nothing from the stream yet.
+        let applied = from.stream_seq.unwrap_or(0);
+        if from.stream_seq.is_some() && applied + 1 < first_held {
+            return Err(TransportError::new(
+                TRANSPORT,
+                format!(
+                    "stream {} no longer holds messages {}..{} that this consumer never applied: \
+                     they outlived the stream's max age (docs/scaling.md, \"Events lost to retention\")",
+                    stream_name(producer),
+                    applied + 1,
+                    first_held - 1
+                ),
+            ));
+        }
+        let expected = (applied + 1).max(first_held);
+        if acked > applied {
+            // The durable consumer has acknowledged past what the database holds (it
+            // was restored from a backup, or recreated): replay from the database's
+            // cursor; what it already had, its inbox recognises.
+            tracing::warn!(consumer = %self.consumer_name, acked, applied, "replaying from the database's cursor");
+            stream.delete_consumer(&self.consumer_name).await.map_err(consumer_error)?;
+            let replay = DeliverPolicy::ByStartSequence { start_sequence: expected };
+            consumer = stream.create_consumer(config(replay)).await.map_err(consumer_error)?;
+        }
         let messages = consumer
             .stream()
             .max_messages_per_batch(max_batch)
