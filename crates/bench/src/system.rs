@@ -107,9 +107,14 @@ impl System {
 
     /// A channel to `name` calling as `role`/`subject`.
     pub fn client(&self, name: &str, role: Role, subject: &str) -> anyhow::Result<Upstream> {
+        self.client_at(&self.url(name), role, subject)
+    }
+
+    /// A channel to the service at `url` (e.g. a replica) calling as `role`/`subject`.
+    pub fn client_at(&self, url: &str, role: Role, subject: &str) -> anyhow::Result<Upstream> {
         let credentials =
             CallCredentials::new(TokenSigner::hs256(SECRET.as_bytes()), role, subject, Duration::from_secs(3600));
-        let mut settings = UpstreamSettings::new(&self.url(name));
+        let mut settings = UpstreamSettings::new(url);
         settings.timeout_ms = 300_000;
         Ok(upstream(&settings, "bench", credentials)?)
     }

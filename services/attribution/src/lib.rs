@@ -5,6 +5,7 @@
 //! ingest makes no call per order and goes on while the storefront is down.
 pub mod api;
 pub mod domain;
+pub mod jobs;
 pub mod store;
 
 use std::sync::Arc;
@@ -97,7 +98,7 @@ impl ServiceApp for Attribution {
     }
 }
 
-/// Starts attribution and its follower of the storefront's feed.
+/// Starts attribution, its follower of the storefront's feed and its lock pruning.
 pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
     let infra = Infra::start::<Attribution>(&settings.common).await?;
     let engine = api::Engine { rules: settings.service.rules() };
@@ -110,6 +111,7 @@ pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<Run
         api::StorefrontFeed { engine, clock: clock.clone() },
     );
     tokio::spawn(consumer.run(infra.shutdown.clone()));
+    tokio::spawn(jobs::prune_ingest_locks(infra.pool.clone(), infra.shutdown.clone()));
 
     let limit = settings.common.server.max_message_bytes;
     let api = api::AttributionApi::new(infra.pool.clone(), clock, engine, settings.service.currency_list());

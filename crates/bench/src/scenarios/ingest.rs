@@ -2,7 +2,13 @@
 //! PostgreSQL with the outbox) at batch sizes 1, 100 and 1000, beside the same rows
 //! written raw into the same database in the same run: a batched UNNEST INSERT, and
 //! for the largest batches COPY.
-use std::time::{Duration, Instant};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use xiaopu_api::{
@@ -10,7 +16,7 @@ use xiaopu_api::{
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
     types::Money,
 };
-use xiaopu_common::{auth::Role, time::to_timestamp};
+use xiaopu_common::{auth::Role, grpc_client::Upstream, time::to_timestamp};
 
 use super::{Options, shop_page::BenchShop};
 use crate::{
@@ -134,7 +140,100 @@ pub async fn run(system: &System, shop: &BenchShop, _options: &Options) -> anyho
             rows.extend(measure(&target, kind, batch, clients, total).await?);
         }
     }
+    rows.extend(replicas(&target).await?);
     Ok(rows)
+}
+
+/// Sends the batches round-robin over `clients` (attribution processes),
+/// `concurrency` at a time; every event must apply.
+async fn send(
+    clients: Vec<AttributionServiceClient<Upstream>>,
+    batches: Vec<Vec<pb::OrderEvent>>,
+    concurrency: usize,
+) -> crate::harness::Stats {
+    let turn = Arc::new(AtomicUsize::new(0));
+    drain(batches, concurrency, move |events: Vec<pb::OrderEvent>| {
+        let mut client = clients[turn.fetch_add(1, Ordering::Relaxed) % clients.len()].clone();
+        async move {
+            let answer = client.ingest_events(pb::IngestEventsRequest { events }).await?.into_inner();
+            let applied = answer.results.iter().filter(|r| r.outcome() == pb::EventOutcome::Applied).count();
+            anyhow::ensure!(applied == answer.results.len(), "{} of {} applied", applied, answer.results.len());
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Paid lines at batch 1000 through one attribution process, then through two on
+/// the same database (the batches alternating between them), in the same run.
+async fn replicas(target: &Target<'_>) -> anyhow::Result<Vec<Row>> {
+    const BATCH: usize = 1000;
+    const CLIENTS: usize = 4;
+    const TOTAL: usize = 40_000;
+    let batches = |run: &str| -> Vec<Vec<pb::OrderEvent>> {
+        inputs(run, TOTAL, &target.products)
+            .chunks(BATCH)
+            .map(|chunk| chunk.iter().map(|i| target.event(Kind::Paid, i)).collect())
+            .collect()
+    };
+    progress(&format!("ingest: {TOTAL} paid-order lines in batches of {BATCH}, {CLIENTS} clients, one replica"));
+    let one = rate(&send(vec![target.client.clone()], batches("rep1"), CLIENTS).await, TOTAL)?;
+    progress("ingest: the same through two replicas on the same database");
+    let replica = target.system.spawn("attribution", "attribution", false, &[]).await?;
+    let second =
+        AttributionServiceClient::new(target.system.client_at(&replica.url(), Role::Service, "order-system")?);
+    let cpu = CpuSnapshot::take(target.system);
+    let two = rate(&send(vec![target.client.clone(), second], batches("rep2"), CLIENTS).await, TOTAL)?;
+    let cpu = cpu.since(target.system);
+    drop(replica);
+    Ok(vec![Row {
+        operation: format!("paid-order lines, batch {BATCH}, {CLIENTS} clients, two attribution replicas"),
+        figure: format!("{two:.0} lines/s"),
+        p50_ms: None,
+        p99_ms: None,
+        baseline: format!("one replica, same clients: {one:.0} lines/s"),
+        ratio: Some(two / one),
+        note: format!("target ≥ 150%; {cpu} (the second replica's CPU is not in this list)"),
+    }])
+}
+
+/// The same paid lines as finished `order_line` rows written raw into a copy of the
+/// table with all its indexes and checks, by the same batches and clients.
+async fn same_rows_rate(target: &Target<'_>, batch: usize, clients: usize, total: usize) -> anyhow::Result<f64> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS bench_line (LIKE order_line INCLUDING ALL)").execute(&target.pool).await?;
+    let data = inputs(&format!("line{batch}"), total, &target.products);
+    let (pool, supplier, code) = (target.pool.clone(), target.supplier.clone(), target.code.clone());
+    let stats = drain(chunks(&data, batch), clients, move |chunk: Vec<Input>| {
+        let (pool, supplier, code) = (pool.clone(), supplier.clone(), code.clone());
+        async move { raw_insert_lines(&pool, &chunk, &supplier, &code).await }
+    })
+    .await;
+    rate(&stats, total)
+}
+
+async fn raw_insert_lines(pool: &sqlx::PgPool, chunk: &[Input], supplier: &str, code: &str) -> anyhow::Result<()> {
+    let column = |f: fn(&Input) -> &str| chunk.iter().map(|i| f(i).to_owned()).collect::<Vec<String>>();
+    let products: Vec<uuid::Uuid> = chunk.iter().filter_map(|i| uuid::Uuid::parse_str(&i.product_id).ok()).collect();
+    sqlx::query(
+        "INSERT INTO bench_line (line_id, order_id, buyer_id, paid_at, order_code, product_id, supplier_id, quantity,
+                                 currency, paid_minor, refunded_minor, state, attributed, reason, summary, promoter_id,
+                                 shop_id, share_code, rate_id, rate_bps, commission_minor, decided_at, updated_at)
+         SELECT l, o, b, $4, $7, p, $6, 1, 'CNY', 19900, 0, 'paid', true, 'ATTRIBUTED',
+                'Attributed to bench-promoter: the order carries share code ' || $7 || ' of their shop; rate 500 bps.',
+                'bench-promoter', $8, $7, $8, 500, 995, $4, $4
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $5::uuid[]) AS u(l, o, b, p)",
+    )
+    .bind(column(|i| &i.line_id))
+    .bind(column(|i| &i.order_id))
+    .bind(column(|i| &i.buyer_id))
+    .bind(Utc::now())
+    .bind(products)
+    .bind(supplier)
+    .bind(code)
+    .bind(uuid::Uuid::new_v4())
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +254,7 @@ impl Kind {
 /// Where events go and what they refer to.
 struct Target<'a> {
     system: &'a System,
-    client: AttributionServiceClient<xiaopu_common::grpc_client::Upstream>,
+    client: AttributionServiceClient<Upstream>,
     pool: sqlx::PgPool,
     supplier: String,
     code: String,
@@ -195,25 +294,23 @@ async fn measure(
     let data = inputs(&format!("{prefix}{batch}"), total, &target.products);
     let events: Vec<Vec<pb::OrderEvent>> =
         data.chunks(batch).map(|chunk| chunk.iter().map(|i| target.event(kind, i)).collect()).collect();
-    let client = target.client.clone();
     let profile = match (kind, batch) {
         (Kind::Paid, 1000) => StatementProfile::start(&target.system.admin_url).await,
         _ => None,
     };
     let cpu = CpuSnapshot::take(target.system);
-    let ingest = drain(events, clients, move |events: Vec<pb::OrderEvent>| {
-        let mut client = client.clone();
-        async move {
-            let answer = client.ingest_events(pb::IngestEventsRequest { events }).await?.into_inner();
-            let applied = answer.results.iter().filter(|r| r.outcome() == pb::EventOutcome::Applied).count();
-            anyhow::ensure!(applied == answer.results.len(), "{} of {} applied", applied, answer.results.len());
-            Ok(())
-        }
-    })
-    .await;
+    let ingest = send(vec![target.client.clone()], events, clients).await;
     let cpu = cpu.since(target.system);
     if let Some(profile) = profile {
-        crate::profile::print(&format!("{noun} ingested at batch {batch}"), &profile.top(12).await?);
+        let statements = profile.top(12).await?;
+        crate::profile::print(&format!("{noun} ingested at batch {batch}"), &statements);
+        // Time in the lock statement is time a batch waited for another's keys.
+        let waited: f64 = statements.iter().filter(|s| s.query.contains("ingest_lock")).map(|s| s.total_ms).sum();
+        let in_flight = clients as f64 * ingest.elapsed.as_secs_f64() * 1000.0;
+        println!(
+            "Lock waits: {:.1} % of the batches' time in flight ({waited:.0} of {in_flight:.0} ms)",
+            100.0 * waited / in_flight
+        );
     }
     let ingest = rate(&ingest, total)?;
 
@@ -231,6 +328,10 @@ async fn measure(
     })
     .await;
     let raw = rate(&raw, total)?;
+    let same_rows = match kind {
+        Kind::Paid => Some(same_rows_rate(target, batch, clients, total).await?),
+        Kind::Click => None,
+    };
     let mut rows = vec![Row {
         operation: format!("{noun} ingested, batch {batch}, {clients} clients"),
         figure: format!("{ingest:.0} {}/s", if kind == Kind::Click { "clicks" } else { "lines" }),
@@ -240,6 +341,17 @@ async fn measure(
         ratio: Some(ingest / raw),
         note: if kind == Kind::Paid { format!("target ≥ 50%; {cpu}") } else { cpu },
     }];
+    if let Some(same_rows) = same_rows {
+        rows.push(Row {
+            operation: "  the same order_line rows raw, into a copy of the table with its indexes".into(),
+            figure: format!("{same_rows:.0} rows/s"),
+            p50_ms: None,
+            p99_ms: None,
+            baseline: String::new(),
+            ratio: Some(ingest / same_rows),
+            note: "ratio: ingest / this (the cost of the line itself, no rules, no outbox, no settlement)".into(),
+        });
+    }
     if batch == 1000 && kind == Kind::Paid {
         progress("ingest: the same rows by COPY");
         let copy_rate = copy(target, &inputs("copy", total, &target.products)).await?;

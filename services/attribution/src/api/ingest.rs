@@ -249,7 +249,7 @@ async fn apply(
     now: DateTime<Utc>,
 ) -> Result<HashMap<usize, Outcome>, sqlx::Error> {
     let mut outcomes = HashMap::new();
-    store::share_read_model(conn).await?;
+    store::begin_ingest(conn).await?;
     let order_keys = batch
         .orders
         .iter()
@@ -262,7 +262,7 @@ async fn apply(
         .map(|(_, c)| locks::buyer_key(&c.visitor_id))
         .chain(batch.orders.iter().map(|(_, o)| locks::buyer_key(&o.order.buyer_id)));
     let keys: Vec<String> = order_keys.chain(buyer_keys).collect();
-    store::lock_buckets(conn, &locks::buckets(keys.iter().map(String::as_str))).await?;
+    store::lock_keys(conn, &locks::keys(keys.iter().map(String::as_str))).await?;
 
     // An event id re-sent with a different event is refused on its own; the rest of
     // the batch applies (a retry of the same event goes on to answer DUPLICATE).

@@ -11,10 +11,19 @@ use sqlx::PgConnection;
 /// Advisory-lock namespace of attribution (first key of the two-key form).
 const LOCK_NAMESPACE: i32 = 0x5850_4154; // "XPAT"
 
-/// Takes the read model for reading: any number of ingests at once, but not while
-/// the storefront's feed is being applied (which re-decides the lines it affects).
-pub async fn share_read_model(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT pg_advisory_xact_lock_shared($1, -1)", LOCK_NAMESPACE).execute(conn).await?;
+/// Starts an ingest transaction: takes the read model for reading (any number of
+/// ingests at once, but not while the storefront's feed is being applied, which
+/// re-decides the lines it affects), and plans every statement for the tables as
+/// they are now. A cached generic plan made while `order_line` was small (a burst
+/// into an empty database) stays a sequential scan as the table grows: measured at
+/// 6 s against 5 ms for a 1000-line lookup in 300k lines.
+pub async fn begin_ingest(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock_shared($1, -1), set_config('plan_cache_mode', 'force_custom_plan', true)",
+        LOCK_NAMESPACE
+    )
+    .fetch_one(conn)
+    .await?;
     Ok(())
 }
 
@@ -24,17 +33,41 @@ pub async fn own_read_model(conn: &mut PgConnection) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// Locks the given buckets (sorted, so concurrent batches never deadlock).
-pub async fn lock_buckets(conn: &mut PgConnection, buckets: &[i32]) -> Result<(), sqlx::Error> {
-    if buckets.is_empty() {
+/// Locks the given keys (sorted, so concurrent batches never deadlock) as rows of
+/// `ingest_lock`, creating those not seen before. `DO UPDATE … WHERE false` locks an
+/// existing row without writing a new version of it; the table is unlogged, so
+/// neither costs WAL (after a crash it starts empty, which loses no lock).
+pub async fn lock_keys(conn: &mut PgConnection, keys: &[i64]) -> Result<(), sqlx::Error> {
+    if keys.is_empty() {
         return Ok(());
     }
     sqlx::query!(
-        "SELECT count(pg_advisory_xact_lock($1, b)) FROM UNNEST($2::int[]) WITH ORDINALITY AS t(b, n)",
-        LOCK_NAMESPACE,
-        buckets
+        "INSERT INTO ingest_lock (key) SELECT k FROM UNNEST($1::bigint[]) AS t(k) ORDER BY k
+         ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key WHERE false",
+        keys
     )
-    .fetch_one(conn)
+    .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Deletes the `ingest_lock` rows no transaction holds, a chunk at a time so no
+/// statement runs long; returns how many went. Safe beside ingest: a batch whose
+/// key is deleted under it inserts the key afresh and holds that.
+pub async fn prune_ingest_locks(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    const CHUNK: i64 = 10_000;
+    let mut deleted = 0;
+    loop {
+        let gone = sqlx::query!(
+            "DELETE FROM ingest_lock WHERE key IN (SELECT key FROM ingest_lock LIMIT $1 FOR UPDATE SKIP LOCKED)",
+            CHUNK
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+        deleted += gone;
+        if gone < CHUNK as u64 {
+            return Ok(deleted);
+        }
+    }
 }
