@@ -60,6 +60,16 @@ pub async fn migrate_when_ready(pool: &PgPool, service: Migrator, patience: Dura
     Ok(())
 }
 
+/// Makes every statement of the current transaction planned for the tables as they
+/// are now, not from a generic plan cached earlier. Write paths whose tables grow
+/// from empty during a burst need it: a plan cached while a table was small stays a
+/// sequential scan as it grows (measured: 6 s against 5 ms for a 1000-key lookup in
+/// 300k rows).
+pub async fn plan_for_current_size(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)").execute(conn).await?;
+    Ok(())
+}
+
 /// One round trip: does the database answer?
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())

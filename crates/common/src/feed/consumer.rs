@@ -140,6 +140,7 @@ impl<H: EventHandler> FeedConsumer<H> {
     /// below the stored sequence is a redelivery, and one past the next is refused.
     pub async fn apply_batch(&self, delivery: &Delivery) -> Result<(), ApplyError> {
         let mut tx = self.pool.begin().await?;
+        crate::db::plan_for_current_size(&mut tx).await?;
         // Locks the row: replicas that both hold deliveries apply them one at a time.
         let stored: Option<(String, Option<i64>)> =
             sqlx::query_as("SELECT position, stream_seq FROM feed_cursor WHERE feed = $1 FOR UPDATE")
