@@ -8,6 +8,7 @@ pub mod error;
 pub mod feed;
 pub mod grpc_client;
 pub mod idempotency;
+pub mod keyed_lock;
 pub mod malformed;
 pub mod paging;
 pub mod sealed;

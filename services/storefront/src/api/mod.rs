@@ -12,14 +12,17 @@ mod promoter_status;
 mod rates;
 mod shops;
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 use xiaopu_api::{
     eligibility::eligibility_service_client::EligibilityServiceClient,
     storefront::{self as pb, storefront_service_server::StorefrontService},
 };
-use xiaopu_common::{grpc_client::Upstream, paging::Page, time::SharedClock};
+use xiaopu_common::{grpc_client::Upstream, keyed_lock::KeyedLock, paging::Page, time::SharedClock};
 
 pub use self::{error::Error, promoter_status::PromoterStatusHandler};
 use crate::{StorefrontSettings, domain::RateBounds};
@@ -30,6 +33,8 @@ pub struct StorefrontApi {
     settings: StorefrontSettings,
     eligibility: EligibilityServiceClient<Upstream>,
     pages: page_cache::PageCache,
+    /// Adds to one shop queue here, one at a time per replica, before its row lock.
+    shop_writes: Arc<KeyedLock<Uuid>>,
 }
 
 /// Public pages kept in memory per replica.
@@ -43,6 +48,7 @@ impl StorefrontApi {
             settings,
             eligibility: EligibilityServiceClient::new(eligibility),
             pages: page_cache::PageCache::new(CACHED_PAGES),
+            shop_writes: KeyedLock::new(),
         }
     }
 

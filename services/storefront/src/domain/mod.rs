@@ -74,11 +74,6 @@ pub fn commission_per_unit(price_minor: i64, rate_bps: i32) -> i64 {
     xiaopu_money::apply_bps(price_minor, rate_bps).unwrap_or(0)
 }
 
-/// Whether a shop has room for one more listing.
-pub fn has_room(active_listings: i32) -> bool {
-    active_listings < MAX_LISTINGS_PER_SHOP
-}
-
 /// The shop's status after eligibility says the promoter is (not) suspended.
 pub fn shop_status_for(promoter_suspended: bool) -> ShopStatus {
     if promoter_suspended { ShopStatus::Suspended } else { ShopStatus::Active }
@@ -129,12 +124,6 @@ mod tests {
     fn commission_per_unit_rounds_half_even() {
         assert_eq!(commission_per_unit(19900, 550), 1094);
         assert_eq!(commission_per_unit(250, 250), 6);
-    }
-
-    #[test]
-    fn the_cap_is_1000() {
-        assert!(has_room(999));
-        assert!(!has_room(1000));
     }
 
     #[test]

@@ -116,6 +116,16 @@ pub async fn get(db: impl PgExecutor<'_>, product_id: Uuid) -> Result<Option<Pro
         .transpose()
 }
 
+/// Reads the product and holds it against changes until commit (a withdrawal waits,
+/// then sees what this transaction added).
+pub async fn get_for_share(db: impl PgExecutor<'_>, product_id: Uuid) -> Result<Option<ProductRecord>, sqlx::Error> {
+    sqlx::query_as!(ProductRow, "SELECT * FROM product WHERE product_id = $1 FOR SHARE", product_id)
+        .fetch_optional(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
 /// The products among `product_ids` that exist.
 pub async fn get_many(db: impl PgExecutor<'_>, product_ids: &[Uuid]) -> Result<Vec<ProductRecord>, sqlx::Error> {
     sqlx::query_as!(ProductRow, "SELECT * FROM product WHERE product_id = ANY($1::uuid[])", product_ids)

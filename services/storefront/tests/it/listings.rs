@@ -203,3 +203,30 @@ async fn a_suppliers_edit_shows_at_once_on_every_page_listing_it() {
         assert_eq!(app.page(shop).await.listings[0].title, "Tea, new harvest");
     }
 }
+
+#[tokio::test]
+async fn one_product_added_ten_times_at_once_is_listed_once_and_counted_once() {
+    let app = spawn().await;
+    let shop = app.shop("p1").await;
+    let product = app.publish("s1", "Longjing tea", 19900).await;
+    // All ten pass the unlocked "already listed?" check together; the slot claim and
+    // the active-listing index let exactly one in.
+    let adds = (0..10).map(|_| {
+        let client = app.client();
+        let request = pb::AddListingRequest {
+            shop_id: shop.shop_id.clone(),
+            product_id: product.product_id.clone(),
+            recommendation_reason: String::new(),
+            position: 0,
+        };
+        async move { client.clone().add_listing(authed(request, Role::Promoter, "p1")).await }
+    });
+    let results = futures::future::join_all(adds).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    for status in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+        assert_eq!(status_details(status).0.as_deref(), Some("ALREADY_LISTED"));
+    }
+    let mine = app.client().get_my_shop(authed(pb::GetMyShopRequest {}, Role::Promoter, "p1")).await.expect("shop");
+    assert_eq!(mine.into_inner().shop.expect("shop").listing_count, 1, "the refused adds counted nothing");
+}
