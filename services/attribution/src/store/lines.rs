@@ -245,11 +245,12 @@ pub async fn affected_by_clicks(
     Ok(rows.into_iter().map(|r| r.line_id).collect())
 }
 
-/// Lines whose code in use is `code` (a link that appeared or was revoked).
+/// Lines whose code in use is `code` (a link that appeared or was revoked). A line's
+/// `share_code` is the code in use, the order's own when it has one (known or not),
+/// so this one indexed column finds them all (an `OR order_code = $1` here made every
+/// link event scan the whole table: `order_code` has no index).
 pub async fn using_code(conn: &mut PgConnection, code: &str) -> Result<Vec<String>, sqlx::Error> {
-    let rows = sqlx::query!("SELECT line_id FROM order_line WHERE share_code = $1 OR order_code = $1", code)
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query!("SELECT line_id FROM order_line WHERE share_code = $1", code).fetch_all(conn).await?;
     Ok(rows.into_iter().map(|r| r.line_id).collect())
 }
 
