@@ -1,6 +1,7 @@
 //! Batches lock exactly the orders and buyers they touch: two batches that share
 //! none apply side by side, and one that shares a buyer waits for the other (the
-//! wait that keeps a late click or a confirmation from being lost).
+//! wait that keeps a late click or a confirmation from being lost). Pruning the lock
+//! rows never takes one a batch holds.
 use std::time::Duration;
 
 use chrono::TimeDelta;
@@ -74,4 +75,28 @@ async fn batches_touching_disjoint_orders_and_buyers_do_not_wait_for_each_other(
     batch_a.commit().await.expect("A ends");
     let results = tokio::time::timeout(Duration::from_secs(10), ingest_c).await.expect("C applies after A");
     assert_all_applied(&results);
+}
+
+#[tokio::test]
+async fn pruning_deletes_the_lock_rows_nobody_holds_and_keeps_the_held_ones() {
+    let app = spawn().await;
+    let pool = app.pool().await;
+    let ids = |names: &[&str]| locks::keys(names.iter().copied());
+    let mut conn = pool.acquire().await.expect("conn");
+    // Four rows from earlier batches (autocommit: locked, then released).
+    store::lock_keys(&mut conn, &ids(&["order:a", "order:b", "buyer:c", "order:held"])).await.expect("earlier");
+    let held_key = ids(&["order:held"]);
+    let mut holder = pool.begin().await.expect("begin");
+    store::lock_keys(&mut holder, &held_key).await.expect("held");
+
+    let deleted = tokio::time::timeout(Duration::from_secs(10), store::prune_ingest_locks(&pool))
+        .await
+        .expect("pruning skips held rows rather than waiting for them")
+        .expect("prune");
+    assert_eq!(deleted, 3, "the three released rows");
+    let left: Vec<i64> = sqlx::query_scalar("SELECT key FROM ingest_lock").fetch_all(&pool).await.expect("left");
+    assert_eq!(left, held_key, "the held row stays");
+    holder.commit().await.expect("release");
+    // A key pruned away is simply locked afresh.
+    store::lock_keys(&mut conn, &ids(&["order:a"])).await.expect("relock");
 }
