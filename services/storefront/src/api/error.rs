@@ -1,8 +1,8 @@
 //! The storefront's errors and, in one place, the Status each becomes.
 use tonic::{Code, Status};
 use xiaopu_common::{
-    error::{Invalid, database_status, reason, status_with_reason, upstream_status},
-    idempotency,
+    error::{Invalid, database_status, internal_status, reason, status_with_reason, upstream_status},
+    group_commit, idempotency,
 };
 
 use crate::domain::MAX_LISTINGS_PER_SHOP;
@@ -37,6 +37,8 @@ pub enum Error {
     Upstream(Status),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Unanswered(#[from] group_commit::Unanswered),
 }
 
 pub use xiaopu_api::reasons;
@@ -71,6 +73,7 @@ impl From<Error> for Status {
             Error::Idempotency(err) => err.into(),
             Error::Upstream(status) => upstream_status("eligibility", status),
             Error::Database(db) => database_status(&db),
+            Error::Unanswered(err) => internal_status(&err),
         }
     }
 }

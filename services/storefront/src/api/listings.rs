@@ -7,18 +7,20 @@ use uuid::Uuid;
 use xiaopu_api::storefront as pb;
 use xiaopu_common::{
     auth::{Caller, CallerExt, Role},
-    error::{Invalid, Violations, unique_violation},
+    error::{Invalid, Violations},
     feed::publish,
     paging::{Page, next_page},
     validate,
 };
 
 use super::{
-    Error, StorefrontApi, convert, events, page,
+    Error, StorefrontApi, convert, events,
+    listing_adds::ListingAdd,
+    page,
     shops::{shop_id, shop_of},
 };
 use crate::{
-    domain::{MAX_LISTINGS_PER_SHOP, MAX_REASON_CHARS, ProductStatus, RemovalReason, reorder},
+    domain::{MAX_REASON_CHARS, RemovalReason, reorder},
     store::{self, listing::ListingRecord, shop::ShopRecord},
 };
 
@@ -51,53 +53,10 @@ pub async fn add_listing(
     }
     let (shop_id, (product_id, reason)) = v.finish_with(shop_id.zip(product_id.zip(reason))).map_err(Error::from)?;
 
-    // Before the shop's lock, so adds to one shop overlap here: whose shop, and the
-    // product, held so a withdrawal waits for this add and then ends its listing.
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let shop = store::shop::get(&mut *tx, shop_id)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::not_found("shop", shop_id))?;
-    caller.require_owner(Role::Promoter, &shop.promoter_id, &[])?;
-    let product = store::product::get_for_share(&mut *tx, product_id)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::not_found("product", product_id))?;
-    if product.status == ProductStatus::Withdrawn {
-        return Err(Error::ProductWithdrawn(product_id.to_string()).into());
-    }
-    if store::listing::active(&mut *tx, shop_id, product_id).await.map_err(Error::from)?.is_some() {
-        return Err(Error::AlreadyListed(product_id.to_string()).into());
-    }
-    // From here to commit the shop's row is locked: as few statements as the add
-    // needs (claim the slot, place, insert, publish), and one add per replica at a
-    // time (the others queue in-process rather than pile up on the row lock).
-    let _queued = api.shop_writes.lock(shop_id).await;
-    if !store::shop::claim_listing_slot(&mut *tx, shop_id, MAX_LISTINGS_PER_SHOP).await.map_err(Error::from)? {
-        return Err(Error::ListingLimit.into());
-    }
-    let end = store::listing::next_position(&mut *tx, shop_id).await.map_err(Error::from)?;
-    let position = if r.position == 0 || r.position >= end { end } else { r.position };
-    if position < end {
-        store::listing::make_room_at(&mut *tx, shop_id, position).await.map_err(Error::from)?;
-    }
-    let listing = ListingRecord {
-        listing_id: Uuid::now_v7(),
-        shop_id,
-        product_id,
-        recommendation_reason: reason.to_owned(),
-        position,
-        listed_at: api.clock.now(),
-        removed_at: None,
-        removal_reason: None,
-    };
-    store::listing::insert(&mut *tx, &listing).await.map_err(|err| match unique_violation(&err) {
-        // Added by a concurrent call between the check above and here.
-        Some("listing_active_unique") => Error::AlreadyListed(product_id.to_string()),
-        _ => Error::from(err),
-    })?;
-    publish(&mut tx, &events::listing_changed(&listing, &shop.promoter_id)).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    // Adds waiting for the same shop are checked and written together, in one
+    // transaction under the shop's lock (see `listing_adds`).
+    let add = ListingAdd { caller, product_id, recommendation_reason: reason.to_owned(), position: r.position };
+    let listing = api.listing_adds.submit(shop_id, add).await.map_err(Error::from)??;
     Ok(Response::new(pb::AddListingResponse { listing: Some(convert::listing(&listing)) }))
 }
 

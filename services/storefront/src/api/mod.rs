@@ -6,6 +6,7 @@ mod convert;
 mod error;
 mod events;
 mod links;
+mod listing_adds;
 mod listings;
 mod page_cache;
 mod promoter_status;
@@ -17,12 +18,11 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 use xiaopu_api::{
     eligibility::eligibility_service_client::EligibilityServiceClient,
     storefront::{self as pb, storefront_service_server::StorefrontService},
 };
-use xiaopu_common::{grpc_client::Upstream, keyed_lock::KeyedLock, paging::Page, time::SharedClock};
+use xiaopu_common::{grpc_client::Upstream, paging::Page, time::SharedClock};
 
 pub use self::{error::Error, promoter_status::PromoterStatusHandler};
 use crate::{StorefrontSettings, domain::RateBounds};
@@ -33,8 +33,8 @@ pub struct StorefrontApi {
     settings: StorefrontSettings,
     eligibility: EligibilityServiceClient<Upstream>,
     pages: page_cache::PageCache,
-    /// Adds to one shop queue here, one at a time per replica, before its row lock.
-    shop_writes: Arc<KeyedLock<Uuid>>,
+    /// Adds to one shop queue here and are written together, a group at a time.
+    listing_adds: Arc<listing_adds::ListingAdds>,
 }
 
 /// Public pages kept in memory per replica.
@@ -43,12 +43,12 @@ const CACHED_PAGES: usize = 10_000;
 impl StorefrontApi {
     pub fn new(pool: PgPool, clock: SharedClock, settings: StorefrontSettings, eligibility: Upstream) -> Self {
         Self {
+            listing_adds: listing_adds::listing_adds(pool.clone(), clock.clone()),
             pool,
             clock,
             settings,
             eligibility: EligibilityServiceClient::new(eligibility),
             pages: page_cache::PageCache::new(CACHED_PAGES),
-            shop_writes: KeyedLock::new(),
         }
     }
 

@@ -104,20 +104,46 @@ pub async fn make_room_at(db: impl PgExecutor<'_>, shop_id: Uuid, position: i32)
     Ok(())
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, l: &ListingRecord) -> Result<(), sqlx::Error> {
+/// Inserts new listings (active, so without removal) in one statement.
+pub async fn insert_many(db: impl PgExecutor<'_>, listings: &[ListingRecord]) -> Result<(), sqlx::Error> {
+    if listings.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = listings.iter().map(|l| l.listing_id).collect();
+    let shops: Vec<Uuid> = listings.iter().map(|l| l.shop_id).collect();
+    let products: Vec<Uuid> = listings.iter().map(|l| l.product_id).collect();
+    let reasons: Vec<&str> = listings.iter().map(|l| l.recommendation_reason.as_str()).collect();
+    let positions: Vec<i32> = listings.iter().map(|l| l.position).collect();
+    let times: Vec<DateTime<Utc>> = listings.iter().map(|l| l.listed_at).collect();
     sqlx::query!(
         "INSERT INTO listing (listing_id, shop_id, product_id, recommendation_reason, position, listed_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        l.listing_id,
-        l.shop_id,
-        l.product_id,
-        l.recommendation_reason,
-        l.position,
-        l.listed_at
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::int[], $6::timestamptz[])",
+        &ids,
+        &shops,
+        &products,
+        &reasons as &[&str],
+        &positions,
+        &times
     )
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Which of `product_ids` the shop lists now.
+pub async fn active_products(
+    db: impl PgExecutor<'_>,
+    shop_id: Uuid,
+    product_ids: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT product_id FROM listing WHERE shop_id = $1 AND product_id = ANY($2::uuid[]) AND removed_at IS NULL",
+        shop_id,
+        product_ids
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.product_id).collect())
 }
 
 pub async fn set_reason(db: impl PgExecutor<'_>, listing_id: Uuid, reason: &str) -> Result<(), sqlx::Error> {

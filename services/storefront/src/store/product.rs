@@ -116,14 +116,22 @@ pub async fn get(db: impl PgExecutor<'_>, product_id: Uuid) -> Result<Option<Pro
         .transpose()
 }
 
-/// Reads the product and holds it against changes until commit (a withdrawal waits,
-/// then sees what this transaction added).
-pub async fn get_for_share(db: impl PgExecutor<'_>, product_id: Uuid) -> Result<Option<ProductRecord>, sqlx::Error> {
-    sqlx::query_as!(ProductRow, "SELECT * FROM product WHERE product_id = $1 FOR SHARE", product_id)
-        .fetch_optional(db)
-        .await?
-        .map(TryInto::try_into)
-        .transpose()
+/// Reads the products among `product_ids` that exist and holds them against changes
+/// until commit (a withdrawal waits, then sees the listings this transaction added).
+pub async fn get_many_for_share(
+    db: impl PgExecutor<'_>,
+    product_ids: &[Uuid],
+) -> Result<Vec<ProductRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        ProductRow,
+        "SELECT * FROM product WHERE product_id = ANY($1::uuid[]) ORDER BY product_id FOR SHARE",
+        product_ids
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(TryInto::try_into)
+    .collect()
 }
 
 /// The products among `product_ids` that exist.

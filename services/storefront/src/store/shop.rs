@@ -155,22 +155,6 @@ pub async fn adjust_listing_count(db: impl PgExecutor<'_>, shop_id: Uuid, delta:
     Ok(())
 }
 
-/// Takes one of the shop's `max` listing slots: counts the new listing and bumps the
-/// page version, if the shop has room. The row lock this takes is held to commit,
-/// so concurrent adds see each other's counts and the cap holds under any race.
-pub async fn claim_listing_slot(db: impl PgExecutor<'_>, shop_id: Uuid, max: i32) -> Result<bool, sqlx::Error> {
-    let claimed = sqlx::query!(
-        "UPDATE shop SET listing_count = listing_count + 1, page_version = page_version + 1
-         WHERE shop_id = $1 AND listing_count < $2",
-        shop_id,
-        max
-    )
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(claimed == 1)
-}
-
 /// Marks the shop's page changed (a reason edited, listings reordered).
 pub async fn touch_page(db: impl PgExecutor<'_>, shop_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!("UPDATE shop SET page_version = page_version + 1 WHERE shop_id = $1", shop_id).execute(db).await?;

@@ -230,3 +230,62 @@ async fn one_product_added_ten_times_at_once_is_listed_once_and_counted_once() {
     let mine = app.client().get_my_shop(authed(pb::GetMyShopRequest {}, Role::Promoter, "p1")).await.expect("shop");
     assert_eq!(mine.into_inner().shop.expect("shop").listing_count, 1, "the refused adds counted nothing");
 }
+
+#[tokio::test]
+async fn adds_arriving_together_are_each_answered_on_their_own_and_positions_stay_a_sequence() {
+    let app = spawn().await;
+    let shop = app.shop("p1").await;
+    for title in ["first", "second", "third"] {
+        let product = app.publish("s1", title, 1000).await;
+        app.add("p1", &shop.shop_id, &product.product_id, "").await.expect("listed");
+    }
+    let mut products = Vec::new();
+    for n in 0..18 {
+        products.push(app.publish("s1", &format!("product {n}"), 1000).await.product_id);
+    }
+    // 12 appends, 6 inserts at the top, one product twice, another promoter's three
+    // attempts and three unknown products, all at once: they share transactions.
+    let mut requests: Vec<(&str, String, i32)> = Vec::new();
+    requests.extend(products[..12].iter().map(|p| ("p1", p.clone(), 0)));
+    requests.extend(products[12..].iter().map(|p| ("p1", p.clone(), 1)));
+    requests.push(("p1", products[0].clone(), 0));
+    requests.extend(products[..3].iter().map(|p| ("p2", p.clone(), 0)));
+    requests.extend((0..3).map(|_| ("p1", uuid::Uuid::now_v7().to_string(), 0)));
+    let adds = requests.into_iter().map(|(promoter, product_id, position)| {
+        let client = app.client();
+        let request = pb::AddListingRequest {
+            shop_id: shop.shop_id.clone(),
+            product_id,
+            recommendation_reason: String::new(),
+            position,
+        };
+        async move { client.clone().add_listing(authed(request, Role::Promoter, promoter)).await }
+    });
+    let results = futures::future::join_all(adds).await;
+    let codes = |code: Code| results.iter().filter(|r| r.as_ref().err().is_some_and(|s| s.code() == code)).count();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 18, "{results:?}");
+    assert_eq!(codes(Code::AlreadyExists), 1, "the product sent twice is listed once");
+    assert_eq!(codes(Code::PermissionDenied), 3, "another promoter's adds are refused");
+    assert_eq!(codes(Code::NotFound), 3, "unknown products are refused");
+
+    let pool = app.pool().await;
+    let positions: Vec<(i32,)> =
+        sqlx::query_as("SELECT position FROM listing WHERE shop_id = $1::uuid AND removed_at IS NULL ORDER BY position")
+            .bind(&shop.shop_id)
+            .fetch_all(&pool)
+            .await
+            .expect("positions");
+    assert_eq!(positions, (1..=21).map(|p| (p,)).collect::<Vec<_>>(), "one listing per place, no gaps");
+    let top: Vec<(uuid::Uuid,)> = sqlx::query_as(
+        "SELECT product_id FROM listing WHERE shop_id = $1::uuid AND removed_at IS NULL AND position <= 6",
+    )
+    .bind(&shop.shop_id)
+    .fetch_all(&pool)
+    .await
+    .expect("top");
+    let top: std::collections::HashSet<String> = top.into_iter().map(|(p,)| p.to_string()).collect();
+    let inserted: std::collections::HashSet<String> = products[12..].iter().cloned().collect();
+    assert_eq!(top, inserted, "the six inserted at the top hold the top six places");
+    let mine = app.client().get_my_shop(authed(pb::GetMyShopRequest {}, Role::Promoter, "p1")).await.expect("shop");
+    assert_eq!(mine.into_inner().shop.expect("shop").listing_count, 21, "counted once each");
+}
