@@ -255,7 +255,9 @@ pub async fn using_code(conn: &mut PgConnection, code: &str) -> Result<Vec<Strin
 }
 
 /// Lines reached through `shop_id` paid at or after `from` (optionally only of
-/// `product_id`): a change to the shop's status or listings can only move those.
+/// `product_id`): a change to the shop's status or listings can only move those. A
+/// line's shop is the shop of its code's link, so they are found by the shop's codes
+/// (`order_line` keeps no index on `shop_id`: it would cost every paid line a write).
 pub async fn through_shop_since(
     conn: &mut PgConnection,
     shop_id: Uuid,
@@ -263,7 +265,9 @@ pub async fn through_shop_since(
     from: DateTime<Utc>,
 ) -> Result<Vec<String>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT line_id FROM order_line WHERE shop_id = $1 AND ($2::uuid IS NULL OR product_id = $2) AND paid_at >= $3",
+        "SELECT line_id FROM order_line
+         WHERE share_code = ANY(ARRAY(SELECT code FROM rm_share_link WHERE shop_id = $1))
+           AND shop_id = $1 AND ($2::uuid IS NULL OR product_id = $2) AND paid_at >= $3",
         shop_id,
         product_id,
         from
