@@ -1,10 +1,5 @@
 //! The gRPC face of attribution: ingest for the order system and link redirector,
 //! views for promoters, support and finance. Handlers live in the modules below.
-mod engine;
-mod error;
-mod ingest;
-mod storefront_feed;
-mod validate;
 mod views;
 
 use sqlx::PgPool;
@@ -16,18 +11,24 @@ use xiaopu_common::{
     time::SharedClock,
 };
 
-pub use self::{engine::Engine, error::Error, storefront_feed::StorefrontFeed, views::mask};
+pub use self::views::mask;
+use crate::{
+    Error,
+    app::{
+        Engine,
+        ingest::{self, Pipeline},
+    },
+};
 
 pub struct AttributionApi {
     pool: PgPool,
-    clock: SharedClock,
-    engine: Engine,
-    currencies: Vec<String>,
+    pipeline: Pipeline,
 }
 
 impl AttributionApi {
     pub fn new(pool: PgPool, clock: SharedClock, engine: Engine, currencies: Vec<String>) -> Self {
-        Self { pool, clock, engine, currencies }
+        let pipeline = Pipeline { pool: pool.clone(), clock, engine, currencies };
+        Self { pool, pipeline }
     }
 }
 
@@ -47,7 +48,7 @@ impl AttributionService for AttributionApi {
             ))
             .into());
         }
-        let results = ingest::ingest(self, events).await?;
+        let results = ingest::ingest(&self.pipeline, events).await?;
         Ok(Response::new(pb::IngestEventsResponse { results }))
     }
 
@@ -59,7 +60,7 @@ impl AttributionService for AttributionApi {
         request.caller()?.require_role(&[Role::Service, Role::Admin])?;
         let click = request.into_inner().click.unwrap_or_default();
         let event = pb::OrderEvent { event: Some(order_event::Event::Click(click)) };
-        let result = ingest::ingest(self, &[event]).await?.into_iter().next();
+        let result = ingest::ingest(&self.pipeline, &[event]).await?.into_iter().next();
         Ok(Response::new(pb::RecordClickResponse { result }))
     }
 

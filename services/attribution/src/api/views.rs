@@ -15,11 +15,10 @@ use xiaopu_common::{
     validate::{self, period},
 };
 
-use super::{
-    AttributionApi, Error,
-    engine::{line_state, state_of},
-};
+use super::AttributionApi;
 use crate::{
+    Error,
+    app::engine::{line_state, state_of},
     domain::Reason,
     store::{
         self,
@@ -211,7 +210,7 @@ pub async fn explain_line(
         share_code: found.share_code.clone().unwrap_or_default(),
         click_event_id: found.click_event_id.clone().unwrap_or_default(),
         clicked_at: found.clicked_at.map(to_timestamp),
-        window_days: i32::try_from(api.engine.rules.window.num_days()).unwrap_or(i32::MAX),
+        window_days: i32::try_from(api.pipeline.engine.rules.window.num_days()).unwrap_or(i32::MAX),
         rate_id: found.rate_id.map(|r| r.to_string()).unwrap_or_default(),
         rate_bps: found.rate_bps.unwrap_or(0),
         decided_at: Some(to_timestamp(found.decided_at)),

@@ -1,10 +1,8 @@
 //! The gRPC face of settlement: finance's periods, batches, holds, adjustments and
 //! reconciliation; promoters' and suppliers' views. Handlers live in the modules below.
 mod batches;
-mod commission_feed;
 mod convert;
 mod csv;
-mod error;
 mod exports;
 mod files;
 mod holds;
@@ -12,7 +10,6 @@ mod lines;
 mod payees;
 mod payouts;
 mod reconcile;
-pub mod sweep;
 mod views;
 
 use chrono::TimeDelta;
@@ -30,7 +27,8 @@ use xiaopu_common::{
     time::SharedClock,
 };
 
-pub use self::{batches::close, commission_feed::CommissionFeed, error::Error};
+pub use self::batches::close;
+pub use crate::Error;
 use crate::{SettlementSettings, store};
 
 /// Every period a request names is `[from, to)`, checked the same way everywhere.
@@ -103,7 +101,7 @@ impl SettlementService for SettlementApi {
         request: Request<pb::RunSettleableSweepRequest>,
     ) -> Result<Response<pb::RunSettleableSweepResponse>, Status> {
         request.caller()?.require_role(&[Role::Finance, Role::Admin])?;
-        let moved = sweep::run(&self.pool, &self.clock, self.hold()).await?;
+        let moved = crate::jobs::sweep::run(&self.pool, &self.clock, self.hold()).await?;
         Ok(Response::new(pb::RunSettleableSweepResponse { moved }))
     }
 

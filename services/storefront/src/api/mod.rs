@@ -2,14 +2,9 @@
 //! against the resource's owner, and orchestrates `store` and `domain`. Handlers live
 //! by subject in the modules below; this file only routes to them.
 mod catalog;
-mod convert;
-mod error;
-mod events;
 mod links;
-mod listing_adds;
 mod listings;
 mod page_cache;
-mod promoter_status;
 mod rates;
 mod shops;
 
@@ -24,8 +19,12 @@ use xiaopu_api::{
 };
 use xiaopu_common::{grpc_client::Upstream, paging::Page, time::SharedClock};
 
-pub use self::{error::Error, promoter_status::PromoterStatusHandler};
+pub use crate::Error;
 use crate::{StorefrontSettings, domain::RateBounds};
+use crate::{
+    app::{events, listing_adds},
+    convert,
+};
 
 pub struct StorefrontApi {
     pool: PgPool,

@@ -269,12 +269,13 @@ async fn adds_arriving_together_are_each_answered_on_their_own_and_positions_sta
     assert_eq!(codes(Code::NotFound), 3, "unknown products are refused");
 
     let pool = app.pool().await;
-    let positions: Vec<(i32,)> =
-        sqlx::query_as("SELECT position FROM listing WHERE shop_id = $1::uuid AND removed_at IS NULL ORDER BY position")
-            .bind(&shop.shop_id)
-            .fetch_all(&pool)
-            .await
-            .expect("positions");
+    let positions: Vec<(i32,)> = sqlx::query_as(
+        "SELECT position FROM listing WHERE shop_id = $1::uuid AND removed_at IS NULL ORDER BY position",
+    )
+    .bind(&shop.shop_id)
+    .fetch_all(&pool)
+    .await
+    .expect("positions");
     assert_eq!(positions, (1..=21).map(|p| (p,)).collect::<Vec<_>>(), "one listing per place, no gaps");
     let top: Vec<(uuid::Uuid,)> = sqlx::query_as(
         "SELECT product_id FROM listing WHERE shop_id = $1::uuid AND removed_at IS NULL AND position <= 6",

@@ -13,7 +13,7 @@ use xiaopu_common::{
     testing::{TestDatabase, authed},
     time::{SystemClock, to_timestamp},
 };
-use xiaopu_storefront::api::PromoterStatusHandler;
+use xiaopu_storefront::feeds::PromoterStatusHandler;
 
 use crate::support::{spawn, spawn_with};
 

@@ -3,7 +3,7 @@ use uuid::Uuid;
 use xiaopu_api::{storefront as pb, topics};
 use xiaopu_common::{feed::OutboxEvent, time::to_timestamp};
 
-use super::convert;
+use crate::convert;
 use crate::store::{
     listing::ListingRecord, product::ProductRecord, rate::RateRecord, share_link::ShareLinkRecord, shop::ShopRecord,
 };

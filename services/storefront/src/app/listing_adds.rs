@@ -24,8 +24,9 @@ use xiaopu_common::{
     time::SharedClock,
 };
 
-use super::{Error, events};
+use super::events;
 use crate::{
+    Error,
     domain::{MAX_LISTINGS_PER_SHOP, ProductStatus},
     store::{self, listing::ListingRecord, product::ProductRecord},
 };

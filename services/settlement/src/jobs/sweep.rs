@@ -9,8 +9,8 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use xiaopu_common::time::SharedClock;
 
-use super::Error;
 use crate::{
+    Error,
     domain::ledger,
     store::{self, Journal},
 };

@@ -11,8 +11,7 @@ use xiaopu_common::{
     time::{SharedClock, from_timestamp},
 };
 
-use super::events;
-use crate::{domain::shop_status_for, store};
+use crate::{app::events, domain::shop_status_for, store};
 
 pub struct PromoterStatusHandler {
     pub clock: SharedClock,

@@ -8,8 +8,10 @@ use xiaopu_common::{
     time::{SharedClock, from_timestamp},
 };
 
-use super::engine::Engine;
-use crate::store::{self, lines, read_model};
+use crate::{
+    app::Engine,
+    store::{self, lines, read_model},
+};
 
 pub struct StorefrontFeed {
     pub engine: Engine,

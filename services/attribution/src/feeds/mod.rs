@@ -1,0 +1,4 @@
+//! Consumers of other services' feeds.
+mod storefront;
+
+pub use self::storefront::StorefrontFeed;

@@ -1,0 +1,68 @@
+//! Attribution's settings: what can be configured, its defaults and the rules a
+//! value must meet (a bad value stops the service at start, naming the key).
+use chrono::TimeDelta;
+use serde::Deserialize;
+use xiaopu_common::config::{self, ConfigError, Section, UpstreamSettings, Validate};
+
+use crate::domain;
+
+/// The service's whole configuration.
+pub type Settings = config::Settings<AttributionSettings>;
+
+/// `XIAOPU_ATTRIBUTION__…`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AttributionSettings {
+    /// The storefront whose feed this follows (`XIAOPU_ATTRIBUTION__STOREFRONT__URL`).
+    pub storefront: UpstreamSettings,
+    /// How long a click counts before a payment.
+    pub window_days: u32,
+    /// Whether a promoter buying through their own link earns.
+    pub allow_self_purchase: bool,
+    /// Accepted currencies, comma-separated.
+    pub currencies: String,
+}
+
+impl Default for AttributionSettings {
+    fn default() -> Self {
+        Self {
+            storefront: UpstreamSettings::new("http://127.0.0.1:50052"),
+            window_days: 15,
+            allow_self_purchase: false,
+            currencies: "CNY".into(),
+        }
+    }
+}
+
+impl AttributionSettings {
+    pub fn rules(&self) -> domain::Rules {
+        domain::Rules {
+            window: TimeDelta::days(i64::from(self.window_days)),
+            allow_self_purchase: self.allow_self_purchase,
+        }
+    }
+
+    pub fn currency_list(&self) -> Vec<String> {
+        self.currencies.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect()
+    }
+}
+
+impl Section for AttributionSettings {
+    const KEY: &'static str = "attribution";
+}
+
+impl Validate for AttributionSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.storefront.validate("attribution.storefront")?;
+        if !(1..=365).contains(&self.window_days) {
+            return Err(ConfigError::invalid("attribution.window_days", "must be between 1 and 365"));
+        }
+        let currencies = self.currency_list();
+        if currencies.is_empty()
+            || currencies.iter().any(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(ConfigError::invalid("attribution.currencies", "must list ISO 4217 codes, e.g. CNY"));
+        }
+        Ok(())
+    }
+}

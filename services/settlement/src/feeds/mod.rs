@@ -1,0 +1,4 @@
+//! Consumers of other services' feeds.
+mod commission;
+
+pub use self::commission::CommissionFeed;

@@ -1,0 +1,2 @@
+//! Background work of settlement.
+pub mod sweep;

@@ -1,0 +1,4 @@
+//! Consumers of other services' feeds.
+mod promoter_status;
+
+pub use self::promoter_status::PromoterStatusHandler;
