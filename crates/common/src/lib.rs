@@ -11,6 +11,7 @@ pub mod grpc_client;
 pub mod idempotency;
 pub mod malformed;
 pub mod paging;
+mod route;
 pub mod sealed;
 pub mod server;
 pub mod service;

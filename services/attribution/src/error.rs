@@ -4,6 +4,10 @@ use xiaopu_common::error::{Invalid, database_status, is_retryable_conflict, reas
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Refused before any work: the caller's role or ownership, or a malformed
+    /// request the common checks caught (already a `Status`).
+    #[error("{}", .0.message())]
+    Refused(#[from] Status),
     #[error(transparent)]
     Invalid(#[from] Invalid),
     #[error("{what} `{id}` not found")]
@@ -16,6 +20,7 @@ impl From<Error> for Status {
     fn from(err: Error) -> Self {
         let message = err.to_string();
         match err {
+            Error::Refused(status) => status,
             Error::Invalid(invalid) => invalid.into(),
             Error::NotFound { .. } => status_with_reason(Code::NotFound, reason::NOT_FOUND, message),
             // Lost a lock race with a concurrent batch: safe to retry as is.

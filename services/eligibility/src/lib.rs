@@ -4,6 +4,7 @@
 //! SQL. [`start`] builds the whole server from settings, for `main` and tests alike.
 pub mod api;
 pub mod domain;
+mod error;
 mod settings;
 pub mod store;
 
@@ -16,6 +17,7 @@ use xiaopu_common::{
     time::{SharedClock, SystemClock},
 };
 
+pub use self::error::Error;
 pub use self::settings::{EligibilitySettings, Settings};
 
 pub struct Eligibility;

@@ -11,6 +11,10 @@ use crate::domain::{batch::Refusal, ledger::Unbalanced};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Refused before any work: the caller's role or ownership, or a malformed
+    /// request the common checks caught (already a `Status`).
+    #[error("{}", .0.message())]
+    Refused(#[from] Status),
     #[error(transparent)]
     Invalid(#[from] Invalid),
     #[error("{what} `{id}` not found")]
@@ -64,6 +68,7 @@ impl From<Error> for Status {
     fn from(err: Error) -> Self {
         let message = err.to_string();
         match err {
+            Error::Refused(status) => status,
             Error::Invalid(invalid) => invalid.into(),
             Error::NotFound { .. } => status_with_reason(Code::NotFound, reason::NOT_FOUND, message),
             Error::FourEyes { .. } => status_with_reason(Code::FailedPrecondition, reason::FOUR_EYES, message),

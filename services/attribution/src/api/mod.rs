@@ -3,7 +3,7 @@
 mod views;
 
 use sqlx::PgPool;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use xiaopu_api::attribution::{self as pb, attribution_service_server::AttributionService, order_event};
 use xiaopu_common::{
     auth::{CallerExt, Role},
@@ -32,21 +32,20 @@ impl AttributionApi {
     }
 }
 
-#[tonic::async_trait]
-impl AttributionService for AttributionApi {
+/// The RPC handlers written here; the rest live by subject in the modules above.
+impl AttributionApi {
     #[tracing::instrument(skip_all, fields(events = request.get_ref().events.len()))]
     async fn ingest_events(
         &self,
         request: Request<pb::IngestEventsRequest>,
-    ) -> Result<Response<pb::IngestEventsResponse>, Status> {
+    ) -> Result<Response<pb::IngestEventsResponse>, Error> {
         request.caller()?.require_role(&[Role::Service, Role::Admin])?;
         let events = &request.get_ref().events;
         if events.len() > ingest::MAX_BATCH {
             return Err(Error::from(Invalid::field(
                 "events",
                 format!("must hold at most {} events", ingest::MAX_BATCH),
-            ))
-            .into());
+            )));
         }
         let results = ingest::ingest(&self.pipeline, events).await?;
         Ok(Response::new(pb::IngestEventsResponse { results }))
@@ -56,55 +55,27 @@ impl AttributionService for AttributionApi {
     async fn record_click(
         &self,
         request: Request<pb::RecordClickRequest>,
-    ) -> Result<Response<pb::RecordClickResponse>, Status> {
+    ) -> Result<Response<pb::RecordClickResponse>, Error> {
         request.caller()?.require_role(&[Role::Service, Role::Admin])?;
         let click = request.into_inner().click.unwrap_or_default();
         let event = pb::OrderEvent { event: Some(order_event::Event::Click(click)) };
         let result = ingest::ingest(&self.pipeline, &[event]).await?.into_iter().next();
         Ok(Response::new(pb::RecordClickResponse { result }))
     }
+}
 
-    async fn list_promoter_lines(
-        &self,
-        request: Request<pb::ListPromoterLinesRequest>,
-    ) -> Result<Response<pb::ListPromoterLinesResponse>, Status> {
-        views::list_promoter_lines(self, request).await
-    }
-
-    async fn list_supplier_lines(
-        &self,
-        request: Request<pb::ListSupplierLinesRequest>,
-    ) -> Result<Response<pb::ListSupplierLinesResponse>, Status> {
-        views::list_supplier_lines(self, request).await
-    }
-
-    async fn get_link_stats(
-        &self,
-        request: Request<pb::GetLinkStatsRequest>,
-    ) -> Result<Response<pb::GetLinkStatsResponse>, Status> {
-        views::get_link_stats(self, request).await
-    }
-
-    async fn explain_line(
-        &self,
-        request: Request<pb::ExplainLineRequest>,
-    ) -> Result<Response<pb::ExplainLineResponse>, Status> {
-        views::explain_line(self, request).await
-    }
-
-    async fn get_period_totals(
-        &self,
-        request: Request<pb::GetPeriodTotalsRequest>,
-    ) -> Result<Response<pb::GetPeriodTotalsResponse>, Status> {
-        views::get_period_totals(self, request).await
-    }
-
-    type StreamPeriodLinesStream = views::LineStream;
-
-    async fn stream_period_lines(
-        &self,
-        request: Request<pb::StreamPeriodLinesRequest>,
-    ) -> Result<Response<Self::StreamPeriodLinesStream>, Status> {
-        views::stream_period_lines(self, request).await
+xiaopu_common::route! {
+    impl AttributionService for AttributionApi [type StreamPeriodLinesStream = views::LineStream;] {
+        ingest_events => AttributionApi::ingest_events: pb::IngestEventsRequest => pb::IngestEventsResponse;
+        record_click => AttributionApi::record_click: pb::RecordClickRequest => pb::RecordClickResponse;
+        list_promoter_lines => views::list_promoter_lines:
+            pb::ListPromoterLinesRequest => pb::ListPromoterLinesResponse;
+        list_supplier_lines => views::list_supplier_lines:
+            pb::ListSupplierLinesRequest => pb::ListSupplierLinesResponse;
+        get_link_stats => views::get_link_stats: pb::GetLinkStatsRequest => pb::GetLinkStatsResponse;
+        explain_line => views::explain_line: pb::ExplainLineRequest => pb::ExplainLineResponse;
+        get_period_totals => views::get_period_totals: pb::GetPeriodTotalsRequest => pb::GetPeriodTotalsResponse;
+        stream_period_lines => views::stream_period_lines:
+            pb::StreamPeriodLinesRequest => Self::StreamPeriodLinesStream;
     }
 }

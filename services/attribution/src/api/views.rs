@@ -92,16 +92,14 @@ fn lines(rows: &[LineRow], viewer: &Caller) -> Result<Vec<pb::OrderLine>, Error>
 pub async fn list_promoter_lines(
     api: &AttributionApi,
     request: Request<pb::ListPromoterLinesRequest>,
-) -> Result<Response<pb::ListPromoterLinesResponse>, Status> {
+) -> Result<Response<pb::ListPromoterLinesResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter, Role::Service, Role::Admin, Role::Finance])?;
     let r = request.into_inner();
     let promoter = validate::id("promoter_id", &r.promoter_id).map_err(|v| Error::from(Invalid::from(v)))?;
     caller.require_owner(Role::Promoter, promoter, &[Role::Service, Role::Admin, Role::Finance])?;
-    let page: Page<(DateTime<Utc>, String)> =
-        Page::from_request(r.page_size, &r.page_token, 50, 500).map_err(Error::from)?;
-    let mut rows =
-        store::views::promoter_lines(&api.pool, promoter, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let page: Page<(DateTime<Utc>, String)> = Page::from_request(r.page_size, &r.page_token, 50, 500)?;
+    let mut rows = store::views::promoter_lines(&api.pool, promoter, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |l| (l.paid_at, l.line_id.clone()));
     Ok(Response::new(pb::ListPromoterLinesResponse { lines: lines(&rows, &caller)?, next_page_token }))
 }
@@ -110,18 +108,15 @@ pub async fn list_promoter_lines(
 pub async fn list_supplier_lines(
     api: &AttributionApi,
     request: Request<pb::ListSupplierLinesRequest>,
-) -> Result<Response<pb::ListSupplierLinesResponse>, Status> {
+) -> Result<Response<pb::ListSupplierLinesResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Supplier, Role::Service, Role::Admin, Role::Finance])?;
     let r = request.into_inner();
     let supplier = validate::id("supplier_id", &r.supplier_id).map_err(|v| Error::from(Invalid::from(v)))?;
     caller.require_owner(Role::Supplier, supplier, &[Role::Service, Role::Admin, Role::Finance])?;
     let period = period(r.from.as_ref(), r.to.as_ref())?;
-    let page: Page<(DateTime<Utc>, String)> =
-        Page::from_request(r.page_size, &r.page_token, 50, 500).map_err(Error::from)?;
-    let mut rows = store::views::supplier_lines(&api.pool, supplier, period, page.after, page.limit + 1)
-        .await
-        .map_err(Error::from)?;
+    let page: Page<(DateTime<Utc>, String)> = Page::from_request(r.page_size, &r.page_token, 50, 500)?;
+    let mut rows = store::views::supplier_lines(&api.pool, supplier, period, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |l| (l.paid_at, l.line_id.clone()));
     Ok(Response::new(pb::ListSupplierLinesResponse { lines: lines(&rows, &caller)?, next_page_token }))
 }
@@ -130,14 +125,14 @@ pub async fn list_supplier_lines(
 pub async fn get_link_stats(
     api: &AttributionApi,
     request: Request<pb::GetLinkStatsRequest>,
-) -> Result<Response<pb::GetLinkStatsResponse>, Status> {
+) -> Result<Response<pb::GetLinkStatsResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter, Role::Service, Role::Admin, Role::Finance])?;
     let r = request.into_inner();
     let promoter = validate::id("promoter_id", &r.promoter_id).map_err(|v| Error::from(Invalid::from(v)))?;
     caller.require_owner(Role::Promoter, promoter, &[Role::Service, Role::Admin, Role::Finance])?;
     let period = period(r.from.as_ref(), r.to.as_ref())?;
-    let figures = store::views::link_figures(&api.pool, promoter, period).await.map_err(Error::from)?;
+    let figures = store::views::link_figures(&api.pool, promoter, period).await?;
     let (links, channels) = link_stats(figures);
     Ok(Response::new(pb::GetLinkStatsResponse { links, channels }))
 }
@@ -193,19 +188,18 @@ fn link_stats(figures: Vec<LinkFigures>) -> (Vec<pb::LinkStats>, Vec<pb::LinkSta
 pub async fn explain_line(
     api: &AttributionApi,
     request: Request<pb::ExplainLineRequest>,
-) -> Result<Response<pb::ExplainLineResponse>, Status> {
+) -> Result<Response<pb::ExplainLineResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter, Role::Service, Role::Admin, Role::Finance])?;
     let line_id = validate::id("line_id", &request.get_ref().line_id).map_err(|v| Error::from(Invalid::from(v)))?;
     let found = store::views::line(&api.pool, line_id)
-        .await
-        .map_err(Error::from)?
+        .await?
         .ok_or_else(|| Error::NotFound { what: "order line", id: line_id.to_owned() })?;
     // A promoter sees the lines they earn on; nobody else's.
     let earner = if found.attributed { found.promoter_id.as_deref().unwrap_or("") } else { "" };
     caller.require_owner(Role::Promoter, earner, &[Role::Service, Role::Admin, Role::Finance])?;
     let explanation = pb::Explanation {
-        reason: reason(&found.reason).map_err(Error::from)?.into(),
+        reason: reason(&found.reason)?.into(),
         summary: found.summary.clone(),
         share_code: found.share_code.clone().unwrap_or_default(),
         click_event_id: found.click_event_id.clone().unwrap_or_default(),
@@ -215,7 +209,7 @@ pub async fn explain_line(
         rate_bps: found.rate_bps.unwrap_or(0),
         decided_at: Some(to_timestamp(found.decided_at)),
     };
-    let line = line(&found, &caller).map_err(Error::from)?;
+    let line = line(&found, &caller)?;
     Ok(Response::new(pb::ExplainLineResponse { line: Some(line), explanation: Some(explanation) }))
 }
 
@@ -242,13 +236,13 @@ const RECONCILERS: &[Role] = &[Role::Finance, Role::Service, Role::Admin];
 pub async fn get_period_totals(
     api: &AttributionApi,
     request: Request<pb::GetPeriodTotalsRequest>,
-) -> Result<Response<pb::GetPeriodTotalsResponse>, Status> {
+) -> Result<Response<pb::GetPeriodTotalsResponse>, Error> {
     request.caller()?.require_role(RECONCILERS)?;
     let r = request.get_ref();
     let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
-    let promoters = store::views::promoter_totals(&api.pool, from, to).await.map_err(Error::from)?;
-    let suppliers = store::views::supplier_totals(&api.pool, from, to).await.map_err(Error::from)?;
-    let unattributed = store::views::unattributed_count(&api.pool, from, to).await.map_err(Error::from)?;
+    let promoters = store::views::promoter_totals(&api.pool, from, to).await?;
+    let suppliers = store::views::supplier_totals(&api.pool, from, to).await?;
+    let unattributed = store::views::unattributed_count(&api.pool, from, to).await?;
     Ok(Response::new(pb::GetPeriodTotalsResponse {
         promoters: parties(promoters)?,
         suppliers: parties(suppliers)?,
@@ -262,7 +256,7 @@ pub type LineStream = Pin<Box<dyn Stream<Item = Result<pb::StreamPeriodLinesResp
 pub async fn stream_period_lines(
     api: &AttributionApi,
     request: Request<pb::StreamPeriodLinesRequest>,
-) -> Result<Response<LineStream>, Status> {
+) -> Result<Response<LineStream>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(RECONCILERS)?;
     let r = request.into_inner();

@@ -1,11 +1,10 @@
 //! The gRPC face of eligibility: decode and validate, authorise, orchestrate the
 //! store and the rules, and answer.
 mod convert;
-mod error;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::PgPool;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use uuid::Uuid;
 use xiaopu_api::{
     eligibility::{self as pb, eligibility_service_server::EligibilityService},
@@ -21,7 +20,7 @@ use xiaopu_common::{
     validate,
 };
 
-pub use self::error::Error;
+pub use crate::Error;
 use crate::{
     domain::{self, Evidence, MAX_SCORE, MIN_SCORE, Rule, Status as PromoterStatus},
     store::{self, DecisionRecord, PromoterRecord, ScoreRecord},
@@ -202,16 +201,16 @@ impl EligibilityApi {
     }
 }
 
-#[tonic::async_trait]
-impl EligibilityService for EligibilityApi {
+/// The RPC handlers, routed at the end of this file.
+impl EligibilityApi {
     #[tracing::instrument(skip_all, fields(person_id = %request.get_ref().person_id))]
     async fn record_credit_score(
         &self,
         request: Request<pb::RecordCreditScoreRequest>,
-    ) -> Result<Response<pb::RecordCreditScoreResponse>, Status> {
+    ) -> Result<Response<pb::RecordCreditScoreResponse>, Error> {
         let caller = request.caller()?.clone();
         caller.require_role(PRIVILEGED)?;
-        let new = validate_record(request.get_ref(), self.clock.now()).map_err(Error::from)?;
+        let new = validate_record(request.get_ref(), self.clock.now())?;
         Ok(Response::new(self.record(&caller, new).await?))
     }
 
@@ -219,11 +218,11 @@ impl EligibilityService for EligibilityApi {
     async fn check_eligibility(
         &self,
         request: Request<pb::CheckEligibilityRequest>,
-    ) -> Result<Response<pb::CheckEligibilityResponse>, Status> {
+    ) -> Result<Response<pb::CheckEligibilityResponse>, Error> {
         request.caller()?.require_role(READERS)?;
-        let person = person_id(&request.get_ref().person_id).map_err(Error::from)?;
+        let person = person_id(&request.get_ref().person_id)?;
         request.caller()?.require_owner(Role::Promoter, person, PRIVILEGED)?;
-        let promoter = store::promoter(&self.pool, person).await.map_err(Error::from)?;
+        let promoter = store::promoter(&self.pool, person).await?;
         let now = self.clock.now();
         let verdict = domain::decide(promoter.as_ref().map(|p| &p.latest), &self.rule, now);
         Ok(Response::new(pb::CheckEligibilityResponse {
@@ -245,13 +244,13 @@ impl EligibilityService for EligibilityApi {
     async fn get_promoter_status(
         &self,
         request: Request<pb::GetPromoterStatusRequest>,
-    ) -> Result<Response<pb::GetPromoterStatusResponse>, Status> {
+    ) -> Result<Response<pb::GetPromoterStatusResponse>, Error> {
         request.caller()?.require_role(READERS)?;
-        let person = person_id(&request.get_ref().person_id).map_err(Error::from)?;
+        let person = person_id(&request.get_ref().person_id)?;
         request.caller()?.require_owner(Role::Promoter, person, PRIVILEGED)?;
-        let promoter = store::promoter(&self.pool, person).await.map_err(Error::from)?;
+        let promoter = store::promoter(&self.pool, person).await?;
         let latest_decision = match &promoter {
-            Some(p) => store::decision(&self.pool, p.latest_decision_id).await.map_err(Error::from)?,
+            Some(p) => store::decision(&self.pool, p.latest_decision_id).await?,
             None => None,
         };
         Ok(Response::new(pb::GetPromoterStatusResponse {
@@ -266,14 +265,13 @@ impl EligibilityService for EligibilityApi {
     async fn list_decisions(
         &self,
         request: Request<pb::ListDecisionsRequest>,
-    ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
+    ) -> Result<Response<pb::ListDecisionsResponse>, Error> {
         request.caller()?.require_role(READERS)?;
         let r = request.get_ref();
-        let person = person_id(&r.person_id).map_err(Error::from)?;
+        let person = person_id(&r.person_id)?;
         request.caller()?.require_owner(Role::Promoter, person, PRIVILEGED)?;
         let page = page(r.page_size, &r.page_token)?;
-        let mut rows =
-            store::list_decisions(&self.pool, person, page.after, page.limit + 1).await.map_err(Error::from)?;
+        let mut rows = store::list_decisions(&self.pool, person, page.after, page.limit + 1).await?;
         let next_page_token = paging::next_page(&mut rows, page.limit, |d| (d.decided_at, d.decision_id));
         Ok(Response::new(pb::ListDecisionsResponse {
             decisions: rows.iter().map(convert::decision).collect(),
@@ -285,13 +283,13 @@ impl EligibilityService for EligibilityApi {
     async fn list_credit_scores(
         &self,
         request: Request<pb::ListCreditScoresRequest>,
-    ) -> Result<Response<pb::ListCreditScoresResponse>, Status> {
+    ) -> Result<Response<pb::ListCreditScoresResponse>, Error> {
         request.caller()?.require_role(READERS)?;
         let r = request.get_ref();
-        let person = person_id(&r.person_id).map_err(Error::from)?;
+        let person = person_id(&r.person_id)?;
         request.caller()?.require_owner(Role::Promoter, person, PRIVILEGED)?;
         let page = page(r.page_size, &r.page_token)?;
-        let mut rows = store::list_scores(&self.pool, person, page.after, page.limit + 1).await.map_err(Error::from)?;
+        let mut rows = store::list_scores(&self.pool, person, page.after, page.limit + 1).await?;
         let next_page_token = paging::next_page(&mut rows, page.limit, |s| (s.evidence.observed_at, s.score_id));
         Ok(Response::new(pb::ListCreditScoresResponse {
             credit_scores: rows.iter().map(convert::score).collect(),
@@ -303,4 +301,18 @@ impl EligibilityService for EligibilityApi {
 /// Page size and keyset (time, id) of a list request.
 fn page(page_size: i32, token: &str) -> Result<Page<(DateTime<Utc>, Uuid)>, Error> {
     Ok(Page::from_request(page_size, token, 50, 500)?)
+}
+
+xiaopu_common::route! {
+    impl EligibilityService for EligibilityApi {
+        record_credit_score => EligibilityApi::record_credit_score:
+            pb::RecordCreditScoreRequest => pb::RecordCreditScoreResponse;
+        check_eligibility => EligibilityApi::check_eligibility:
+            pb::CheckEligibilityRequest => pb::CheckEligibilityResponse;
+        get_promoter_status => EligibilityApi::get_promoter_status:
+            pb::GetPromoterStatusRequest => pb::GetPromoterStatusResponse;
+        list_decisions => EligibilityApi::list_decisions: pb::ListDecisionsRequest => pb::ListDecisionsResponse;
+        list_credit_scores => EligibilityApi::list_credit_scores:
+            pb::ListCreditScoresRequest => pb::ListCreditScoresResponse;
+    }
 }

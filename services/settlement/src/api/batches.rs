@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use uuid::Uuid;
 use xiaopu_api::settlement as pb;
 use xiaopu_common::{
@@ -58,14 +58,14 @@ async fn batch_message_in(db: impl PgExecutor<'_>, api: &SettlementApi, batch_id
 pub async fn close_period(
     api: &SettlementApi,
     request: Request<pb::ClosePeriodRequest>,
-) -> Result<Response<pb::ClosePeriodResponse>, Status> {
+) -> Result<Response<pb::ClosePeriodResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
     let fingerprint = idempotency::fingerprint(&r);
     let mut v = Violations::new();
     v.check(validate::id("request_id", &r.request_id));
-    v.finish().map_err(Error::from)?;
+    v.finish()?;
     let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
     let key = RequestKey { request_id: &r.request_id, fingerprint: &fingerprint };
     Ok(Response::new(close(api, &caller, from, to, key).await?))
@@ -208,14 +208,13 @@ async fn answer_close(
 pub async fn list_periods(
     api: &SettlementApi,
     request: Request<pb::ListPeriodsRequest>,
-) -> Result<Response<pb::ListPeriodsResponse>, Status> {
+) -> Result<Response<pb::ListPeriodsResponse>, Error> {
     request.caller()?.require_role(FINANCE)?;
     let r = request.get_ref();
-    let page: Page<(DateTime<Utc>, Uuid)> =
-        Page::from_request(r.page_size, &r.page_token, 24, 200).map_err(Error::from)?;
-    let mut rows = store::batches::periods(&api.pool, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let page: Page<(DateTime<Utc>, Uuid)> = Page::from_request(r.page_size, &r.page_token, 24, 200)?;
+    let mut rows = store::batches::periods(&api.pool, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |p| (p.starts_at, p.batch_id));
-    let next_from = store::batches::next_period_from(&api.pool).await.map_err(Error::from)?;
+    let next_from = store::batches::next_period_from(&api.pool).await?;
     Ok(Response::new(pb::ListPeriodsResponse {
         periods: rows.iter().map(convert::period).collect(),
         next_page_token,
@@ -227,11 +226,10 @@ pub async fn list_periods(
 pub async fn list_batches(
     api: &SettlementApi,
     request: Request<pb::ListBatchesRequest>,
-) -> Result<Response<pb::ListBatchesResponse>, Status> {
+) -> Result<Response<pb::ListBatchesResponse>, Error> {
     request.caller()?.require_role(FINANCE)?;
     let r = request.get_ref();
-    let page: Page<(DateTime<Utc>, Uuid)> =
-        Page::from_request(r.page_size, &r.page_token, 20, 200).map_err(Error::from)?;
+    let page: Page<(DateTime<Utc>, Uuid)> = Page::from_request(r.page_size, &r.page_token, 20, 200)?;
     let mut v = Violations::new();
     let status = match pb::BatchStatus::try_from(r.status) {
         Ok(pb::BatchStatus::Unspecified) => None,
@@ -243,9 +241,9 @@ pub async fn list_batches(
     };
     let period_from = v.check(validate::timestamp("period_from", r.period_from.as_ref())).flatten();
     let period_to = v.check(validate::timestamp("period_to", r.period_to.as_ref())).flatten();
-    v.finish().map_err(Error::from)?;
+    v.finish()?;
     let filter = BatchFilter { status: status.map(|s| s.as_str().to_owned()), period_from, period_to, batch_id: None };
-    let mut rows = store::batches::list(&api.pool, &filter, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let mut rows = store::batches::list(&api.pool, &filter, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |b| (b.created_at, b.batch_id));
     let currency = &api.settings.currency;
     Ok(Response::new(pb::ListBatchesResponse {
@@ -258,7 +256,7 @@ pub async fn list_batches(
 pub async fn get_batch(
     api: &SettlementApi,
     request: Request<pb::GetBatchRequest>,
-) -> Result<Response<pb::GetBatchResponse>, Status> {
+) -> Result<Response<pb::GetBatchResponse>, Error> {
     request.caller()?.require_role(FINANCE)?;
     let id = batch_id(&request.get_ref().batch_id)?;
     Ok(Response::new(pb::GetBatchResponse { batch: Some(batch_message(api, id).await?) }))
@@ -268,13 +266,12 @@ pub async fn get_batch(
 pub async fn list_batch_lines(
     api: &SettlementApi,
     request: Request<pb::ListBatchLinesRequest>,
-) -> Result<Response<pb::ListBatchLinesResponse>, Status> {
+) -> Result<Response<pb::ListBatchLinesResponse>, Error> {
     request.caller()?.require_role(FINANCE)?;
     let r = request.get_ref();
     let id = batch_id(&r.batch_id)?;
-    let page: Page<(String, String)> =
-        Page::from_request(r.page_size, &r.page_token, 100, 1000).map_err(Error::from)?;
-    let mut rows = store::batches::lines(&api.pool, id, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let page: Page<(String, String)> = Page::from_request(r.page_size, &r.page_token, 100, 1000)?;
+    let mut rows = store::batches::lines(&api.pool, id, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |l| (l.promoter_id.clone(), l.currency.clone()));
     Ok(Response::new(pb::ListBatchLinesResponse {
         lines: rows.iter().map(convert::batch_line).collect(),
@@ -286,21 +283,21 @@ pub async fn list_batch_lines(
 pub async fn approve_batch(
     api: &SettlementApi,
     request: Request<pb::ApproveBatchRequest>,
-) -> Result<Response<pb::ApproveBatchResponse>, Status> {
+) -> Result<Response<pb::ApproveBatchResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let id = batch_id(&request.get_ref().batch_id)?;
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let mut tx = api.pool.begin().await?;
     let store::batches::Locked { status, created_by: creator, .. } =
-        store::batches::lock(&mut tx, id).await.map_err(Error::from)?.ok_or_else(|| Error::not_found("batch", id))?;
+        store::batches::lock(&mut tx, id).await?.ok_or_else(|| Error::not_found("batch", id))?;
     if status != "draft" {
-        return Err(Error::BatchState { batch_id: id.to_string(), status, action: "approval", wanted: "draft" }.into());
+        return Err(Error::BatchState { batch_id: id.to_string(), status, action: "approval", wanted: "draft" });
     }
     if creator == caller.subject {
-        return Err(Error::FourEyes { batch_id: id.to_string(), creator }.into());
+        return Err(Error::FourEyes { batch_id: id.to_string(), creator });
     }
-    store::batches::approve(&mut tx, id, &caller.subject, api.clock.now()).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    store::batches::approve(&mut tx, id, &caller.subject, api.clock.now()).await?;
+    tx.commit().await?;
     tracing::info!(batch_id = %id, approver = %caller.subject, "batch approved");
     Ok(Response::new(pb::ApproveBatchResponse { batch: Some(batch_message(api, id).await?) }))
 }

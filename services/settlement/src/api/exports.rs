@@ -34,7 +34,7 @@ fn is_payable(l: &LineRow) -> bool {
 pub async fn export_batch(
     api: &SettlementApi,
     request: Request<pb::ExportBatchRequest>,
-) -> Result<Response<csv::CsvStream<pb::ExportBatchResponse>>, Status> {
+) -> Result<Response<csv::CsvStream<pb::ExportBatchResponse>>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(super::batches::FINANCE)?;
     let r = request.get_ref();
@@ -45,7 +45,7 @@ pub async fn export_batch(
     let store::batches::Locked { status, approved_by: approver, .. } =
         store::batches::lock(&mut tx, id).await.map_err(to_status)?.ok_or_else(|| Error::not_found("batch", id))?;
     if status == "draft" {
-        return Err(Error::BatchState { batch_id: id.to_string(), status, action: "export", wanted: "approved" }.into());
+        return Err(Error::BatchState { batch_id: id.to_string(), status, action: "export", wanted: "approved" });
     }
     store::batches::mark_exported(&mut tx, id, api.clock.now()).await.map_err(to_status)?;
     tx.commit().await.map_err(to_status)?;
@@ -134,7 +134,7 @@ enum DetailCursor {
 pub async fn export_period_report(
     api: &SettlementApi,
     request: Request<pb::ExportPeriodReportRequest>,
-) -> Result<Response<csv::CsvStream<pb::ExportPeriodReportResponse>>, Status> {
+) -> Result<Response<csv::CsvStream<pb::ExportPeriodReportResponse>>, Error> {
     request.caller()?.require_role(&[Role::Finance, Role::Admin])?;
     let r = request.get_ref();
     let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;

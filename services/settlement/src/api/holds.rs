@@ -1,5 +1,5 @@
 //! Fraud-review holds and manual adjustments (each with its reason, who and when).
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use uuid::Uuid;
 use xiaopu_api::settlement as pb;
 use xiaopu_common::{
@@ -32,7 +32,7 @@ fn promoter_and_reason<'a>(promoter_id: &'a str, reason: &'a str) -> Result<(&'a
 pub async fn place_hold(
     api: &SettlementApi,
     request: Request<pb::PlaceHoldRequest>,
-) -> Result<Response<pb::PlaceHoldResponse>, Status> {
+) -> Result<Response<pb::PlaceHoldResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
@@ -47,16 +47,13 @@ pub async fn place_hold(
         released_at: None,
         release_reason: None,
     };
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let mut tx = api.pool.begin().await?;
     // A hold on a mistyped id would hold nothing while looking like it does.
-    if !store::holds::is_known(&mut *tx, promoter).await.map_err(Error::from)? {
-        return Err(Error::UnknownPromoter(promoter.to_owned()).into());
+    if !store::holds::is_known(&mut *tx, promoter).await? {
+        return Err(Error::UnknownPromoter(promoter.to_owned()));
     }
-    let placed = store::holds::place(&mut tx, &hold)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::AlreadyHeld(promoter.to_owned()))?;
-    tx.commit().await.map_err(Error::from)?;
+    let placed = store::holds::place(&mut tx, &hold).await?.ok_or_else(|| Error::AlreadyHeld(promoter.to_owned()))?;
+    tx.commit().await?;
     tracing::info!(promoter_id = %promoter, by = %caller.subject, "hold placed");
     Ok(Response::new(pb::PlaceHoldResponse { hold: Some(convert::hold(&placed)) }))
 }
@@ -65,17 +62,16 @@ pub async fn place_hold(
 pub async fn release_hold(
     api: &SettlementApi,
     request: Request<pb::ReleaseHoldRequest>,
-) -> Result<Response<pb::ReleaseHoldResponse>, Status> {
+) -> Result<Response<pb::ReleaseHoldResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
     let (promoter, reason) = promoter_and_reason(&r.promoter_id, &r.reason)?;
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let mut tx = api.pool.begin().await?;
     let released = store::holds::release(&mut tx, promoter, &caller.subject, reason, api.clock.now())
-        .await
-        .map_err(Error::from)?
+        .await?
         .ok_or_else(|| Error::NotHeld(promoter.to_owned()))?;
-    tx.commit().await.map_err(Error::from)?;
+    tx.commit().await?;
     Ok(Response::new(pb::ReleaseHoldResponse { hold: Some(convert::hold(&released)) }))
 }
 
@@ -83,14 +79,14 @@ pub async fn release_hold(
 pub async fn list_holds(
     api: &SettlementApi,
     request: Request<pb::ListHoldsRequest>,
-) -> Result<Response<pb::ListHoldsResponse>, Status> {
+) -> Result<Response<pb::ListHoldsResponse>, Error> {
     request.caller()?.require_role(FINANCE)?;
     let r = request.get_ref();
     let promoter = match r.promoter_id.as_str() {
         "" => None,
         id => Some(validate::id("promoter_id", id).map_err(|v| Error::from(xiaopu_common::error::Invalid::from(v)))?),
     };
-    let rows = store::holds::list(&api.pool, r.include_released, promoter).await.map_err(Error::from)?;
+    let rows = store::holds::list(&api.pool, r.include_released, promoter).await?;
     Ok(Response::new(pb::ListHoldsResponse { holds: rows.iter().map(convert::hold).collect() }))
 }
 
@@ -101,7 +97,7 @@ const SCOPE_ADJUST: &str = "settlement.CreateAdjustment";
 pub async fn create_adjustment(
     api: &SettlementApi,
     request: Request<pb::CreateAdjustmentRequest>,
-) -> Result<Response<pb::CreateAdjustmentResponse>, Status> {
+) -> Result<Response<pb::CreateAdjustmentResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
@@ -129,21 +125,15 @@ pub async fn create_adjustment(
             None
         }
     };
-    let (request_id, (promoter, (reason, amount))) =
-        v.finish_with(request_id.zip(promoter.zip(reason.zip(amount)))).map_err(Error::from)?;
+    let (request_id, (promoter, (reason, amount))) = v.finish_with(request_id.zip(promoter.zip(reason.zip(amount))))?;
     let now = api.clock.now();
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let key = match idempotency::claim(&mut tx, SCOPE_ADJUST, &caller.subject, request_id, &fingerprint)
-        .await
-        .map_err(Error::from)?
-    {
+    let mut tx = api.pool.begin().await?;
+    let key = match idempotency::claim(&mut tx, SCOPE_ADJUST, &caller.subject, request_id, &fingerprint).await? {
         Claim::Replay(first) => return Ok(Response::new(first)),
         Claim::New(key) => key,
     };
     // Made before idempotency keys kept answers: answer from the adjustment.
-    if let Some(existing) =
-        store::holds::adjustment_by_request(&mut *tx, &caller.subject, request_id).await.map_err(Error::from)?
-    {
+    if let Some(existing) = store::holds::adjustment_by_request(&mut *tx, &caller.subject, request_id).await? {
         return Ok(Response::new(pb::CreateAdjustmentResponse { adjustment: Some(convert::adjustment(&existing)) }));
     }
     let journal = Journal {
@@ -157,9 +147,9 @@ pub async fn create_adjustment(
         created_by: caller.subject.clone(),
         memo: reason.to_owned(),
         currency: api.settings.currency.clone(),
-        postings: ledger::adjustment(promoter, amount).map_err(Error::from)?,
+        postings: ledger::adjustment(promoter, amount)?,
     };
-    let ids = store::post(&mut tx, &[journal], now).await.map_err(Error::from)?;
+    let ids = store::post(&mut tx, &[journal], now).await?;
     let adjustment = AdjustmentRow {
         adjustment_id: Uuid::now_v7(),
         promoter_id: promoter.to_owned(),
@@ -171,10 +161,10 @@ pub async fn create_adjustment(
         request_id: request_id.to_owned(),
         journal_id: ids.first().copied().unwrap_or_default(),
     };
-    store::holds::insert_adjustment(&mut tx, &adjustment).await.map_err(Error::from)?;
+    store::holds::insert_adjustment(&mut tx, &adjustment).await?;
     let answer = pb::CreateAdjustmentResponse { adjustment: Some(convert::adjustment(&adjustment)) };
-    key.remember(&mut tx, &answer).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    key.remember(&mut tx, &answer).await?;
+    tx.commit().await?;
     tracing::info!(promoter_id = %promoter, amount, by = %caller.subject, "manual adjustment");
     Ok(Response::new(answer))
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use uuid::Uuid;
 use xiaopu_api::settlement as pb;
 use xiaopu_common::{
@@ -61,16 +61,14 @@ async fn placed(api: &SettlementApi, positions: &[Position]) -> Result<Vec<pb::L
 pub async fn list_promoter_lines(
     api: &SettlementApi,
     request: Request<pb::ListPromoterLinesRequest>,
-) -> Result<Response<pb::ListPromoterLinesResponse>, Status> {
+) -> Result<Response<pb::ListPromoterLinesResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter, Role::Finance, Role::Admin])?;
     let r = request.get_ref();
     let promoter = validate::id("promoter_id", &r.promoter_id).map_err(|v| Error::from(Invalid::from(v)))?;
     caller.require_owner(Role::Promoter, promoter, READERS)?;
-    let page: Page<(DateTime<Utc>, String)> =
-        Page::from_request(r.page_size, &r.page_token, 50, 500).map_err(Error::from)?;
-    let mut rows =
-        store::positions::of_promoter(&api.pool, promoter, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let page: Page<(DateTime<Utc>, String)> = Page::from_request(r.page_size, &r.page_token, 50, 500)?;
+    let mut rows = store::positions::of_promoter(&api.pool, promoter, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |p| (p.paid_at, p.line_id.clone()));
     Ok(Response::new(pb::ListPromoterLinesResponse { lines: placed(api, &rows).await?, next_page_token }))
 }
@@ -79,13 +77,13 @@ pub async fn list_promoter_lines(
 pub async fn get_line_ledger(
     api: &SettlementApi,
     request: Request<pb::GetLineLedgerRequest>,
-) -> Result<Response<pb::GetLineLedgerResponse>, Status> {
+) -> Result<Response<pb::GetLineLedgerResponse>, Error> {
     request.caller()?.require_role(READERS)?;
     let line_id = validate::id("line_id", &request.get_ref().line_id).map_err(|v| Error::from(Invalid::from(v)))?;
-    let positions = store::positions::of_line(&api.pool, line_id).await.map_err(Error::from)?;
-    let postings = store::reports::line_journals(&api.pool, line_id).await.map_err(Error::from)?;
+    let positions = store::positions::of_line(&api.pool, line_id).await?;
+    let postings = store::reports::line_journals(&api.pool, line_id).await?;
     if positions.is_empty() && postings.is_empty() {
-        return Err(Error::not_found("order line in the ledger", line_id).into());
+        return Err(Error::not_found("order line in the ledger", line_id));
     }
     Ok(Response::new(pb::GetLineLedgerResponse {
         positions: placed(api, &positions).await?,

@@ -14,7 +14,7 @@ mod views;
 
 use chrono::TimeDelta;
 use sqlx::PgPool;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use xiaopu_api::{
     attribution::attribution_service_client::AttributionServiceClient,
     feed::feed_service_client::FeedServiceClient,
@@ -69,17 +69,17 @@ impl SettlementApi {
     }
 }
 
-#[tonic::async_trait]
-impl SettlementService for SettlementApi {
+/// The RPC handlers written here; the rest live by subject in the modules above.
+impl SettlementApi {
     #[tracing::instrument(skip_all)]
     async fn verify_ledger(
         &self,
         request: Request<pb::VerifyLedgerRequest>,
-    ) -> Result<Response<pb::VerifyLedgerResponse>, Status> {
+    ) -> Result<Response<pb::VerifyLedgerResponse>, Error> {
         request.caller()?.require_role(&[Role::Finance, Role::Admin])?;
-        let (total, journals, postings) = store::reports::ledger_totals(&self.pool).await.map_err(Error::from)?;
-        let unbalanced = store::reports::unbalanced_journals(&self.pool).await.map_err(Error::from)?;
-        let accounts = store::reports::account_balances(&self.pool).await.map_err(Error::from)?;
+        let (total, journals, postings) = store::reports::ledger_totals(&self.pool).await?;
+        let unbalanced = store::reports::unbalanced_journals(&self.pool).await?;
+        let accounts = store::reports::account_balances(&self.pool).await?;
         Ok(Response::new(pb::VerifyLedgerResponse {
             total: convert::money(total, &self.settings.currency),
             unbalanced_journals: unbalanced,
@@ -99,155 +99,47 @@ impl SettlementService for SettlementApi {
     async fn run_settleable_sweep(
         &self,
         request: Request<pb::RunSettleableSweepRequest>,
-    ) -> Result<Response<pb::RunSettleableSweepResponse>, Status> {
+    ) -> Result<Response<pb::RunSettleableSweepResponse>, Error> {
         request.caller()?.require_role(&[Role::Finance, Role::Admin])?;
         let moved = crate::jobs::sweep::run(&self.pool, &self.clock, self.hold()).await?;
         Ok(Response::new(pb::RunSettleableSweepResponse { moved }))
     }
+}
 
-    async fn close_period(
-        &self,
-        r: Request<pb::ClosePeriodRequest>,
-    ) -> Result<Response<pb::ClosePeriodResponse>, Status> {
-        batches::close_period(self, r).await
-    }
-
-    async fn list_periods(
-        &self,
-        r: Request<pb::ListPeriodsRequest>,
-    ) -> Result<Response<pb::ListPeriodsResponse>, Status> {
-        batches::list_periods(self, r).await
-    }
-
-    async fn list_batches(
-        &self,
-        r: Request<pb::ListBatchesRequest>,
-    ) -> Result<Response<pb::ListBatchesResponse>, Status> {
-        batches::list_batches(self, r).await
-    }
-
-    async fn get_batch(&self, r: Request<pb::GetBatchRequest>) -> Result<Response<pb::GetBatchResponse>, Status> {
-        batches::get_batch(self, r).await
-    }
-
-    async fn list_batch_lines(
-        &self,
-        r: Request<pb::ListBatchLinesRequest>,
-    ) -> Result<Response<pb::ListBatchLinesResponse>, Status> {
-        batches::list_batch_lines(self, r).await
-    }
-
-    async fn approve_batch(
-        &self,
-        r: Request<pb::ApproveBatchRequest>,
-    ) -> Result<Response<pb::ApproveBatchResponse>, Status> {
-        batches::approve_batch(self, r).await
-    }
-
-    type ExportBatchStream = csv::CsvStream<pb::ExportBatchResponse>;
-
-    async fn export_batch(
-        &self,
-        r: Request<pb::ExportBatchRequest>,
-    ) -> Result<Response<Self::ExportBatchStream>, Status> {
-        exports::export_batch(self, r).await
-    }
-
-    async fn record_payout(
-        &self,
-        r: Request<pb::RecordPayoutRequest>,
-    ) -> Result<Response<pb::RecordPayoutResponse>, Status> {
-        payouts::record_payout(self, r).await
-    }
-
-    async fn import_payment_results(
-        &self,
-        r: Request<pb::ImportPaymentResultsRequest>,
-    ) -> Result<Response<pb::ImportPaymentResultsResponse>, Status> {
-        payouts::import_payment_results(self, r).await
-    }
-
-    async fn set_payout_profile(
-        &self,
-        r: Request<pb::SetPayoutProfileRequest>,
-    ) -> Result<Response<pb::SetPayoutProfileResponse>, Status> {
-        payees::set_payout_profile(self, r).await
-    }
-
-    async fn get_payout_profile(
-        &self,
-        r: Request<pb::GetPayoutProfileRequest>,
-    ) -> Result<Response<pb::GetPayoutProfileResponse>, Status> {
-        payees::get_payout_profile(self, r).await
-    }
-
-    async fn place_hold(&self, r: Request<pb::PlaceHoldRequest>) -> Result<Response<pb::PlaceHoldResponse>, Status> {
-        holds::place_hold(self, r).await
-    }
-
-    async fn release_hold(
-        &self,
-        r: Request<pb::ReleaseHoldRequest>,
-    ) -> Result<Response<pb::ReleaseHoldResponse>, Status> {
-        holds::release_hold(self, r).await
-    }
-
-    async fn list_holds(&self, r: Request<pb::ListHoldsRequest>) -> Result<Response<pb::ListHoldsResponse>, Status> {
-        holds::list_holds(self, r).await
-    }
-
-    async fn create_adjustment(
-        &self,
-        r: Request<pb::CreateAdjustmentRequest>,
-    ) -> Result<Response<pb::CreateAdjustmentResponse>, Status> {
-        holds::create_adjustment(self, r).await
-    }
-
-    async fn get_promoter_earnings(
-        &self,
-        r: Request<pb::GetPromoterEarningsRequest>,
-    ) -> Result<Response<pb::GetPromoterEarningsResponse>, Status> {
-        views::promoter_earnings(self, r).await
-    }
-
-    async fn list_promoter_lines(
-        &self,
-        r: Request<pb::ListPromoterLinesRequest>,
-    ) -> Result<Response<pb::ListPromoterLinesResponse>, Status> {
-        lines::list_promoter_lines(self, r).await
-    }
-
-    async fn get_line_ledger(
-        &self,
-        r: Request<pb::GetLineLedgerRequest>,
-    ) -> Result<Response<pb::GetLineLedgerResponse>, Status> {
-        lines::get_line_ledger(self, r).await
-    }
-
-    async fn get_supplier_charges(
-        &self,
-        r: Request<pb::GetSupplierChargesRequest>,
-    ) -> Result<Response<pb::GetSupplierChargesResponse>, Status> {
-        views::supplier_charges(self, r).await
-    }
-
-    async fn get_period_report(
-        &self,
-        r: Request<pb::GetPeriodReportRequest>,
-    ) -> Result<Response<pb::GetPeriodReportResponse>, Status> {
-        views::period_report(self, r).await
-    }
-
-    type ExportPeriodReportStream = csv::CsvStream<pb::ExportPeriodReportResponse>;
-
-    async fn export_period_report(
-        &self,
-        r: Request<pb::ExportPeriodReportRequest>,
-    ) -> Result<Response<Self::ExportPeriodReportStream>, Status> {
-        exports::export_period_report(self, r).await
-    }
-
-    async fn reconcile(&self, r: Request<pb::ReconcileRequest>) -> Result<Response<pb::ReconcileResponse>, Status> {
-        reconcile::reconcile(self, r).await
+xiaopu_common::route! {
+    impl SettlementService for SettlementApi [
+        type ExportBatchStream = csv::CsvStream<pb::ExportBatchResponse>;
+        type ExportPeriodReportStream = csv::CsvStream<pb::ExportPeriodReportResponse>;
+    ] {
+        verify_ledger => SettlementApi::verify_ledger: pb::VerifyLedgerRequest => pb::VerifyLedgerResponse;
+        run_settleable_sweep => SettlementApi::run_settleable_sweep:
+            pb::RunSettleableSweepRequest => pb::RunSettleableSweepResponse;
+        close_period => batches::close_period: pb::ClosePeriodRequest => pb::ClosePeriodResponse;
+        list_periods => batches::list_periods: pb::ListPeriodsRequest => pb::ListPeriodsResponse;
+        list_batches => batches::list_batches: pb::ListBatchesRequest => pb::ListBatchesResponse;
+        get_batch => batches::get_batch: pb::GetBatchRequest => pb::GetBatchResponse;
+        list_batch_lines => batches::list_batch_lines: pb::ListBatchLinesRequest => pb::ListBatchLinesResponse;
+        approve_batch => batches::approve_batch: pb::ApproveBatchRequest => pb::ApproveBatchResponse;
+        export_batch => exports::export_batch: pb::ExportBatchRequest => Self::ExportBatchStream;
+        record_payout => payouts::record_payout: pb::RecordPayoutRequest => pb::RecordPayoutResponse;
+        import_payment_results => payouts::import_payment_results:
+            pb::ImportPaymentResultsRequest => pb::ImportPaymentResultsResponse;
+        set_payout_profile => payees::set_payout_profile: pb::SetPayoutProfileRequest => pb::SetPayoutProfileResponse;
+        get_payout_profile => payees::get_payout_profile: pb::GetPayoutProfileRequest => pb::GetPayoutProfileResponse;
+        place_hold => holds::place_hold: pb::PlaceHoldRequest => pb::PlaceHoldResponse;
+        release_hold => holds::release_hold: pb::ReleaseHoldRequest => pb::ReleaseHoldResponse;
+        list_holds => holds::list_holds: pb::ListHoldsRequest => pb::ListHoldsResponse;
+        create_adjustment => holds::create_adjustment: pb::CreateAdjustmentRequest => pb::CreateAdjustmentResponse;
+        get_promoter_earnings => views::promoter_earnings:
+            pb::GetPromoterEarningsRequest => pb::GetPromoterEarningsResponse;
+        list_promoter_lines => lines::list_promoter_lines:
+            pb::ListPromoterLinesRequest => pb::ListPromoterLinesResponse;
+        get_line_ledger => lines::get_line_ledger: pb::GetLineLedgerRequest => pb::GetLineLedgerResponse;
+        get_supplier_charges => views::supplier_charges:
+            pb::GetSupplierChargesRequest => pb::GetSupplierChargesResponse;
+        get_period_report => views::period_report: pb::GetPeriodReportRequest => pb::GetPeriodReportResponse;
+        export_period_report => exports::export_period_report:
+            pb::ExportPeriodReportRequest => Self::ExportPeriodReportStream;
+        reconcile => reconcile::reconcile: pb::ReconcileRequest => pb::ReconcileResponse;
     }
 }

@@ -1,7 +1,7 @@
 //! Payout profiles: a promoter says who and where to pay; the details are sealed at
 //! rest and read back masked. Only the batch's approver sees them in full, in the
 //! payout file (see `files`).
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use xiaopu_api::settlement as pb;
 use xiaopu_common::{
     auth::{CallerExt, Role},
@@ -51,7 +51,7 @@ pub fn profile_message(p: &ProfileRow) -> pb::PayoutProfile {
 pub async fn set_payout_profile(
     api: &SettlementApi,
     request: Request<pb::SetPayoutProfileRequest>,
-) -> Result<Response<pb::SetPayoutProfileResponse>, Status> {
+) -> Result<Response<pb::SetPayoutProfileResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter])?;
     let r = request.into_inner();
@@ -75,7 +75,7 @@ pub async fn set_payout_profile(
         }
     }
     v.check(validate::optional_text("bank_name", bank, 50, false));
-    let method = v.finish_with(method).map_err(Error::from)?;
+    let method = v.finish_with(method)?;
 
     let details = Payee { legal_name: name.to_owned(), account: account.clone() };
     let plain = serde_json::to_vec(&details).map_err(|e| Error::Sealing(e.to_string()))?;
@@ -89,9 +89,9 @@ pub async fn set_payout_profile(
         sealed: api.payee_key.seal(&caller.subject, &plain),
         updated_at: api.clock.now(),
     };
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    store::payees::upsert(&mut tx, &row).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    let mut tx = api.pool.begin().await?;
+    store::payees::upsert(&mut tx, &row).await?;
+    tx.commit().await?;
     tracing::info!(promoter_id = %row.promoter_id, method = %row.method, "payout profile set");
     Ok(Response::new(pb::SetPayoutProfileResponse { profile: Some(profile_message(&row)) }))
 }
@@ -100,7 +100,7 @@ pub async fn set_payout_profile(
 pub async fn get_payout_profile(
     api: &SettlementApi,
     request: Request<pb::GetPayoutProfileRequest>,
-) -> Result<Response<pb::GetPayoutProfileResponse>, Status> {
+) -> Result<Response<pb::GetPayoutProfileResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter, Role::Finance, Role::Admin])?;
     let asked = request.get_ref().promoter_id.as_str();
@@ -110,8 +110,7 @@ pub async fn get_payout_profile(
     };
     caller.require_owner(Role::Promoter, promoter, READERS)?;
     let row = store::payees::get(&api.pool, promoter)
-        .await
-        .map_err(Error::from)?
+        .await?
         .ok_or_else(|| Error::not_found("payout profile of promoter", promoter))?;
     Ok(Response::new(pb::GetPayoutProfileResponse { profile: Some(profile_message(&row)) }))
 }

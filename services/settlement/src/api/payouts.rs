@@ -25,7 +25,7 @@ const MAX_REFERENCE_CHARS: usize = 200;
 pub async fn record_payout(
     api: &SettlementApi,
     request: Request<pb::RecordPayoutRequest>,
-) -> Result<Response<pb::RecordPayoutResponse>, Status> {
+) -> Result<Response<pb::RecordPayoutResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
@@ -40,7 +40,7 @@ pub async fn record_payout(
         }
     };
     let reference = v.check(validate::text("reference", &r.reference, MAX_REFERENCE_CHARS, false));
-    let (line_id, (outcome, reference)) = v.finish_with(line_id.zip(outcome.zip(reference))).map_err(Error::from)?;
+    let (line_id, (outcome, reference)) = v.finish_with(line_id.zip(outcome.zip(reference)))?;
     let (line, _) = record(api, &caller, line_id, outcome, reference, None).await?;
     Ok(Response::new(pb::RecordPayoutResponse { line: Some(convert::batch_line(&line)) }))
 }
@@ -144,15 +144,12 @@ fn outcome_of(word: &str) -> Option<LineStatus> {
 pub async fn import_payment_results(
     api: &SettlementApi,
     request: Request<pb::ImportPaymentResultsRequest>,
-) -> Result<Response<pb::ImportPaymentResultsResponse>, Status> {
+) -> Result<Response<pb::ImportPaymentResultsResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(FINANCE)?;
     let r = request.into_inner();
     let batch_id = validate::uuid("batch_id", &r.batch_id).map_err(|v| Error::from(Invalid::from(v)))?;
-    let batch = store::batches::get(&api.pool, batch_id)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::not_found("batch", batch_id))?;
+    let batch = store::batches::get(&api.pool, batch_id).await?.ok_or_else(|| Error::not_found("batch", batch_id))?;
     takes_payouts(batch_id, batch.status, "importing payment results")?;
     let text = std::str::from_utf8(&r.file).map_err(|_| Error::from(Invalid::field("file", "must be UTF-8 CSV")))?;
     let mut reader =
@@ -165,7 +162,7 @@ pub async fn import_payment_results(
     for (index, record) in reader.records().enumerate() {
         if index >= MAX_IMPORT_ROWS {
             let rule = format!("has more than {MAX_IMPORT_ROWS} rows; split it into files of at most that many");
-            return Err(Error::from(Invalid::field("file", rule)).into());
+            return Err(Error::from(Invalid::field("file", rule)));
         }
         // Row 1 is the header.
         let row_number = i32::try_from(index + 2).unwrap_or(i32::MAX);

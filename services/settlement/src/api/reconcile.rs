@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Response, Streaming};
 use xiaopu_api::{
     attribution::{OrderLine, StreamPeriodLinesRequest, StreamPeriodLinesResponse},
     feed::GetBacklogRequest,
@@ -159,16 +159,16 @@ impl Findings {
 pub async fn reconcile(
     api: &SettlementApi,
     request: Request<pb::ReconcileRequest>,
-) -> Result<Response<pb::ReconcileResponse>, Status> {
+) -> Result<Response<pb::ReconcileResponse>, Error> {
     request.caller()?.require_role(&[Role::Finance, Role::Admin])?;
     let r = request.get_ref();
     let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
     let currency = api.settings.currency.clone();
     let mut findings = Findings::new(currency.clone());
     // Every event up to this cursor is applied; anything after it may be in flight.
-    let cursor = store::reports::feed_cursor(&api.pool, FEED).await.map_err(Error::from)?;
+    let cursor = store::reports::feed_cursor(&api.pool, FEED).await?;
 
-    let (total, _, _) = store::reports::ledger_totals(&api.pool).await.map_err(Error::from)?;
+    let (total, _, _) = store::reports::ledger_totals(&api.pool).await?;
     if total != 0 {
         findings.push(pb::Discrepancy {
             kind: pb::DiscrepancyKind::LedgerUnbalanced.into(),
@@ -187,9 +187,7 @@ pub async fn reconcile(
         .as_ref()
         .and_then(from_timestamp)
         .map_or(0, |oldest| (api.clock.now() - oldest).num_seconds().max(0));
-    for (line, promoter, stored, actual) in
-        store::reports::batch_mismatches(&api.pool, from, to).await.map_err(Error::from)?
-    {
+    for (line, promoter, stored, actual) in store::reports::batch_mismatches(&api.pool, from, to).await? {
         findings.push(pb::Discrepancy {
             kind: pb::DiscrepancyKind::BatchMismatch.into(),
             batch_line_id: line.clone(),
@@ -202,8 +200,8 @@ pub async fn reconcile(
     }
 
     let promoter_accounts = ["promoter_estimated", "promoter_settleable", "promoter_payable", "promoter_netting"];
-    let promoters = store::reports::movements(&api.pool, &promoter_accounts, from, to).await.map_err(Error::from)?;
-    let suppliers = store::reports::movements(&api.pool, &["supplier_charges"], from, to).await.map_err(Error::from)?;
+    let promoters = store::reports::movements(&api.pool, &promoter_accounts, from, to).await?;
+    let suppliers = store::reports::movements(&api.pool, &["supplier_charges"], from, to).await?;
     let statement = |party: &str, currency: &str, s: Statement| pb::StatementLine {
         party_id: party.to_owned(),
         opening: convert::money(s.opening, currency),

@@ -1,5 +1,5 @@
 //! What promoters, suppliers and finance read.
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use xiaopu_api::settlement as pb;
 use xiaopu_common::{
     auth::{CallerExt, Role},
@@ -15,13 +15,13 @@ use crate::{domain::ledger::Account, store};
 pub async fn promoter_earnings(
     api: &SettlementApi,
     request: Request<pb::GetPromoterEarningsRequest>,
-) -> Result<Response<pb::GetPromoterEarningsResponse>, Status> {
+) -> Result<Response<pb::GetPromoterEarningsResponse>, Error> {
     request.caller()?.require_role(&[Role::Promoter, Role::Finance, Role::Admin])?;
     let promoter =
         validate::id("promoter_id", &request.get_ref().promoter_id).map_err(|v| Error::from(Invalid::from(v)))?;
     request.caller()?.require_owner(Role::Promoter, promoter, &[Role::Finance, Role::Admin])?;
     let currency = &api.settings.currency;
-    let balances = store::reports::promoter_balances(&api.pool, promoter).await.map_err(Error::from)?;
+    let balances = store::reports::promoter_balances(&api.pool, promoter).await?;
     let balance = |account: Account| {
         balances
             .iter()
@@ -29,9 +29,9 @@ pub async fn promoter_earnings(
             .map(|b| b.amount)
             .sum::<i64>()
     };
-    let payouts = store::batches::of_promoter(&api.pool, promoter, 50).await.map_err(Error::from)?;
-    let on_hold = store::holds::active(&api.pool, promoter).await.map_err(Error::from)?.is_some();
-    let has_payout_profile = store::payees::get(&api.pool, promoter).await.map_err(Error::from)?.is_some();
+    let payouts = store::batches::of_promoter(&api.pool, promoter, 50).await?;
+    let on_hold = store::holds::active(&api.pool, promoter).await?.is_some();
+    let has_payout_profile = store::payees::get(&api.pool, promoter).await?.is_some();
     Ok(Response::new(pb::GetPromoterEarningsResponse {
         promoter_id: promoter.to_owned(),
         estimated: convert::money(-balance(Account::PromoterEstimated), currency),
@@ -63,14 +63,14 @@ pub async fn promoter_earnings(
 pub async fn supplier_charges(
     api: &SettlementApi,
     request: Request<pb::GetSupplierChargesRequest>,
-) -> Result<Response<pb::GetSupplierChargesResponse>, Status> {
+) -> Result<Response<pb::GetSupplierChargesResponse>, Error> {
     request.caller()?.require_role(&[Role::Supplier, Role::Finance, Role::Admin])?;
     let r = request.get_ref();
     let supplier = validate::id("supplier_id", &r.supplier_id).map_err(|v| Error::from(Invalid::from(v)))?;
     request.caller()?.require_owner(Role::Supplier, supplier, &[Role::Finance, Role::Admin])?;
     let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
     let currency = &api.settings.currency;
-    let sums = store::reports::supplier_sums(&api.pool, from, to).await.map_err(Error::from)?;
+    let sums = store::reports::supplier_sums(&api.pool, from, to).await?;
     let mine = sums.into_iter().find(|s| s.party_id == supplier && s.currency == *currency).unwrap_or_default();
     Ok(Response::new(pb::GetSupplierChargesResponse {
         supplier_id: supplier.to_owned(),
@@ -85,13 +85,13 @@ pub async fn supplier_charges(
 pub async fn period_report(
     api: &SettlementApi,
     request: Request<pb::GetPeriodReportRequest>,
-) -> Result<Response<pb::GetPeriodReportResponse>, Status> {
+) -> Result<Response<pb::GetPeriodReportResponse>, Error> {
     request.caller()?.require_role(&[Role::Finance, Role::Admin])?;
     let r = request.get_ref();
     let (from, to) = period(r.from.as_ref(), r.to.as_ref())?;
-    let promoters = store::reports::promoter_sums(&api.pool, from, to).await.map_err(Error::from)?;
-    let suppliers = store::reports::supplier_sums(&api.pool, from, to).await.map_err(Error::from)?;
-    let flows = store::reports::promoter_flows(&api.pool, from, to).await.map_err(Error::from)?;
+    let promoters = store::reports::promoter_sums(&api.pool, from, to).await?;
+    let suppliers = store::reports::supplier_sums(&api.pool, from, to).await?;
+    let flows = store::reports::promoter_flows(&api.pool, from, to).await?;
     let mut promoter_reports: Vec<pb::PartyReport> = promoters
         .iter()
         .map(|s| {

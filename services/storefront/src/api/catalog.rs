@@ -1,6 +1,6 @@
 //! Suppliers' catalog, and promoters' search of the supply.
 use chrono::{DateTime, Utc};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use uuid::Uuid;
 use xiaopu_api::{storefront as pb, types::Money};
 use xiaopu_common::{
@@ -154,7 +154,7 @@ impl StorefrontApi {
 pub async fn publish_product(
     api: &StorefrontApi,
     request: Request<pb::PublishProductRequest>,
-) -> Result<Response<pb::PublishProductResponse>, Status> {
+) -> Result<Response<pb::PublishProductResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Supplier])?;
     let r = request.into_inner();
@@ -162,12 +162,9 @@ pub async fn publish_product(
     let mut v = Violations::new();
     let request_id = v.check(validate::id("request_id", &r.request_id));
     let f = product_fields(api, &mut v, "", |_| true, RawProduct::from(&r));
-    let (request_id, (title, (description, (price, (image_urls, (category, stock_status)))))) = v
-        .finish_with(
-            request_id
-                .zip(f.title.zip(f.description.zip(f.price.zip(f.image_urls.zip(f.category.zip(f.stock_status)))))),
-        )
-        .map_err(Error::from)?;
+    let (request_id, (title, (description, (price, (image_urls, (category, stock_status)))))) = v.finish_with(
+        request_id.zip(f.title.zip(f.description.zip(f.price.zip(f.image_urls.zip(f.category.zip(f.stock_status)))))),
+    )?;
     let now = api.clock.now();
     let product = ProductRecord {
         product_id: Uuid::now_v7(),
@@ -186,26 +183,22 @@ pub async fn publish_product(
         withdrawal_reason: None,
         request_id: request_id.to_owned(),
     };
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let key = match idempotency::claim(&mut tx, SCOPE_PUBLISH, &caller.subject, request_id, &fingerprint)
-        .await
-        .map_err(Error::from)?
-    {
+    let mut tx = api.pool.begin().await?;
+    let key = match idempotency::claim(&mut tx, SCOPE_PUBLISH, &caller.subject, request_id, &fingerprint).await? {
         Claim::Replay(first) => return Ok(Response::new(first)),
         Claim::New(key) => key,
     };
-    if !store::product::insert(&mut *tx, &product).await.map_err(Error::from)? {
+    if !store::product::insert(&mut *tx, &product).await? {
         // Published before idempotency keys kept answers: answer from the product.
         let stored = store::product::by_request(&mut *tx, &caller.subject, request_id)
-            .await
-            .map_err(Error::from)?
+            .await?
             .ok_or_else(|| Error::from(sqlx::Error::Protocol("a used request id has no product".into())))?;
         return Ok(Response::new(pb::PublishProductResponse { product: Some(convert::product(&stored)) }));
     }
-    publish(&mut tx, &events::product_published(&product)).await.map_err(Error::from)?;
+    publish(&mut tx, &events::product_published(&product)).await?;
     let answer = pb::PublishProductResponse { product: Some(convert::product(&product)) };
-    key.remember(&mut tx, &answer).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    key.remember(&mut tx, &answer).await?;
+    tx.commit().await?;
     tracing::info!(product_id = %product.product_id, supplier_id = %caller.subject, "product published");
     Ok(Response::new(answer))
 }
@@ -215,10 +208,9 @@ pub(super) async fn owned_product(
     conn: &mut sqlx::PgConnection,
     caller: &xiaopu_common::auth::Caller,
     product_id: Uuid,
-) -> Result<ProductRecord, Status> {
+) -> Result<ProductRecord, Error> {
     let product = store::product::get_for_update(&mut *conn, product_id)
-        .await
-        .map_err(Error::from)?
+        .await?
         .ok_or_else(|| Error::not_found("product", product_id))?;
     caller.require_owner(Role::Supplier, &product.supplier_id, &[])?;
     Ok(product)
@@ -228,7 +220,7 @@ pub(super) async fn owned_product(
 pub async fn update_product(
     api: &StorefrontApi,
     request: Request<pb::UpdateProductRequest>,
-) -> Result<Response<pb::UpdateProductResponse>, Status> {
+) -> Result<Response<pb::UpdateProductResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Supplier])?;
     let r = request.into_inner();
@@ -249,12 +241,12 @@ pub async fn update_product(
     }
     let given = r.product.unwrap_or_default();
     let f = product_fields(api, &mut v, "product.", |name| paths.iter().any(|p| p == name), RawProduct::from(&given));
-    let product_id = v.finish_with(product_id).map_err(Error::from)?;
+    let product_id = v.finish_with(product_id)?;
 
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let mut tx = api.pool.begin().await?;
     let mut product = owned_product(&mut tx, &caller, product_id).await?;
     if product.status == ProductStatus::Withdrawn {
-        return Err(Error::ProductWithdrawn(product_id.to_string()).into());
+        return Err(Error::ProductWithdrawn(product_id.to_string()));
     }
     if let Some(title) = f.title {
         product.title = title;
@@ -276,9 +268,9 @@ pub async fn update_product(
         product.stock_status = stock;
     }
     product.updated_at = api.clock.now();
-    store::product::update(&mut *tx, &product).await.map_err(Error::from)?;
-    store::shop::touch_pages_listing(&mut *tx, product_id).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    store::product::update(&mut *tx, &product).await?;
+    store::shop::touch_pages_listing(&mut *tx, product_id).await?;
+    tx.commit().await?;
     Ok(Response::new(pb::UpdateProductResponse { product: Some(convert::product(&product)) }))
 }
 
@@ -286,16 +278,16 @@ pub async fn update_product(
 pub async fn withdraw_product(
     api: &StorefrontApi,
     request: Request<pb::WithdrawProductRequest>,
-) -> Result<Response<pb::WithdrawProductResponse>, Status> {
+) -> Result<Response<pb::WithdrawProductResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Supplier])?;
     let r = request.into_inner();
     let mut v = Violations::new();
     let product_id = v.check(validate::uuid("product_id", &r.product_id));
     let reason = v.check(validate::optional_text("reason", &r.reason, 500, true));
-    let (product_id, reason) = v.finish_with(product_id.zip(reason)).map_err(Error::from)?;
+    let (product_id, reason) = v.finish_with(product_id.zip(reason))?;
 
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
+    let mut tx = api.pool.begin().await?;
     let mut product = owned_product(&mut tx, &caller, product_id).await?;
     if product.status == ProductStatus::Withdrawn {
         // Withdrawing twice changes nothing.
@@ -309,13 +301,13 @@ pub async fn withdraw_product(
     product.withdrawn_at = Some(now);
     product.withdrawal_reason = Some(reason.to_owned());
     product.updated_at = now;
-    store::product::update(&mut *tx, &product).await.map_err(Error::from)?;
-    let ended = store::listing::end_all_of_product(&mut *tx, product_id, now).await.map_err(Error::from)?;
+    store::product::update(&mut *tx, &product).await?;
+    let ended = store::listing::end_all_of_product(&mut *tx, product_id, now).await?;
     let mut outgoing: Vec<_> =
         ended.iter().map(|(listing, promoter)| events::listing_changed(listing, promoter)).collect();
     outgoing.extend(events::product_withdrawn(&product));
-    publish_all(&mut tx, &outgoing).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    publish_all(&mut tx, &outgoing).await?;
+    tx.commit().await?;
     tracing::info!(%product_id, listings_ended = ended.len(), "product withdrawn");
     Ok(Response::new(pb::WithdrawProductResponse {
         product: Some(convert::product(&product)),
@@ -327,15 +319,13 @@ pub async fn withdraw_product(
 pub async fn get_product(
     api: &StorefrontApi,
     request: Request<pb::GetProductRequest>,
-) -> Result<Response<pb::GetProductResponse>, Status> {
+) -> Result<Response<pb::GetProductResponse>, Error> {
     request.caller()?;
     let product_id =
         validate::uuid("product_id", &request.get_ref().product_id).map_err(|v| Error::from(Invalid::from(v)))?;
-    let product = store::product::get(&api.pool, product_id)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::not_found("product", product_id))?;
-    let rate = store::rate::at(&api.pool, product_id, api.clock.now()).await.map_err(Error::from)?;
+    let product =
+        store::product::get(&api.pool, product_id).await?.ok_or_else(|| Error::not_found("product", product_id))?;
+    let rate = store::rate::at(&api.pool, product_id, api.clock.now()).await?;
     Ok(Response::new(pb::GetProductResponse {
         product: Some(convert::product(&product)),
         current_rate_bps: rate.map_or(0, |r| r.rate_bps),
@@ -346,19 +336,17 @@ pub async fn get_product(
 pub async fn list_supplier_products(
     api: &StorefrontApi,
     request: Request<pb::ListSupplierProductsRequest>,
-) -> Result<Response<pb::ListSupplierProductsResponse>, Status> {
+) -> Result<Response<pb::ListSupplierProductsResponse>, Error> {
     request.caller()?.require_role(&[Role::Supplier, Role::Admin])?;
     let r = request.get_ref();
     let supplier_id = validate::id("supplier_id", &r.supplier_id).map_err(|v| Error::from(Invalid::from(v)))?;
     request.caller()?.require_owner(Role::Supplier, supplier_id, &[Role::Admin])?;
     let page: Page<(DateTime<Utc>, Uuid)> = page(r.page_size, &r.page_token)?;
-    let mut rows = store::product::list_by_supplier(&api.pool, supplier_id, page.after, page.limit + 1)
-        .await
-        .map_err(Error::from)?;
+    let mut rows = store::product::list_by_supplier(&api.pool, supplier_id, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |p| (p.published_at, p.product_id));
     let ids: Vec<Uuid> = rows.iter().map(|p| p.product_id).collect();
-    let listed = store::listing::active_counts(&api.pool, &ids).await.map_err(Error::from)?;
-    let rates = store::rate::current_of(&api.pool, &ids, api.clock.now()).await.map_err(Error::from)?;
+    let listed = store::listing::active_counts(&api.pool, &ids).await?;
+    let rates = store::rate::current_of(&api.pool, &ids, api.clock.now()).await?;
     Ok(Response::new(pb::ListSupplierProductsResponse {
         products: rows.iter().map(convert::product).collect(),
         next_page_token,
@@ -377,7 +365,7 @@ const MAX_BATCH_GET: usize = 100;
 pub async fn batch_get_products(
     api: &StorefrontApi,
     request: Request<pb::BatchGetProductsRequest>,
-) -> Result<Response<pb::BatchGetProductsResponse>, Status> {
+) -> Result<Response<pb::BatchGetProductsResponse>, Error> {
     request.caller()?;
     let r = request.get_ref();
     let mut v = Violations::new();
@@ -390,8 +378,8 @@ pub async fn batch_get_products(
         .enumerate()
         .filter_map(|(i, id)| v.check(validate::uuid(&format!("product_ids[{i}]"), id)))
         .collect();
-    v.finish().map_err(Error::from)?;
-    let products = store::product::get_many(&api.pool, &ids).await.map_err(Error::from)?;
+    v.finish()?;
+    let products = store::product::get_many(&api.pool, &ids).await?;
     Ok(Response::new(pb::BatchGetProductsResponse { products: products.iter().map(convert::product).collect() }))
 }
 
@@ -399,7 +387,7 @@ pub async fn batch_get_products(
 pub async fn search_products(
     api: &StorefrontApi,
     request: Request<pb::SearchProductsRequest>,
-) -> Result<Response<pb::SearchProductsResponse>, Status> {
+) -> Result<Response<pb::SearchProductsResponse>, Error> {
     request.caller()?.require_role(&[Role::Promoter, Role::Admin, Role::Service])?;
     let r = request.get_ref();
     let mut v = Violations::new();
@@ -428,7 +416,7 @@ pub async fn search_products(
             None
         }
     };
-    let query = v.finish_with(query).map_err(Error::from)?;
+    let query = v.finish_with(query)?;
     let filter = store::product::SearchFilter {
         pattern: (!query.is_empty()).then(|| like_pattern(query)),
         category: category.map(str::to_owned),
@@ -438,16 +426,12 @@ pub async fn search_products(
     let now = api.clock.now();
     let (offers, next_page_token) = if sort == Some(pb::ProductSort::Newest) {
         let page: Page<(DateTime<Utc>, Uuid)> = page(r.page_size, &r.page_token)?;
-        let mut rows = store::product::search_by_newest(&api.pool, &filter, now, page.after, page.limit + 1)
-            .await
-            .map_err(Error::from)?;
+        let mut rows = store::product::search_by_newest(&api.pool, &filter, now, page.after, page.limit + 1).await?;
         let token = next_page(&mut rows, page.limit, |o| (o.product.published_at, o.product.product_id));
         (rows, token)
     } else {
         let page: Page<(i32, Uuid)> = page(r.page_size, &r.page_token)?;
-        let mut rows = store::product::search_by_rate(&api.pool, &filter, now, page.after, page.limit + 1)
-            .await
-            .map_err(Error::from)?;
+        let mut rows = store::product::search_by_rate(&api.pool, &filter, now, page.after, page.limit + 1).await?;
         let token = next_page(&mut rows, page.limit, |o| (o.rate_bps, o.product.product_id));
         (rows, token)
     };

@@ -1,7 +1,7 @@
 //! Share links: created by a shop's promoter, resolved by the link redirector and
 //! the web front (service role) when a buyer opens one.
 use chrono::{DateTime, Utc};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use uuid::Uuid;
 use xiaopu_api::storefront as pb;
 use xiaopu_common::{
@@ -38,10 +38,9 @@ async fn stored_link(
     conn: &mut sqlx::PgConnection,
     promoter_id: &str,
     request_id: &str,
-) -> Result<Response<pb::CreateShareLinkResponse>, Status> {
+) -> Result<Response<pb::CreateShareLinkResponse>, Error> {
     let stored = store::share_link::by_request(&mut *conn, promoter_id, request_id)
-        .await
-        .map_err(Error::from)?
+        .await?
         .ok_or_else(|| Error::from(sqlx::Error::Protocol("a claimed request id has no share link".into())))?;
     Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(link_message(api, &stored)) }))
 }
@@ -50,7 +49,7 @@ async fn stored_link(
 pub async fn create_share_link(
     api: &StorefrontApi,
     request: Request<pb::CreateShareLinkRequest>,
-) -> Result<Response<pb::CreateShareLinkResponse>, Status> {
+) -> Result<Response<pb::CreateShareLinkResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter])?;
     let r = request.into_inner();
@@ -63,23 +62,20 @@ pub async fn create_share_link(
         FieldViolation::new("channel", "is required: wechat, moments, douyin, weibo, xiaohongshu, live or other")
     }));
     let (request_id, (shop_id, (listing_id, channel))) =
-        v.finish_with(request_id.zip(shop.zip(listing_id.zip(channel)))).map_err(Error::from)?;
+        v.finish_with(request_id.zip(shop.zip(listing_id.zip(channel))))?;
     let shop = shop_of(api, &caller, shop_id, &[]).await?;
 
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let key = match idempotency::claim(&mut tx, SCOPE_CREATE_LINK, &caller.subject, request_id, &fingerprint)
-        .await
-        .map_err(Error::from)?
-    {
+    let mut tx = api.pool.begin().await?;
+    let key = match idempotency::claim(&mut tx, SCOPE_CREATE_LINK, &caller.subject, request_id, &fingerprint).await? {
         Claim::Replay(first) => return Ok(Response::new(first)),
         Claim::New(key) => key,
     };
     let product_id = match listing_id {
         Some(id) => {
-            let listing = store::listing::get(&mut *tx, id).await.map_err(Error::from)?;
+            let listing = store::listing::get(&mut *tx, id).await?;
             match listing {
                 Some(l) if l.shop_id == shop_id && l.removed_at.is_none() => Some(l.product_id),
-                _ => return Err(Error::not_found("active listing of this shop", id).into()),
+                _ => return Err(Error::not_found("active listing of this shop", id)),
             }
         }
         None => None,
@@ -97,51 +93,51 @@ pub async fn create_share_link(
             request_id: request_id.to_owned(),
         };
         // A savepoint per code drawn: a taken code undoes only its own attempt.
-        let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(Error::from)?;
+        let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
         match store::share_link::insert(&mut *attempt, &link).await {
             Ok(true) => {
-                attempt.commit().await.map_err(Error::from)?;
-                publish(&mut tx, &events::share_link_changed(&link)).await.map_err(Error::from)?;
+                attempt.commit().await?;
+                publish(&mut tx, &events::share_link_changed(&link)).await?;
                 let answer = pb::CreateShareLinkResponse { share_link: Some(link_message(api, &link)) };
-                key.remember(&mut tx, &answer).await.map_err(Error::from)?;
-                tx.commit().await.map_err(Error::from)?;
+                key.remember(&mut tx, &answer).await?;
+                tx.commit().await?;
                 return Ok(Response::new(answer));
             }
             // Created before idempotency keys were kept: the first answer stands.
             Ok(false) => {
-                attempt.commit().await.map_err(Error::from)?;
+                attempt.commit().await?;
                 return stored_link(api, &mut tx, &caller.subject, request_id).await;
             }
             Err(err) if unique_violation(&err) == Some("share_link_pkey") => {
-                attempt.rollback().await.map_err(Error::from)?;
+                attempt.rollback().await?;
             }
-            Err(err) => return Err(Error::from(err).into()),
+            Err(err) => return Err(Error::from(err)),
         }
     }
-    Err(Error::from(sqlx::Error::Protocol("could not draw an unused share code".into())).into())
+    Err(Error::from(sqlx::Error::Protocol("could not draw an unused share code".into())))
 }
 
 #[tracing::instrument(skip_all, fields(code = %request.get_ref().code))]
 pub async fn revoke_share_link(
     api: &StorefrontApi,
     request: Request<pb::RevokeShareLinkRequest>,
-) -> Result<Response<pb::RevokeShareLinkResponse>, Status> {
+) -> Result<Response<pb::RevokeShareLinkResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter])?;
     let code = request.into_inner().code;
     let not_found = || Error::not_found("share code", &code);
     if !share_code::is_well_formed(&code) {
-        return Err(not_found().into());
+        return Err(not_found());
     }
-    let link = store::share_link::get(&api.pool, &code).await.map_err(Error::from)?.ok_or_else(not_found)?;
+    let link = store::share_link::get(&api.pool, &code).await?.ok_or_else(not_found)?;
     caller.require_owner(Role::Promoter, &link.promoter_id, &[])?;
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let Some(revoked) = store::share_link::revoke(&mut *tx, &code, api.clock.now()).await.map_err(Error::from)? else {
+    let mut tx = api.pool.begin().await?;
+    let Some(revoked) = store::share_link::revoke(&mut *tx, &code, api.clock.now()).await? else {
         // Already revoked: nothing changes.
         return Ok(Response::new(pb::RevokeShareLinkResponse { share_link: Some(link_message(api, &link)) }));
     };
-    publish(&mut tx, &events::share_link_changed(&revoked)).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    publish(&mut tx, &events::share_link_changed(&revoked)).await?;
+    tx.commit().await?;
     Ok(Response::new(pb::RevokeShareLinkResponse { share_link: Some(link_message(api, &revoked)) }))
 }
 
@@ -149,14 +145,13 @@ pub async fn revoke_share_link(
 pub async fn list_share_links(
     api: &StorefrontApi,
     request: Request<pb::ListShareLinksRequest>,
-) -> Result<Response<pb::ListShareLinksResponse>, Status> {
+) -> Result<Response<pb::ListShareLinksResponse>, Error> {
     request.caller()?.require_role(&[Role::Promoter, Role::Admin])?;
     let r = request.get_ref();
     let shop_id = shop_id(&r.shop_id)?;
     let page: Page<(DateTime<Utc>, String)> = page(r.page_size, &r.page_token)?;
     shop_of(api, request.caller()?, shop_id, &[Role::Admin]).await?;
-    let mut rows =
-        store::share_link::list(&api.pool, shop_id, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let mut rows = store::share_link::list(&api.pool, shop_id, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |l| (l.created_at, l.code.clone()));
     Ok(Response::new(pb::ListShareLinksResponse {
         share_links: rows.iter().map(|l| link_message(api, l)).collect(),
@@ -168,30 +163,30 @@ pub async fn list_share_links(
 pub async fn resolve_share_code(
     api: &StorefrontApi,
     request: Request<pb::ResolveShareCodeRequest>,
-) -> Result<Response<pb::ResolveShareCodeResponse>, Status> {
+) -> Result<Response<pb::ResolveShareCodeResponse>, Error> {
     request.caller()?.require_role(&[Role::Service, Role::Admin])?;
     let code = &request.get_ref().code;
     let not_found = || Error::not_found("share code", code);
     // A malformed code is simply unknown: no lookup, and nothing to learn from it.
     if !share_code::is_well_formed(code) {
-        return Err(not_found().into());
+        return Err(not_found());
     }
-    let found = store::share_link::resolve(&api.pool, code).await.map_err(Error::from)?.ok_or_else(not_found)?;
+    let found = store::share_link::resolve(&api.pool, code).await?.ok_or_else(not_found)?;
     if found.link.revoked_at.is_some() {
-        return Err(not_found().into());
+        return Err(not_found());
     }
     if found.shop_status == ShopStatus::Suspended {
-        return Err(Error::ShopSuspended(found.link.shop_id.to_string()).into());
+        return Err(Error::ShopSuspended(found.link.shop_id.to_string()));
     }
     if found.product_status == Some(ProductStatus::Withdrawn) {
         let product: Uuid = found.link.product_id.unwrap_or_default();
-        return Err(Error::ProductWithdrawn(product.to_string()).into());
+        return Err(Error::ProductWithdrawn(product.to_string()));
     }
     if found.listing_active == Some(false) {
-        return Err(Error::ListingRemoved(code.clone()).into());
+        return Err(Error::ListingRemoved(code.clone()));
     }
     let listing = match found.link.listing_id {
-        Some(listing_id) => store::listing::public_listing(&api.pool, listing_id).await.map_err(Error::from)?,
+        Some(listing_id) => store::listing::public_listing(&api.pool, listing_id).await?,
         None => None,
     };
     Ok(Response::new(pb::ResolveShareCodeResponse {

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
-use tonic::{Request, Response, Status};
 use xiaopu_api::{
     eligibility::eligibility_service_client::EligibilityServiceClient,
     storefront::{self as pb, storefront_service_server::StorefrontService},
@@ -61,45 +60,38 @@ fn page<K: DeserializeOwned>(page_size: i32, token: &str) -> Result<Page<K>, Err
     Ok(Page::from_request(page_size, token, 50, 500)?)
 }
 
-/// Each RPC routes to its handler.
-macro_rules! route {
-    ($($rpc:ident => $handler:path: $req:ident -> $resp:ident;)+) => {
-        #[tonic::async_trait]
-        impl StorefrontService for StorefrontApi {
-            $(
-                async fn $rpc(&self, request: Request<pb::$req>) -> Result<Response<pb::$resp>, Status> {
-                    $handler(self, request).await
-                }
-            )+
-        }
-    };
-}
-
-route! {
-    publish_product => catalog::publish_product: PublishProductRequest -> PublishProductResponse;
-    update_product => catalog::update_product: UpdateProductRequest -> UpdateProductResponse;
-    withdraw_product => catalog::withdraw_product: WithdrawProductRequest -> WithdrawProductResponse;
-    get_product => catalog::get_product: GetProductRequest -> GetProductResponse;
-    batch_get_products => catalog::batch_get_products: BatchGetProductsRequest -> BatchGetProductsResponse;
-    list_supplier_products => catalog::list_supplier_products: ListSupplierProductsRequest -> ListSupplierProductsResponse;
-    set_commission_rate => rates::set_commission_rate: SetCommissionRateRequest -> SetCommissionRateResponse;
-    get_commission_rate => rates::get_commission_rate: GetCommissionRateRequest -> GetCommissionRateResponse;
-    list_commission_rates => rates::list_commission_rates: ListCommissionRatesRequest -> ListCommissionRatesResponse;
-    cancel_scheduled_rate => rates::cancel_scheduled_rate: CancelScheduledRateRequest -> CancelScheduledRateResponse;
-    search_products => catalog::search_products: SearchProductsRequest -> SearchProductsResponse;
-    open_shop => shops::open_shop: OpenShopRequest -> OpenShopResponse;
-    get_shop => shops::get_shop: GetShopRequest -> GetShopResponse;
-    get_my_shop => shops::get_my_shop: GetMyShopRequest -> GetMyShopResponse;
-    update_shop => shops::update_shop: UpdateShopRequest -> UpdateShopResponse;
-    get_shop_page => shops::get_shop_page: GetShopPageRequest -> GetShopPageResponse;
-    add_listing => listings::add_listing: AddListingRequest -> AddListingResponse;
-    update_listing => listings::update_listing: UpdateListingRequest -> UpdateListingResponse;
-    reorder_listings => listings::reorder_listings: ReorderListingsRequest -> ReorderListingsResponse;
-    remove_listing => listings::remove_listing: RemoveListingRequest -> RemoveListingResponse;
-    list_shop_listings => listings::list_shop_listings: ListShopListingsRequest -> ListShopListingsResponse;
-    check_listing => listings::check_listing: CheckListingRequest -> CheckListingResponse;
-    create_share_link => links::create_share_link: CreateShareLinkRequest -> CreateShareLinkResponse;
-    revoke_share_link => links::revoke_share_link: RevokeShareLinkRequest -> RevokeShareLinkResponse;
-    list_share_links => links::list_share_links: ListShareLinksRequest -> ListShareLinksResponse;
-    resolve_share_code => links::resolve_share_code: ResolveShareCodeRequest -> ResolveShareCodeResponse;
+xiaopu_common::route! {
+    impl StorefrontService for StorefrontApi {
+        publish_product => catalog::publish_product: pb::PublishProductRequest => pb::PublishProductResponse;
+        update_product => catalog::update_product: pb::UpdateProductRequest => pb::UpdateProductResponse;
+        withdraw_product => catalog::withdraw_product: pb::WithdrawProductRequest => pb::WithdrawProductResponse;
+        get_product => catalog::get_product: pb::GetProductRequest => pb::GetProductResponse;
+        batch_get_products => catalog::batch_get_products: pb::BatchGetProductsRequest => pb::BatchGetProductsResponse;
+        list_supplier_products => catalog::list_supplier_products:
+            pb::ListSupplierProductsRequest => pb::ListSupplierProductsResponse;
+        set_commission_rate => rates::set_commission_rate:
+            pb::SetCommissionRateRequest => pb::SetCommissionRateResponse;
+        get_commission_rate => rates::get_commission_rate:
+            pb::GetCommissionRateRequest => pb::GetCommissionRateResponse;
+        list_commission_rates => rates::list_commission_rates:
+            pb::ListCommissionRatesRequest => pb::ListCommissionRatesResponse;
+        cancel_scheduled_rate => rates::cancel_scheduled_rate:
+            pb::CancelScheduledRateRequest => pb::CancelScheduledRateResponse;
+        search_products => catalog::search_products: pb::SearchProductsRequest => pb::SearchProductsResponse;
+        open_shop => shops::open_shop: pb::OpenShopRequest => pb::OpenShopResponse;
+        get_shop => shops::get_shop: pb::GetShopRequest => pb::GetShopResponse;
+        get_my_shop => shops::get_my_shop: pb::GetMyShopRequest => pb::GetMyShopResponse;
+        update_shop => shops::update_shop: pb::UpdateShopRequest => pb::UpdateShopResponse;
+        get_shop_page => shops::get_shop_page: pb::GetShopPageRequest => pb::GetShopPageResponse;
+        add_listing => listings::add_listing: pb::AddListingRequest => pb::AddListingResponse;
+        update_listing => listings::update_listing: pb::UpdateListingRequest => pb::UpdateListingResponse;
+        reorder_listings => listings::reorder_listings: pb::ReorderListingsRequest => pb::ReorderListingsResponse;
+        remove_listing => listings::remove_listing: pb::RemoveListingRequest => pb::RemoveListingResponse;
+        list_shop_listings => listings::list_shop_listings: pb::ListShopListingsRequest => pb::ListShopListingsResponse;
+        check_listing => listings::check_listing: pb::CheckListingRequest => pb::CheckListingResponse;
+        create_share_link => links::create_share_link: pb::CreateShareLinkRequest => pb::CreateShareLinkResponse;
+        revoke_share_link => links::revoke_share_link: pb::RevokeShareLinkRequest => pb::RevokeShareLinkResponse;
+        list_share_links => links::list_share_links: pb::ListShareLinksRequest => pb::ListShareLinksResponse;
+        resolve_share_code => links::resolve_share_code: pb::ResolveShareCodeRequest => pb::ResolveShareCodeResponse;
+    }
 }

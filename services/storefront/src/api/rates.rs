@@ -1,7 +1,7 @@
 //! Suppliers' commission rates: history, never overwritten. A rate is set from now
 //! or a later time; a scheduled one may be cancelled until it comes into force.
 use chrono::{DateTime, TimeDelta, Utc};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use uuid::Uuid;
 use xiaopu_api::storefront as pb;
 use xiaopu_common::{
@@ -30,10 +30,9 @@ async fn stored_rate(
     conn: &mut sqlx::PgConnection,
     supplier_id: &str,
     request_id: &str,
-) -> Result<Response<pb::SetCommissionRateResponse>, Status> {
+) -> Result<Response<pb::SetCommissionRateResponse>, Error> {
     let stored = store::rate::by_request(&mut *conn, supplier_id, request_id)
-        .await
-        .map_err(Error::from)?
+        .await?
         .ok_or_else(|| Error::from(sqlx::Error::Protocol("a claimed request id has no rate".into())))?;
     Ok(Response::new(pb::SetCommissionRateResponse { rate: Some(convert::rate(&stored)) }))
 }
@@ -42,7 +41,7 @@ async fn stored_rate(
 pub async fn set_commission_rate(
     api: &StorefrontApi,
     request: Request<pb::SetCommissionRateRequest>,
-) -> Result<Response<pb::SetCommissionRateResponse>, Status> {
+) -> Result<Response<pb::SetCommissionRateResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Supplier])?;
     let r = request.into_inner();
@@ -59,20 +58,16 @@ pub async fn set_commission_rate(
     if effective_from.is_some_and(|t| t < now - PAST_TOLERANCE) {
         v.add("effective_from", "must not be in the past: rates apply from now or later");
     }
-    let (request_id, (product_id, effective_from)) =
-        v.finish_with(request_id.zip(product_id.zip(effective_from))).map_err(Error::from)?;
+    let (request_id, (product_id, effective_from)) = v.finish_with(request_id.zip(product_id.zip(effective_from)))?;
 
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let key = match idempotency::claim(&mut tx, SCOPE_SET_RATE, &caller.subject, request_id, &fingerprint)
-        .await
-        .map_err(Error::from)?
-    {
+    let mut tx = api.pool.begin().await?;
+    let key = match idempotency::claim(&mut tx, SCOPE_SET_RATE, &caller.subject, request_id, &fingerprint).await? {
         Claim::Replay(first) => return Ok(Response::new(first)),
         Claim::New(key) => key,
     };
     let product = owned_product(&mut tx, &caller, product_id).await?;
     if product.status == ProductStatus::Withdrawn {
-        return Err(Error::ProductWithdrawn(product_id.to_string()).into());
+        return Err(Error::ProductWithdrawn(product_id.to_string()));
     }
     let rate = RateRecord {
         rate_id: Uuid::now_v7(),
@@ -92,15 +87,14 @@ pub async fn set_commission_rate(
             return Err(Error::RateAlreadyScheduled {
                 product_id: product_id.to_string(),
                 effective_from: effective_from.to_rfc3339(),
-            }
-            .into());
+            });
         }
-        Err(err) => return Err(Error::from(err).into()),
+        Err(err) => return Err(Error::from(err)),
     }
-    publish(&mut tx, &events::rate_set(&rate, &product.supplier_id)).await.map_err(Error::from)?;
+    publish(&mut tx, &events::rate_set(&rate, &product.supplier_id)).await?;
     let answer = pb::SetCommissionRateResponse { rate: Some(convert::rate(&rate)) };
-    key.remember(&mut tx, &answer).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    key.remember(&mut tx, &answer).await?;
+    tx.commit().await?;
     tracing::info!(%product_id, rate_bps = rate.rate_bps, effective_from = %rate.effective_from, "commission rate set");
     Ok(Response::new(answer))
 }
@@ -109,16 +103,17 @@ pub async fn set_commission_rate(
 pub async fn get_commission_rate(
     api: &StorefrontApi,
     request: Request<pb::GetCommissionRateRequest>,
-) -> Result<Response<pb::GetCommissionRateResponse>, Status> {
+) -> Result<Response<pb::GetCommissionRateResponse>, Error> {
     request.caller()?;
     let r = request.get_ref();
     let mut v = Violations::new();
     let product_id = v.check(validate::uuid("product_id", &r.product_id));
     let at = v.check(validate::timestamp("at", r.at.as_ref()));
-    let (product_id, at) = v.finish_with(product_id.zip(at)).map_err(Error::from)?;
+    let (product_id, at) = v.finish_with(product_id.zip(at))?;
     let at = at.unwrap_or_else(|| api.clock.now());
-    let rate = store::rate::at(&api.pool, product_id, at).await.map_err(Error::from)?.ok_or_else(|| {
-        Error::NotFound { what: "commission rate in force", id: format!("{product_id} at {}", to_timestamp(at)) }
+    let rate = store::rate::at(&api.pool, product_id, at).await?.ok_or_else(|| Error::NotFound {
+        what: "commission rate in force",
+        id: format!("{product_id} at {}", to_timestamp(at)),
     })?;
     Ok(Response::new(pb::GetCommissionRateResponse { rate: Some(convert::rate(&rate)) }))
 }
@@ -127,12 +122,12 @@ pub async fn get_commission_rate(
 pub async fn list_commission_rates(
     api: &StorefrontApi,
     request: Request<pb::ListCommissionRatesRequest>,
-) -> Result<Response<pb::ListCommissionRatesResponse>, Status> {
+) -> Result<Response<pb::ListCommissionRatesResponse>, Error> {
     request.caller()?;
     let r = request.get_ref();
     let product_id = validate::uuid("product_id", &r.product_id).map_err(|v| Error::from(Invalid::from(v)))?;
     let page: Page<(DateTime<Utc>, Uuid)> = page(r.page_size, &r.page_token)?;
-    let mut rows = store::rate::list(&api.pool, product_id, page.after, page.limit + 1).await.map_err(Error::from)?;
+    let mut rows = store::rate::list(&api.pool, product_id, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |r| (r.effective_from, r.rate_id));
     Ok(Response::new(pb::ListCommissionRatesResponse {
         rates: rows.iter().map(convert::rate).collect(),
@@ -147,32 +142,28 @@ pub async fn list_commission_rates(
 pub async fn cancel_scheduled_rate(
     api: &StorefrontApi,
     request: Request<pb::CancelScheduledRateRequest>,
-) -> Result<Response<pb::CancelScheduledRateResponse>, Status> {
+) -> Result<Response<pb::CancelScheduledRateResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Supplier])?;
     let rate_id = validate::uuid("rate_id", &request.get_ref().rate_id).map_err(|v| Error::from(Invalid::from(v)))?;
     let now = api.clock.now();
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    let Some(scheduled) = store::rate::lock(&mut *tx, rate_id).await.map_err(Error::from)? else {
+    let mut tx = api.pool.begin().await?;
+    let Some(scheduled) = store::rate::lock(&mut *tx, rate_id).await? else {
         let cancelled = store::rate::cancelled(&mut *tx, rate_id)
-            .await
-            .map_err(Error::from)?
+            .await?
             .ok_or_else(|| Error::not_found("commission rate", rate_id))?;
         owned_product(&mut tx, &caller, cancelled.product_id).await?;
         return Ok(Response::new(pb::CancelScheduledRateResponse { rate: Some(convert::rate(&cancelled)) }));
     };
     let product = owned_product(&mut tx, &caller, scheduled.product_id).await?;
     if scheduled.effective_from <= now {
-        return Err(
-            Error::RateInForce { rate_id: rate_id.to_string(), since: scheduled.effective_from.to_rfc3339() }.into()
-        );
+        return Err(Error::RateInForce { rate_id: rate_id.to_string(), since: scheduled.effective_from.to_rfc3339() });
     }
     let cancelled = store::rate::cancel(&mut *tx, rate_id, &caller.subject, now)
-        .await
-        .map_err(Error::from)?
+        .await?
         .ok_or_else(|| Error::not_found("commission rate", rate_id))?;
-    publish(&mut tx, &events::rate_cancelled(&cancelled, &product.supplier_id)).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    publish(&mut tx, &events::rate_cancelled(&cancelled, &product.supplier_id)).await?;
+    tx.commit().await?;
     tracing::info!(%rate_id, product_id = %cancelled.product_id, "scheduled commission rate cancelled");
     Ok(Response::new(pb::CancelScheduledRateResponse { rate: Some(convert::rate(&cancelled)) }))
 }

@@ -1,7 +1,7 @@
 //! Promoters' shops: opening (gated by eligibility), details, and the public page.
 use std::sync::Arc;
 
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Response};
 use uuid::Uuid;
 use xiaopu_api::{eligibility::CheckEligibilityRequest, storefront as pb};
 use xiaopu_common::{
@@ -33,11 +33,8 @@ pub(super) async fn shop_of(
     caller: &Caller,
     shop_id: Uuid,
     privileged: &[Role],
-) -> Result<ShopRecord, Status> {
-    let shop = store::shop::get(&api.pool, shop_id)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::not_found("shop", shop_id))?;
+) -> Result<ShopRecord, Error> {
+    let shop = store::shop::get(&api.pool, shop_id).await?.ok_or_else(|| Error::not_found("shop", shop_id))?;
     caller.require_owner(Role::Promoter, &shop.promoter_id, privileged)?;
     Ok(shop)
 }
@@ -60,29 +57,28 @@ async fn check_eligible(api: &StorefrontApi, promoter_id: &str) -> Result<(), Er
 pub async fn open_shop(
     api: &StorefrontApi,
     request: Request<pb::OpenShopRequest>,
-) -> Result<Response<pb::OpenShopResponse>, Status> {
+) -> Result<Response<pb::OpenShopResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter])?;
     let r = request.into_inner();
     let mut v = Violations::new();
     let name = v.check(validate::text("name", &r.name, MAX_SHOP_NAME_CHARS, false));
     let description = v.check(validate::optional_text("description", &r.description, MAX_SHOP_DESCRIPTION_CHARS, true));
-    let (name, description) = v.finish_with(name.zip(description)).map_err(Error::from)?;
+    let (name, description) = v.finish_with(name.zip(description))?;
 
     // One shop per promoter: opening again returns it, without asking eligibility.
-    if let Some(shop) = store::shop::by_promoter(&api.pool, &caller.subject).await.map_err(Error::from)? {
+    if let Some(shop) = store::shop::by_promoter(&api.pool, &caller.subject).await? {
         return Ok(Response::new(pb::OpenShopResponse { shop: Some(convert::shop(&shop)), created: false }));
     }
     check_eligible(api, &caller.subject).await?;
 
-    let mut tx = api.pool.begin().await.map_err(Error::from)?;
-    store::shop::lock_promoter(&mut tx, &caller.subject).await.map_err(Error::from)?;
-    if let Some(shop) = store::shop::by_promoter(&mut *tx, &caller.subject).await.map_err(Error::from)? {
+    let mut tx = api.pool.begin().await?;
+    store::shop::lock_promoter(&mut tx, &caller.subject).await?;
+    if let Some(shop) = store::shop::by_promoter(&mut *tx, &caller.subject).await? {
         return Ok(Response::new(pb::OpenShopResponse { shop: Some(convert::shop(&shop)), created: false }));
     }
     // A suspension the feed delivered after eligibility answered still counts.
-    let suspended =
-        store::shop::promoter_suspended(&mut *tx, &caller.subject).await.map_err(Error::from)?.unwrap_or(false);
+    let suspended = store::shop::promoter_suspended(&mut *tx, &caller.subject).await?.unwrap_or(false);
     let now = api.clock.now();
     let shop = ShopRecord {
         shop_id: Uuid::now_v7(),
@@ -96,9 +92,9 @@ pub async fn open_shop(
         updated_at: now,
         page_version: 0,
     };
-    store::shop::insert(&mut *tx, &shop).await.map_err(Error::from)?;
-    publish(&mut tx, &events::shop_status_changed(&shop)).await.map_err(Error::from)?;
-    tx.commit().await.map_err(Error::from)?;
+    store::shop::insert(&mut *tx, &shop).await?;
+    publish(&mut tx, &events::shop_status_changed(&shop)).await?;
+    tx.commit().await?;
     tracing::info!(shop_id = %shop.shop_id, promoter_id = %shop.promoter_id, "shop opened");
     Ok(Response::new(pb::OpenShopResponse { shop: Some(convert::shop(&shop)), created: true }))
 }
@@ -107,7 +103,7 @@ pub async fn open_shop(
 pub async fn get_shop(
     api: &StorefrontApi,
     request: Request<pb::GetShopRequest>,
-) -> Result<Response<pb::GetShopResponse>, Status> {
+) -> Result<Response<pb::GetShopResponse>, Error> {
     request.caller()?.require_role(&[Role::Promoter, Role::Service, Role::Admin])?;
     let shop_id = shop_id(&request.get_ref().shop_id)?;
     let shop = shop_of(api, request.caller()?, shop_id, &[Role::Service, Role::Admin]).await?;
@@ -118,12 +114,11 @@ pub async fn get_shop(
 pub async fn get_my_shop(
     api: &StorefrontApi,
     request: Request<pb::GetMyShopRequest>,
-) -> Result<Response<pb::GetMyShopResponse>, Status> {
+) -> Result<Response<pb::GetMyShopResponse>, Error> {
     let caller = request.caller()?;
     caller.require_role(&[Role::Promoter])?;
     let shop = store::shop::by_promoter(&api.pool, &caller.subject)
-        .await
-        .map_err(Error::from)?
+        .await?
         .ok_or_else(|| Error::not_found("shop of promoter", &caller.subject))?;
     Ok(Response::new(pb::GetMyShopResponse { shop: Some(convert::shop(&shop)) }))
 }
@@ -132,17 +127,17 @@ pub async fn get_my_shop(
 pub async fn update_shop(
     api: &StorefrontApi,
     request: Request<pb::UpdateShopRequest>,
-) -> Result<Response<pb::UpdateShopResponse>, Status> {
+) -> Result<Response<pb::UpdateShopResponse>, Error> {
     request.caller()?.require_role(&[Role::Promoter])?;
     let r = request.get_ref();
     let mut v = Violations::new();
     let id = v.check(validate::uuid("shop_id", &r.shop_id));
     let name = v.check(validate::text("name", &r.name, MAX_SHOP_NAME_CHARS, false));
     let description = v.check(validate::optional_text("description", &r.description, MAX_SHOP_DESCRIPTION_CHARS, true));
-    let (id, (name, description)) = v.finish_with(id.zip(name.zip(description))).map_err(Error::from)?;
+    let (id, (name, description)) = v.finish_with(id.zip(name.zip(description)))?;
     let mut shop = shop_of(api, request.caller()?, id, &[]).await?;
     let now = api.clock.now();
-    store::shop::update_details(&api.pool, id, name, description, now).await.map_err(Error::from)?;
+    store::shop::update_details(&api.pool, id, name, description, now).await?;
     shop.name = name.to_owned();
     shop.description = description.to_owned();
     shop.updated_at = now;
@@ -153,12 +148,11 @@ pub async fn update_shop(
 pub async fn get_shop_page(
     api: &StorefrontApi,
     request: Request<pb::GetShopPageRequest>,
-) -> Result<Response<pb::GetShopPageResponse>, Status> {
+) -> Result<Response<pb::GetShopPageResponse>, Error> {
     request.caller()?.require_role(&[Role::Promoter, Role::Service, Role::Admin])?;
     let r = request.get_ref();
     let shop_id = shop_id(&r.shop_id)?;
-    let page: Page<(i32, Uuid)> =
-        Page::from_request(r.page_size, &r.page_token, SHOP_PAGE_DEFAULT, SHOP_PAGE_MAX).map_err(Error::from)?;
+    let page: Page<(i32, Uuid)> = Page::from_request(r.page_size, &r.page_token, SHOP_PAGE_DEFAULT, SHOP_PAGE_MAX)?;
     let shop = shop_of(api, request.caller()?, shop_id, &[Role::Service, Role::Admin]).await?;
     let mut answer = pb::GetShopPageResponse {
         shop_id: shop.shop_id.to_string(),
@@ -177,9 +171,7 @@ pub async fn get_shop_page(
     let (listings, next_page_token) = match api.pages.get(&key, shop.page_version) {
         Some(cached) => cached,
         None => {
-            let mut rows = store::listing::public_page(&api.pool, shop_id, page.after, page.limit + 1)
-                .await
-                .map_err(Error::from)?;
+            let mut rows = store::listing::public_page(&api.pool, shop_id, page.after, page.limit + 1).await?;
             let next = next_page(&mut rows, page.limit, |l| (l.position, l.listing_id));
             let listings: Arc<[pb::PublicListing]> = rows.iter().map(convert::public).collect();
             api.pages.put(key, shop.page_version, listings.clone(), next.clone());

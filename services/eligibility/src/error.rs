@@ -7,6 +7,10 @@ use xiaopu_common::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Refused before any work: the caller's role or ownership, or a malformed
+    /// request the common checks caught (already a `Status`).
+    #[error("{}", .0.message())]
+    Refused(#[from] Status),
     #[error(transparent)]
     Invalid(#[from] Invalid),
     #[error(transparent)]
@@ -18,6 +22,7 @@ pub enum Error {
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
         match err {
+            Error::Refused(status) => status,
             Error::Invalid(invalid) => invalid.into(),
             Error::Idempotency(err) => err.into(),
             Error::Database(db) => database_status(&db),
