@@ -103,11 +103,11 @@ pub async fn close(
         Claim::Replay(first) => return Ok(first),
         Claim::New(key) => key,
     };
-    if let Some(existing) = store::batches::of_period(&mut *tx, from, to).await? {
+    if let Some(existing) = store::periods::of_period(&mut *tx, from, to).await? {
         return answer_close(api, tx, key, existing, false).await;
     }
     let now = api.clock.now();
-    may_close((from, to), now, store::batches::overlapping_period(&mut *tx, from, to).await?)?;
+    may_close((from, to), now, store::periods::overlapping_period(&mut *tx, from, to).await?)?;
     let held = store::holds::held(&mut *tx).await?;
     let mut owed: BTreeMap<(String, String), Due> = BTreeMap::new();
     for s in store::positions::settleable_within(&mut tx, from, to, &held).await? {
@@ -212,9 +212,9 @@ pub async fn list_periods(
     request.caller()?.require_role(FINANCE)?;
     let r = request.get_ref();
     let page: Page<(DateTime<Utc>, Uuid)> = Page::from_request(r.page_size, &r.page_token, 24, 200)?;
-    let mut rows = store::batches::periods(&api.pool, page.after, page.limit + 1).await?;
+    let mut rows = store::periods::periods(&api.pool, page.after, page.limit + 1).await?;
     let next_page_token = next_page(&mut rows, page.limit, |p| (p.starts_at, p.batch_id));
-    let next_from = store::batches::next_period_from(&api.pool).await?;
+    let next_from = store::periods::next_period_from(&api.pool).await?;
     Ok(Response::new(pb::ListPeriodsResponse {
         periods: rows.iter().map(convert::period).collect(),
         next_page_token,

@@ -5,8 +5,9 @@ use xiaopu_common::time::to_timestamp;
 use crate::{
     domain::{batch::BatchStatus, payout::LineStatus},
     store::{
-        batches::{BatchRow, LineRow, PeriodRow},
+        batches::{BatchRow, LineRow},
         holds::{AdjustmentRow, HoldRow},
+        periods::PeriodRow,
     },
 };
 

@@ -2,6 +2,7 @@
 pub mod batches;
 pub mod holds;
 pub mod payees;
+pub mod periods;
 pub mod positions;
 pub mod reports;
 

@@ -5,6 +5,7 @@ mod catalog;
 mod links;
 mod listings;
 mod page_cache;
+mod product_views;
 mod rates;
 mod shops;
 
@@ -65,9 +66,9 @@ xiaopu_common::route! {
         publish_product => catalog::publish_product: pb::PublishProductRequest => pb::PublishProductResponse;
         update_product => catalog::update_product: pb::UpdateProductRequest => pb::UpdateProductResponse;
         withdraw_product => catalog::withdraw_product: pb::WithdrawProductRequest => pb::WithdrawProductResponse;
-        get_product => catalog::get_product: pb::GetProductRequest => pb::GetProductResponse;
-        batch_get_products => catalog::batch_get_products: pb::BatchGetProductsRequest => pb::BatchGetProductsResponse;
-        list_supplier_products => catalog::list_supplier_products:
+        get_product => product_views::get_product: pb::GetProductRequest => pb::GetProductResponse;
+        batch_get_products => product_views::batch_get_products: pb::BatchGetProductsRequest => pb::BatchGetProductsResponse;
+        list_supplier_products => product_views::list_supplier_products:
             pb::ListSupplierProductsRequest => pb::ListSupplierProductsResponse;
         set_commission_rate => rates::set_commission_rate:
             pb::SetCommissionRateRequest => pb::SetCommissionRateResponse;
@@ -77,7 +78,7 @@ xiaopu_common::route! {
             pb::ListCommissionRatesRequest => pb::ListCommissionRatesResponse;
         cancel_scheduled_rate => rates::cancel_scheduled_rate:
             pb::CancelScheduledRateRequest => pb::CancelScheduledRateResponse;
-        search_products => catalog::search_products: pb::SearchProductsRequest => pb::SearchProductsResponse;
+        search_products => product_views::search_products: pb::SearchProductsRequest => pb::SearchProductsResponse;
         open_shop => shops::open_shop: pb::OpenShopRequest => pb::OpenShopResponse;
         get_shop => shops::get_shop: pb::GetShopRequest => pb::GetShopResponse;
         get_my_shop => shops::get_my_shop: pb::GetMyShopRequest => pb::GetMyShopResponse;
