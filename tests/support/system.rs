@@ -172,3 +172,10 @@ impl System {
         xiaopu_testkit::caught_up(&self.databases[producer], &self.databases[consumer], feed).await;
     }
 }
+
+/// The shared world-building (`xiaopu_testkit::world`) reaches instances by name.
+impl xiaopu_testkit::world::Connect for System {
+    fn client(&self, name: &str, role: Role, subject: &str) -> Upstream {
+        System::client(self, name, role, subject)
+    }
+}

@@ -3,13 +3,8 @@
 use std::time::Duration;
 
 use tonic::Code;
-use xiaopu_api::{
-    attribution::{self as at, EventOutcome, attribution_service_client::AttributionServiceClient},
-    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
-    settlement::{self as st, settlement_service_client::SettlementServiceClient},
-    storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
-};
-use xiaopu_common::{auth::Role, grpc_client::Upstream};
+use xiaopu_api::attribution::{self as at, EventOutcome, attribution_service_client::AttributionServiceClient};
+use xiaopu_common::grpc_client::Upstream;
 
 use crate::system::System;
 
@@ -19,38 +14,7 @@ pub fn minor(m: &Option<xiaopu_api::types::Money>) -> i64 {
     m.as_ref().map_or(0, |m| m.minor_units)
 }
 
-/// `supplier` publishes a product at `price` with commission `bps`; its id.
-pub async fn publish(system: &System, supplier: &str, title: &str, price: i64, bps: i32) -> String {
-    let mut client = StorefrontServiceClient::new(system.client("storefront", Role::Supplier, supplier));
-    let request = sf::PublishProductRequest {
-        request_id: format!("publish-{supplier}-{price}-{bps}"),
-        title: title.into(),
-        price: cny(price),
-        category: "tea".into(),
-        ..Default::default()
-    };
-    let product = client.publish_product(request).await.expect("publish").into_inner().product.expect("product");
-    let rate = sf::SetCommissionRateRequest {
-        request_id: format!("rate-{}", product.product_id),
-        product_id: product.product_id.clone(),
-        rate_bps: bps,
-        effective_from: None,
-    };
-    client.set_commission_rate(rate).await.expect("rate");
-    product.product_id
-}
-
-/// `promoter` tells settlement instance `instance` to pay them by bank card.
-pub async fn payee(system: &System, instance: &str, promoter: &str) {
-    let mut client = SettlementServiceClient::new(system.client(instance, Role::Promoter, promoter));
-    let profile = st::SetPayoutProfileRequest {
-        legal_name: "李小红".into(),
-        method: st::PayoutMethod::BankCard.into(),
-        account: "6222020200112233445".into(),
-        bank_name: "中国工商银行".into(),
-    };
-    client.set_payout_profile(profile).await.expect("payout profile");
-}
+pub use xiaopu_testkit::world::{payee, publish};
 
 /// `promoter` is scored 720, opens a shop, lists `products` and shares the shop on
 /// WeChat; the shop id and the share code. With a settlement instance named
@@ -59,35 +23,7 @@ pub async fn onboard(system: &System, promoter: &str, products: &[String]) -> (S
     if system.processes.contains_key("settlement") {
         payee(system, "settlement", promoter).await;
     }
-    let mut bureau = EligibilityServiceClient::new(system.client("eligibility", Role::Service, "credit-bureau"));
-    let score = RecordCreditScoreRequest {
-        request_id: format!("score-{promoter}"),
-        person_id: promoter.into(),
-        score: 720,
-        source: "zhima".into(),
-        observed_at: None,
-    };
-    bureau.record_credit_score(score).await.expect("score");
-    let mut client = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, promoter));
-    let open = sf::OpenShopRequest { name: format!("{promoter} 的小店"), description: String::new() };
-    let shop = client.open_shop(open).await.expect("open").into_inner().shop.expect("shop");
-    for product in products {
-        let add = sf::AddListingRequest {
-            shop_id: shop.shop_id.clone(),
-            product_id: product.clone(),
-            recommendation_reason: "好物".into(),
-            position: 0,
-        };
-        client.add_listing(add).await.expect("listed");
-    }
-    let link = sf::CreateShareLinkRequest {
-        request_id: format!("link-{promoter}"),
-        shop_id: shop.shop_id.clone(),
-        listing_id: String::new(),
-        channel: sf::Channel::Wechat.into(),
-    };
-    let code = client.create_share_link(link).await.expect("link").into_inner().share_link.expect("link").code;
-    (shop.shop_id, code)
+    xiaopu_testkit::world::onboard(system, promoter, &format!("{promoter} 的小店"), products).await
 }
 
 /// `orders` orders of one line of `product` each, paid at `paid_at` through the share

@@ -2,6 +2,7 @@
 //! each with its own database, talking gRPC and following each other's feeds —
 //! plus the clocks tests move and builders for the order system's events.
 pub mod events;
+pub mod world;
 
 use std::{sync::Arc, time::Duration};
 
@@ -9,14 +10,13 @@ use chrono::{DateTime, Utc};
 use tonic::transport::Channel;
 use xiaopu_api::{
     attribution::{self as pb, attribution_service_client::AttributionServiceClient},
-    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
     settlement::{self as st, settlement_service_client::SettlementServiceClient},
-    storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
-    types::Money,
+    storefront::storefront_service_client::StorefrontServiceClient,
 };
 use xiaopu_common::{
     auth::Role,
     config::UpstreamSettings,
+    grpc_client::Upstream,
     server::RunningServer,
     testing::{self, TestDatabase, authed, eventually},
     time::{Clock, OffsetClock, SystemClock},
@@ -72,6 +72,19 @@ pub struct World {
 
 fn upstream(server: &RunningServer) -> UpstreamSettings {
     UpstreamSettings::new(&format!("http://{}", server.local_addr))
+}
+
+impl world::Connect for Stack {
+    fn client(&self, service: &str, role: Role, subject: &str) -> Upstream {
+        let server = match service {
+            "eligibility" => &self.eligibility,
+            "storefront" => &self.storefront,
+            "attribution" => &self.attribution,
+            "settlement" => &self.settlement,
+            other => panic!("no service {other} in the stack"),
+        };
+        world::client_at(server.local_addr, role, subject)
+    }
 }
 
 impl Stack {
@@ -190,51 +203,13 @@ impl Stack {
 
     /// The same, but the promoter never says where to pay them.
     pub async fn shop_without_payee(&self, promoter: &str, product: &str) -> (String, String) {
-        let score = RecordCreditScoreRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            person_id: promoter.into(),
-            score: 760,
-            source: "zhima".into(),
-            observed_at: None,
-        };
-        EligibilityServiceClient::new(self.channels.eligibility.clone())
-            .record_credit_score(authed(score, Role::Service, "bureau"))
-            .await
-            .expect("score");
-        let open = sf::OpenShopRequest { name: format!("{promoter}'s shop"), description: String::new() };
-        let shop = self.storefront().open_shop(authed(open, Role::Promoter, promoter)).await.expect("shop");
-        let shop_id = shop.into_inner().shop.expect("shop").shop_id;
-        let add = sf::AddListingRequest { shop_id: shop_id.clone(), product_id: product.into(), ..Default::default() };
-        self.storefront().add_listing(authed(add, Role::Promoter, promoter)).await.expect("listed");
-        let link = sf::CreateShareLinkRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            shop_id: shop_id.clone(),
-            listing_id: String::new(),
-            channel: sf::Channel::Wechat.into(),
-        };
-        let link = self.storefront().create_share_link(authed(link, Role::Promoter, promoter)).await.expect("link");
-        (shop_id, link.into_inner().share_link.expect("link").code)
+        world::onboard(self, promoter, &format!("{promoter}'s shop"), &[product.to_owned()]).await
     }
 
     /// A supplier's product at 550 bps in promoter `p1`'s shop, known to attribution.
     pub async fn world(&self) -> World {
         let since = SystemClock.now();
-        let request = sf::PublishProductRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            title: "Longjing tea".into(),
-            price: Some(Money { minor_units: 19900, currency: "CNY".into() }),
-            category: "tea".into(),
-            ..Default::default()
-        };
-        let product = self.storefront().publish_product(authed(request, Role::Supplier, "s1")).await.expect("publish");
-        let product = product.into_inner().product.expect("product").product_id;
-        let rate = sf::SetCommissionRateRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            product_id: product.clone(),
-            rate_bps: 550,
-            effective_from: None,
-        };
-        self.storefront().set_commission_rate(authed(rate, Role::Supplier, "s1")).await.expect("rate");
+        let product = world::publish(self, "s1", "Longjing tea", 19900, 550).await;
         let (shop, code) = self.shop("p1", &product).await;
         self.feeds_caught_up().await;
         World { product, supplier: "s1".into(), shop, code, since }

@@ -4,18 +4,18 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tonic::transport::Channel;
 use xiaopu_api::{
     attribution::{self as pb, attribution_service_client::AttributionServiceClient},
-    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
     feed::{GetBacklogRequest, feed_service_client::FeedServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
-    types::Money,
 };
 use xiaopu_common::{
     auth::Role,
     config::UpstreamSettings,
+    grpc_client::Upstream,
     server::RunningServer,
     testing::{self, TestDatabase, authed},
-    time::{Clock, OffsetClock, SystemClock, to_timestamp},
+    time::{Clock, OffsetClock, SystemClock},
 };
+use xiaopu_testkit::world;
 
 pub struct TestApp {
     pub eligibility: RunningServer,
@@ -30,6 +30,7 @@ pub struct TestApp {
     /// Attribution's clock: events may not be later than it.
     pub clock: OffsetClock,
     pub storefront_channel: Channel,
+    storefront_addr: std::net::SocketAddr,
     pub channel: Channel,
 }
 
@@ -83,6 +84,7 @@ pub async fn spawn() -> TestApp {
     let channel = testing::channel(attribution.local_addr).await;
     TestApp {
         eligibility,
+        storefront_addr: storefront.local_addr,
         storefront: Some(storefront),
         _attribution: attribution,
         storefront_db,
@@ -103,6 +105,20 @@ pub struct World {
     pub shop: String,
     pub code: String,
     pub since: DateTime<Utc>,
+}
+
+/// The shared world-building reaches the services of this app; the storefront at
+/// its address even while stopped (a test restarts it there).
+impl world::Connect for TestApp {
+    fn client(&self, service: &str, role: Role, subject: &str) -> Upstream {
+        let addr = match service {
+            "eligibility" => self.eligibility.local_addr,
+            "storefront" => self.storefront_addr,
+            "attribution" => self._attribution.local_addr,
+            other => panic!("no service {other} in attribution's test app"),
+        };
+        world::client_at(addr, role, subject)
+    }
 }
 
 impl TestApp {
@@ -128,69 +144,22 @@ impl TestApp {
     }
 
     pub async fn publish(&self, supplier: &str, title: &str, rate_bps: i32) -> String {
-        let request = sf::PublishProductRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            title: title.into(),
-            price: Some(Money { minor_units: 19900, currency: "CNY".into() }),
-            category: "tea".into(),
-            ..Default::default()
-        };
-        let product =
-            self.storefront().publish_product(authed(request, Role::Supplier, supplier)).await.expect("publish");
-        let product_id = product.into_inner().product.expect("product").product_id;
-        if rate_bps > 0 {
-            self.set_rate(supplier, &product_id, rate_bps, None).await;
-        }
-        product_id
+        world::publish(self, supplier, title, 19900, rate_bps).await
     }
 
     pub async fn set_rate(&self, supplier: &str, product: &str, rate_bps: i32, from: Option<DateTime<Utc>>) {
-        let request = sf::SetCommissionRateRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            product_id: product.into(),
-            rate_bps,
-            effective_from: from.map(to_timestamp),
-        };
-        self.storefront().set_commission_rate(authed(request, Role::Supplier, supplier)).await.expect("rate");
+        world::set_rate(self, supplier, product, rate_bps, from).await;
     }
 
     /// An eligible promoter's shop with a whole-shop share link.
     pub async fn shop(&self, promoter: &str) -> (String, String) {
-        let score = RecordCreditScoreRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            person_id: promoter.into(),
-            score: 760,
-            source: "zhima".into(),
-            observed_at: None,
-        };
-        let eligibility = testing::channel(self.eligibility.local_addr).await;
-        EligibilityServiceClient::new(eligibility)
-            .record_credit_score(authed(score, Role::Service, "bureau"))
-            .await
-            .expect("score");
-        let open = sf::OpenShopRequest { name: format!("{promoter}'s shop"), description: String::new() };
-        let shop = self.storefront().open_shop(authed(open, Role::Promoter, promoter)).await.expect("shop");
-        let shop_id = shop.into_inner().shop.expect("shop").shop_id;
-        let link = sf::CreateShareLinkRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            shop_id: shop_id.clone(),
-            listing_id: String::new(),
-            channel: sf::Channel::Wechat.into(),
-        };
-        let link = self.storefront().create_share_link(authed(link, Role::Promoter, promoter)).await.expect("link");
-        (shop_id, link.into_inner().share_link.expect("link").code)
+        let shop = world::open_shop(self, promoter, &format!("{promoter}'s shop")).await;
+        let code = world::share_shop(self, promoter, &shop).await;
+        (shop, code)
     }
 
     pub async fn list(&self, promoter: &str, shop: &str, product: &str) -> String {
-        let add = sf::AddListingRequest { shop_id: shop.into(), product_id: product.into(), ..Default::default() };
-        self.storefront()
-            .add_listing(authed(add, Role::Promoter, promoter))
-            .await
-            .expect("listed")
-            .into_inner()
-            .listing
-            .expect("listing")
-            .listing_id
+        world::list(self, promoter, shop, product).await
     }
 
     pub async fn unlist(&self, promoter: &str, listing: &str) {
