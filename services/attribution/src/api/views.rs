@@ -18,7 +18,7 @@ use xiaopu_common::{
 use super::AttributionApi;
 use crate::{
     Error,
-    app::engine::{line_state, state_of},
+    app::engine::line_state,
     domain::Reason,
     store::{
         self,
@@ -43,9 +43,9 @@ fn money(minor_units: i64, currency: &str) -> Option<Money> {
     Some(Money { minor_units, currency: currency.to_owned() })
 }
 
-/// A stored reason as the API names it; one this build does not know is an error.
-fn reason(value: &str) -> Result<pb::AttributionReason, sqlx::Error> {
-    Ok(match Reason::parse(value).ok_or_else(|| unknown_value("order_line.reason", value))? {
+/// A reason as the API names it.
+fn reason(reason: Reason) -> pb::AttributionReason {
+    match reason {
         Reason::OrderCode => pb::AttributionReason::OrderCode,
         Reason::LastClick => pb::AttributionReason::LastClick,
         Reason::NoClick => pb::AttributionReason::NoClick,
@@ -56,7 +56,7 @@ fn reason(value: &str) -> Result<pb::AttributionReason, sqlx::Error> {
         Reason::ShopSuspended => pb::AttributionReason::ShopSuspended,
         Reason::SelfPurchase => pb::AttributionReason::SelfPurchase,
         Reason::NoRate => pb::AttributionReason::NoRate,
-    })
+    }
 }
 
 /// A line as `viewer` may see it (buyers masked except for service and admin).
@@ -73,9 +73,9 @@ pub fn line(l: &LineRow, viewer: &Caller) -> Result<pb::OrderLine, sqlx::Error> 
         refunded_amount: money(l.refunded_minor, &l.currency),
         paid_at: Some(to_timestamp(l.paid_at)),
         confirmed_at: l.confirmed_at.map(to_timestamp),
-        state: line_state(state_of(l)?).into(),
+        state: line_state(l.state).into(),
         attributed: l.attributed,
-        reason: reason(&l.reason)?.into(),
+        reason: reason(l.reason).into(),
         promoter_id: if l.attributed { l.promoter_id.clone().unwrap_or_default() } else { String::new() },
         shop_id: if l.attributed { l.shop_id.map(|s| s.to_string()).unwrap_or_default() } else { String::new() },
         rate_bps: l.rate_bps.unwrap_or(0),
@@ -199,7 +199,7 @@ pub async fn explain_line(
     let earner = if found.attributed { found.promoter_id.as_deref().unwrap_or("") } else { "" };
     caller.require_owner(Role::Promoter, earner, &[Role::Service, Role::Admin, Role::Finance])?;
     let explanation = pb::Explanation {
-        reason: reason(&found.reason)?.into(),
+        reason: reason(found.reason).into(),
         summary: found.summary.clone(),
         share_code: found.share_code.clone().unwrap_or_default(),
         click_event_id: found.click_event_id.clone().unwrap_or_default(),

@@ -8,7 +8,7 @@ use xiaopu_api::{
     topics,
     types::Money,
 };
-use xiaopu_common::{db::unknown_value, feed::OutboxEvent, time::to_timestamp};
+use xiaopu_common::{feed::OutboxEvent, time::to_timestamp};
 
 use crate::{
     domain::{
@@ -26,17 +26,12 @@ pub struct Engine {
     pub rules: Rules,
 }
 
-/// The line's state; a stored value this build does not know is an error.
-pub fn state_of(line: &LineRow) -> Result<State, sqlx::Error> {
-    State::parse(&line.state).ok_or_else(|| unknown_value("order_line.state", &line.state))
-}
-
 impl Engine {
     /// Fills the line's decision from its facts, then its money and state.
     pub fn decide(&self, line: &mut LineRow, facts: &Facts, now: DateTime<Utc>) {
         let d = domain::decide(facts, &self.rules);
         let candidate = d.candidate.as_ref();
-        let changed = line.reason != d.reason.as_str()
+        let changed = line.reason != d.reason
             || line.promoter_id.as_deref() != candidate.map(|c| c.promoter_id.as_str())
             || line.rate_id != d.rate.map(|r| r.rate_id)
             || line.click_event_id.as_deref() != d.click.as_ref().map(|c| c.event_id.as_str());
@@ -44,7 +39,7 @@ impl Engine {
             line.decided_at = now;
         }
         line.attributed = d.attributed();
-        line.reason = d.reason.as_str().to_owned();
+        line.reason = d.reason;
         line.summary = d.summary;
         line.promoter_id = candidate.map(|c| c.promoter_id.clone());
         line.shop_id = candidate.map(|c| c.shop_id);
@@ -59,7 +54,7 @@ impl Engine {
 
 /// The line's state and commission from its amounts, receipt and decision.
 pub fn recompute(line: &mut LineRow) {
-    line.state = line::state(line.paid_minor, line.refunded_minor, line.confirmed_at.is_some()).as_str().to_owned();
+    line.state = line::state(line.paid_minor, line.refunded_minor, line.confirmed_at.is_some());
     line.commission_minor = match (line.attributed, line.rate_bps) {
         (true, Some(bps)) => line::commission(line.paid_minor, line.refunded_minor, bps),
         _ => 0,
@@ -73,7 +68,7 @@ pub fn earning(line: &LineRow) -> Result<Option<Earning>, sqlx::Error> {
             promoter_id: promoter_id.clone(),
             shop_id,
             commission: line.commission_minor,
-            state: state_of(line)?,
+            state: line.state,
         }),
         _ => None,
     })

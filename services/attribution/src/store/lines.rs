@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{Click, Facts, Link, Rate};
+use xiaopu_common::db::unknown_value;
 
-/// An order line as stored, decision included.
+use crate::domain::{Click, Facts, Link, Rate, Reason, line::State};
+
+/// An order line, decision included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineRow {
     pub line_id: String,
@@ -23,9 +25,9 @@ pub struct LineRow {
     pub paid_minor: i64,
     pub refunded_minor: i64,
     pub confirmed_at: Option<DateTime<Utc>>,
-    pub state: String,
+    pub state: State,
     pub attributed: bool,
-    pub reason: String,
+    pub reason: Reason,
     pub summary: String,
     pub promoter_id: Option<String>,
     pub shop_id: Option<Uuid>,
@@ -37,6 +39,77 @@ pub struct LineRow {
     pub commission_minor: i64,
     pub decided_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An order line as its row reads, before its state and reason are known values.
+pub(super) struct StoredLine {
+    pub(super) line_id: String,
+    pub(super) order_id: String,
+    pub(super) buyer_id: String,
+    pub(super) paid_at: DateTime<Utc>,
+    pub(super) order_code: Option<String>,
+    pub(super) product_id: Uuid,
+    pub(super) supplier_id: String,
+    pub(super) quantity: i32,
+    pub(super) currency: String,
+    pub(super) paid_minor: i64,
+    pub(super) refunded_minor: i64,
+    pub(super) confirmed_at: Option<DateTime<Utc>>,
+    pub(super) state: String,
+    pub(super) attributed: bool,
+    pub(super) reason: String,
+    pub(super) summary: String,
+    pub(super) promoter_id: Option<String>,
+    pub(super) shop_id: Option<Uuid>,
+    pub(super) share_code: Option<String>,
+    pub(super) click_event_id: Option<String>,
+    pub(super) clicked_at: Option<DateTime<Utc>>,
+    pub(super) rate_id: Option<Uuid>,
+    pub(super) rate_bps: Option<i32>,
+    pub(super) commission_minor: i64,
+    pub(super) decided_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<StoredLine> for LineRow {
+    type Error = sqlx::Error;
+
+    /// A state or reason this build does not know is an error, never a default.
+    fn try_from(r: StoredLine) -> Result<Self, Self::Error> {
+        Ok(LineRow {
+            state: State::parse(&r.state).ok_or_else(|| unknown_value("order_line.state", &r.state))?,
+            reason: Reason::parse(&r.reason).ok_or_else(|| unknown_value("order_line.reason", &r.reason))?,
+            line_id: r.line_id,
+            order_id: r.order_id,
+            buyer_id: r.buyer_id,
+            paid_at: r.paid_at,
+            order_code: r.order_code,
+            product_id: r.product_id,
+            supplier_id: r.supplier_id,
+            quantity: r.quantity,
+            currency: r.currency,
+            paid_minor: r.paid_minor,
+            refunded_minor: r.refunded_minor,
+            confirmed_at: r.confirmed_at,
+            attributed: r.attributed,
+            summary: r.summary,
+            promoter_id: r.promoter_id,
+            shop_id: r.shop_id,
+            share_code: r.share_code,
+            click_event_id: r.click_event_id,
+            clicked_at: r.clicked_at,
+            rate_id: r.rate_id,
+            rate_bps: r.rate_bps,
+            commission_minor: r.commission_minor,
+            decided_at: r.decided_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Rows read as [`StoredLine`], each checked into a [`LineRow`].
+pub(super) fn checked(rows: Vec<StoredLine>) -> Result<Vec<LineRow>, sqlx::Error> {
+    rows.into_iter().map(LineRow::try_from).collect()
 }
 
 /// The facts of each line (by line id), read in one statement for the whole batch.
@@ -146,9 +219,9 @@ pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         &column!(lines, paid_minor),
         &column!(lines, refunded_minor),
         &column!(lines, confirmed_at) as &[Option<DateTime<Utc>>],
-        &column!(lines, state),
+        &lines.iter().map(|l| l.state.as_str()).collect::<Vec<_>>() as &[&str],
         &column!(lines, attributed),
-        &column!(lines, reason),
+        &lines.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>() as &[&str],
         &column!(lines, summary),
         &column!(lines, promoter_id) as &[Option<String>],
         &column!(lines, shop_id) as &[Option<Uuid>],
@@ -186,9 +259,9 @@ pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         &column!(lines, line_id),
         &column!(lines, refunded_minor),
         &column!(lines, confirmed_at) as &[Option<DateTime<Utc>>],
-        &column!(lines, state),
+        &lines.iter().map(|l| l.state.as_str()).collect::<Vec<_>>() as &[&str],
         &column!(lines, attributed),
-        &column!(lines, reason),
+        &lines.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>() as &[&str],
         &column!(lines, summary),
         &column!(lines, promoter_id) as &[Option<String>],
         &column!(lines, shop_id) as &[Option<Uuid>],
@@ -208,13 +281,14 @@ pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
 
 /// Reads and locks lines, in line id order (a stable lock order).
 pub async fn lock(conn: &mut PgConnection, line_ids: &[String]) -> Result<Vec<LineRow>, sqlx::Error> {
-    sqlx::query_as!(
-        LineRow,
+    let rows = sqlx::query_as!(
+        StoredLine,
         "SELECT * FROM order_line WHERE line_id = ANY($1::text[]) ORDER BY line_id FOR UPDATE",
         line_ids
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    checked(rows)
 }
 
 /// Lines of `order_ids`.

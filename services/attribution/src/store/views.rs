@@ -2,10 +2,12 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
-use super::lines::LineRow;
+use super::lines::{LineRow, StoredLine, checked};
 
 pub async fn line(db: impl PgExecutor<'_>, line_id: &str) -> Result<Option<LineRow>, sqlx::Error> {
-    sqlx::query_as!(LineRow, "SELECT * FROM order_line WHERE line_id = $1", line_id).fetch_optional(db).await
+    let row =
+        sqlx::query_as!(StoredLine, "SELECT * FROM order_line WHERE line_id = $1", line_id).fetch_optional(db).await?;
+    row.map(LineRow::try_from).transpose()
 }
 
 /// A promoter's attributed lines, newest payment first.
@@ -16,8 +18,8 @@ pub async fn promoter_lines(
     limit: i64,
 ) -> Result<Vec<LineRow>, sqlx::Error> {
     let (after_time, after_id) = after.unzip();
-    sqlx::query_as!(
-        LineRow,
+    let rows = sqlx::query_as!(
+        StoredLine,
         "SELECT * FROM order_line
          WHERE attributed AND promoter_id = $1 AND ($2::timestamptz IS NULL OR (paid_at, line_id) < ($2, $3))
          ORDER BY paid_at DESC, line_id DESC
@@ -28,7 +30,8 @@ pub async fn promoter_lines(
         limit
     )
     .fetch_all(db)
-    .await
+    .await?;
+    checked(rows)
 }
 
 /// Sums of one party's lines in one state.
@@ -108,8 +111,8 @@ pub async fn period_lines(
     limit: i64,
 ) -> Result<Vec<LineRow>, sqlx::Error> {
     let (after_time, after_id) = after.unzip();
-    sqlx::query_as!(
-        LineRow,
+    let rows = sqlx::query_as!(
+        StoredLine,
         "SELECT * FROM order_line
          WHERE paid_at >= $1 AND paid_at < $2 AND (NOT $3 OR attributed)
            AND ($4::timestamptz IS NULL OR (paid_at, line_id) > ($4, $5))
@@ -123,7 +126,8 @@ pub async fn period_lines(
         limit
     )
     .fetch_all(db)
-    .await
+    .await?;
+    checked(rows)
 }
 
 /// A supplier's attributed lines paid in [from, to), newest payment first (through
@@ -136,8 +140,8 @@ pub async fn supplier_lines(
     limit: i64,
 ) -> Result<Vec<LineRow>, sqlx::Error> {
     let (after_time, after_id) = after.unzip();
-    sqlx::query_as!(
-        LineRow,
+    let rows = sqlx::query_as!(
+        StoredLine,
         "SELECT * FROM order_line
          WHERE product_id IN (SELECT product_id FROM rm_product WHERE supplier_id = $1)
            AND supplier_id = $1 AND attributed AND paid_at >= $2 AND paid_at < $3
@@ -152,7 +156,8 @@ pub async fn supplier_lines(
         limit
     )
     .fetch_all(db)
-    .await
+    .await?;
+    checked(rows)
 }
 
 /// One share link's figures in a period, in one currency (a link without sales has

@@ -11,6 +11,7 @@ use xiaopu_common::feed::publish_all;
 use super::{Batch, Outcome, PaidOrder, refunds::refund_onto};
 use crate::{
     app::engine::{Cause, Engine, events, recompute},
+    domain::{Reason, line::State},
     store::{
         inputs,
         lines::{self, LineRow},
@@ -101,9 +102,10 @@ async fn create_lines(
                 paid_minor: l.paid_minor,
                 refunded_minor: 0,
                 confirmed_at,
-                state: String::new(),
+                // Both set below, from the facts and the amounts, before the line is stored.
+                state: State::Paid,
                 attributed: false,
-                reason: String::new(),
+                reason: Reason::NoClick,
                 summary: String::new(),
                 promoter_id: None,
                 shop_id: None,
