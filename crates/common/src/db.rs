@@ -80,3 +80,28 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
 pub fn unknown_value(column: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected {column} `{value}` in the database").into())
 }
+
+/// Reads a domain enum stored as its text name straight from a row (in `query_as!`,
+/// `status AS "status: _"`): a name this build does not know fails the read, naming
+/// the column and the value. The type needs `parse(&str) -> Option<Self>`.
+#[macro_export]
+macro_rules! text_enum_column {
+    ($ty:ty, $column:literal) => {
+        impl ::sqlx::Type<::sqlx::Postgres> for $ty {
+            fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+                <&str as ::sqlx::Type<::sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &::sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as ::sqlx::Type<::sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for $ty {
+            fn decode(value: ::sqlx::postgres::PgValueRef<'r>) -> Result<Self, ::sqlx::error::BoxDynError> {
+                let name = <&str as ::sqlx::Decode<::sqlx::Postgres>>::decode(value)?;
+                <$ty>::parse(name).ok_or_else(|| format!("unexpected {} `{name}` in the database", $column).into())
+            }
+        }
+    };
+}

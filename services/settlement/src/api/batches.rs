@@ -166,7 +166,7 @@ pub async fn close(
             batch_id,
             promoter_id: promoter,
             currency,
-            status: line.status.as_str().to_owned(),
+            status: line.status,
             settled_share: if paid_now { o.settled_share } else { 0 },
             service_fee: if paid_now { fee } else { 0 },
             reissued: if paid_now { o.reissued } else { 0 },
@@ -233,7 +233,7 @@ pub async fn list_batches(
     let mut v = Violations::new();
     let status = match pb::BatchStatus::try_from(r.status) {
         Ok(pb::BatchStatus::Unspecified) => None,
-        Ok(status) => BatchStatus::ALL.into_iter().find(|s| convert::batch_status(s.as_str()) == status),
+        Ok(status) => BatchStatus::ALL.into_iter().find(|s| convert::batch_status(*s) == status),
         Err(_) => {
             v.add("status", "must be a BatchStatus");
             None
@@ -290,7 +290,8 @@ pub async fn approve_batch(
     let mut tx = api.pool.begin().await?;
     let store::batches::Locked { status, created_by: creator, .. } =
         store::batches::lock(&mut tx, id).await?.ok_or_else(|| Error::not_found("batch", id))?;
-    if status != "draft" {
+    if status != BatchStatus::Draft {
+        let status = status.as_str().to_owned();
         return Err(Error::BatchState { batch_id: id.to_string(), status, action: "approval", wanted: "draft" });
     }
     if creator == caller.subject {

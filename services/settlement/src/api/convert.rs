@@ -15,14 +15,13 @@ pub fn money(minor_units: i64, currency: &str) -> Option<Money> {
     Some(Money { minor_units, currency: currency.to_owned() })
 }
 
-pub fn batch_status(s: &str) -> pb::BatchStatus {
-    match BatchStatus::parse(s) {
-        Some(BatchStatus::Draft) => pb::BatchStatus::Draft,
-        Some(BatchStatus::Approved) => pb::BatchStatus::Approved,
-        Some(BatchStatus::Exported) => pb::BatchStatus::Exported,
-        Some(BatchStatus::Paid) => pb::BatchStatus::Paid,
-        Some(BatchStatus::PartiallyPaid) => pb::BatchStatus::PartiallyPaid,
-        None => pb::BatchStatus::Unspecified,
+pub fn batch_status(status: BatchStatus) -> pb::BatchStatus {
+    match status {
+        BatchStatus::Draft => pb::BatchStatus::Draft,
+        BatchStatus::Approved => pb::BatchStatus::Approved,
+        BatchStatus::Exported => pb::BatchStatus::Exported,
+        BatchStatus::Paid => pb::BatchStatus::Paid,
+        BatchStatus::PartiallyPaid => pb::BatchStatus::PartiallyPaid,
     }
 }
 
@@ -33,18 +32,17 @@ pub fn period(p: &PeriodRow) -> pb::Period {
         closed_by: p.closed_by.clone(),
         closed_at: Some(to_timestamp(p.closed_at)),
         batch_id: p.batch_id.to_string(),
-        batch_status: batch_status(&p.status).into(),
+        batch_status: batch_status(p.status).into(),
     }
 }
 
-pub fn line_status(s: &str) -> pb::BatchLineStatus {
-    match LineStatus::parse(s) {
-        Some(LineStatus::Pending) => pb::BatchLineStatus::Pending,
-        Some(LineStatus::Paid) => pb::BatchLineStatus::Paid,
-        Some(LineStatus::Failed) => pb::BatchLineStatus::Failed,
-        Some(LineStatus::CarriedForward) => pb::BatchLineStatus::CarriedForward,
-        Some(LineStatus::Held) => pb::BatchLineStatus::Held,
-        None => pb::BatchLineStatus::Unspecified,
+pub fn line_status(status: LineStatus) -> pb::BatchLineStatus {
+    match status {
+        LineStatus::Pending => pb::BatchLineStatus::Pending,
+        LineStatus::Paid => pb::BatchLineStatus::Paid,
+        LineStatus::Failed => pb::BatchLineStatus::Failed,
+        LineStatus::CarriedForward => pb::BatchLineStatus::CarriedForward,
+        LineStatus::Held => pb::BatchLineStatus::Held,
     }
 }
 
@@ -53,7 +51,7 @@ pub fn batch(b: &BatchRow, currency: &str) -> pb::Batch {
         batch_id: b.batch_id.to_string(),
         period_from: Some(to_timestamp(b.period_from)),
         period_to: Some(to_timestamp(b.period_to)),
-        status: batch_status(&b.status).into(),
+        status: batch_status(b.status).into(),
         created_by: b.created_by.clone(),
         created_at: Some(to_timestamp(b.created_at)),
         approved_by: b.approved_by.clone().unwrap_or_default(),
@@ -76,7 +74,7 @@ pub fn batch_line(l: &LineRow) -> pb::BatchLine {
         batch_line_id: l.batch_line_id.to_string(),
         batch_id: l.batch_id.to_string(),
         promoter_id: l.promoter_id.clone(),
-        status: line_status(&l.status).into(),
+        status: line_status(l.status).into(),
         settled_share: m(l.settled_share),
         service_fee: m(l.service_fee),
         reissued: m(l.reissued),

@@ -16,7 +16,7 @@ use super::{
     payees, period,
 };
 use crate::{
-    domain::payout::LineStatus,
+    domain::batch::BatchStatus,
     store::{self, batches::LineRow},
 };
 
@@ -27,7 +27,7 @@ fn to_status(e: impl Into<Error>) -> Status {
 }
 
 fn is_payable(l: &LineRow) -> bool {
-    LineStatus::parse(&l.status).is_some_and(LineStatus::is_payable)
+    l.status.is_payable()
 }
 
 #[tracing::instrument(skip_all, fields(batch_id = %request.get_ref().batch_id))]
@@ -44,7 +44,8 @@ pub async fn export_batch(
     let mut tx = api.pool.begin().await.map_err(to_status)?;
     let store::batches::Locked { status, approved_by: approver, .. } =
         store::batches::lock(&mut tx, id).await.map_err(to_status)?.ok_or_else(|| Error::not_found("batch", id))?;
-    if status == "draft" {
+    if status == BatchStatus::Draft {
+        let status = status.as_str().to_owned();
         return Err(Error::BatchState { batch_id: id.to_string(), status, action: "export", wanted: "approved" });
     }
     store::batches::mark_exported(&mut tx, id, api.clock.now()).await.map_err(to_status)?;

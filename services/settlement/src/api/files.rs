@@ -62,14 +62,13 @@ pub const PAYOUT_COLUMNS: &[(&str, &str)] = &[
     ("状态", "status"),
 ];
 
-fn status_label(status: &str, language: Language) -> &'static str {
-    let pair = match LineStatus::parse(status) {
-        Some(LineStatus::Pending) => ("待付款", "pending"),
-        Some(LineStatus::Paid) => ("已付款", "paid"),
-        Some(LineStatus::Failed) => ("付款失败", "failed"),
-        Some(LineStatus::CarriedForward) => ("结转下期", "carried forward"),
-        Some(LineStatus::Held) => ("暂缓", "held"),
-        None => ("未知", "unknown"),
+fn status_label(status: LineStatus, language: Language) -> &'static str {
+    let pair = match status {
+        LineStatus::Pending => ("待付款", "pending"),
+        LineStatus::Paid => ("已付款", "paid"),
+        LineStatus::Failed => ("付款失败", "failed"),
+        LineStatus::CarriedForward => ("结转下期", "carried forward"),
+        LineStatus::Held => ("暂缓", "held"),
     };
     language.pick(pair)
 }
@@ -102,7 +101,7 @@ pub fn payout_row(l: &LineRow, payee: PayeeShown<'_>, language: Language) -> Str
         l.currency.clone(),
         to_decimal(l.withheld, &l.currency),
         l.order_lines.to_string(),
-        status_label(&l.status, language).to_owned(),
+        status_label(l.status, language).to_owned(),
     ])
 }
 

@@ -16,14 +16,17 @@ use xiaopu_common::{
 };
 
 use super::{Error, SettlementApi, convert};
-use crate::store::{self, positions::Position, reports::JournalPosting};
+use crate::{
+    domain::payout::LineStatus,
+    store::{self, positions::Position, reports::JournalPosting},
+};
 
 const READERS: &[Role] = &[Role::Finance, Role::Admin];
 
 /// Positions as messages, each with its payout line's batch and status.
 async fn placed(api: &SettlementApi, positions: &[Position]) -> Result<Vec<pb::LinePosition>, Error> {
     let ids: Vec<Uuid> = positions.iter().filter_map(|p| p.batch_line_id).collect();
-    let lines: BTreeMap<Uuid, (Uuid, String)> = store::batches::line_statuses(&api.pool, &ids)
+    let lines: BTreeMap<Uuid, (Uuid, LineStatus)> = store::batches::line_statuses(&api.pool, &ids)
         .await?
         .into_iter()
         .map(|(line, batch, status)| (line, (batch, status)))
@@ -49,7 +52,7 @@ async fn placed(api: &SettlementApi, positions: &[Position]) -> Result<Vec<pb::L
                 batch_id: batch.map(|(b, _)| b.to_string()).unwrap_or_default(),
                 batch_line_id: p.batch_line_id.map(|id| id.to_string()).unwrap_or_default(),
                 batch_line_status: batch
-                    .map_or(pb::BatchLineStatus::Unspecified, |(_, s)| convert::line_status(s))
+                    .map_or(pb::BatchLineStatus::Unspecified, |(_, s)| convert::line_status(*s))
                     .into(),
                 owed_back: m(owed_back),
             }

@@ -63,14 +63,13 @@ async fn record(
         return Err(Error::WrongBatch { line_id: line_id.to_string(), batch_id: batch.to_string() });
     }
     takes_payouts(line.batch_id, batch_status, "recording payouts")?;
-    let same = |status: LineStatus, stored: &Option<String>| {
-        line.status == status.as_str() && stored.as_deref() == Some(reference)
-    };
+    let same =
+        |status: LineStatus, stored: &Option<String>| line.status == status && stored.as_deref() == Some(reference);
     if same(LineStatus::Paid, &line.payment_reference) || same(LineStatus::Failed, &line.failure_reason) {
         return Ok((line, false));
     }
-    if line.status != LineStatus::Pending.as_str() {
-        return Err(Error::AlreadyRecorded { line_id: line_id.to_string(), status: line.status });
+    if line.status != LineStatus::Pending {
+        return Err(Error::AlreadyRecorded { line_id: line_id.to_string(), status: line.status.as_str().to_owned() });
     }
     let now = api.clock.now();
     let (paid_ref, failure) =
@@ -88,7 +87,7 @@ async fn record(
     store::batches::set_status(&mut tx, line.batch_id, BatchStatus::after_payouts(pending, failed).as_str()).await?;
     tx.commit().await?;
     let line = LineRow {
-        status: outcome.as_str().to_owned(),
+        status: outcome,
         payment_reference: paid_ref.map(str::to_owned),
         failure_reason: failure.map(str::to_owned),
         recorded_by: Some(caller.subject.clone()),
@@ -99,11 +98,16 @@ async fn record(
 }
 
 /// Refuses `action` on a batch whose payout file has not been exported.
-fn takes_payouts(batch_id: Uuid, status: String, action: &'static str) -> Result<(), Error> {
-    if BatchStatus::parse(&status).is_some_and(BatchStatus::records_payouts) {
+fn takes_payouts(batch_id: Uuid, status: BatchStatus, action: &'static str) -> Result<(), Error> {
+    if status.records_payouts() {
         return Ok(());
     }
-    Err(Error::BatchState { batch_id: batch_id.to_string(), status, action, wanted: "exported" })
+    Err(Error::BatchState {
+        batch_id: batch_id.to_string(),
+        status: status.as_str().to_owned(),
+        action,
+        wanted: "exported",
+    })
 }
 
 /// Where each column of a result file is, found by its header.

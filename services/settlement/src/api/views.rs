@@ -50,7 +50,7 @@ pub async fn promoter_earnings(
                 batch_line_id: l.batch_line_id.to_string(),
                 period_from: Some(to_timestamp(*from)),
                 period_to: Some(to_timestamp(*to)),
-                status: convert::line_status(&l.status).into(),
+                status: convert::line_status(l.status).into(),
                 amount: convert::money(l.amount, &l.currency),
                 payment_reference: l.payment_reference.clone().unwrap_or_default(),
                 recorded_at: l.recorded_at.map(to_timestamp),

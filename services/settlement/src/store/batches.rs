@@ -3,12 +3,17 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use crate::domain::{batch::BatchStatus, payout::LineStatus};
+
+xiaopu_common::text_enum_column!(BatchStatus, "batch.status");
+xiaopu_common::text_enum_column!(LineStatus, "batch_line.status");
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BatchRow {
     pub batch_id: Uuid,
     pub period_from: DateTime<Utc>,
     pub period_to: DateTime<Utc>,
-    pub status: String,
+    pub status: BatchStatus,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub approved_by: Option<String>,
@@ -30,7 +35,7 @@ pub struct LineRow {
     pub batch_id: Uuid,
     pub promoter_id: String,
     pub currency: String,
-    pub status: String,
+    pub status: LineStatus,
     pub settled_share: i64,
     pub service_fee: i64,
     pub reissued: i64,
@@ -83,7 +88,8 @@ pub async fn list(
                  AND ($7::uuid IS NULL OR b.batch_id = $7)
                ORDER BY b.created_at DESC, b.batch_id DESC LIMIT $3
            )
-           SELECT b.batch_id, p.starts_at AS period_from, p.ends_at AS period_to, b.status, b.created_by, b.created_at,
+           SELECT b.batch_id, p.starts_at AS period_from, p.ends_at AS period_to, b.status AS "status: _", b.created_by,
+                  b.created_at,
                   b.approved_by, b.approved_at, b.exported_at, b.held_promoters,
                   count(l.*) FILTER (WHERE l.status IN ('pending', 'paid', 'failed')) AS "payable_lines!",
                   COALESCE(sum(l.amount) FILTER (WHERE l.status IN ('pending', 'paid', 'failed')), 0)::bigint AS "payable_total!",
@@ -178,7 +184,7 @@ pub async fn insert_lines(conn: &mut PgConnection, lines: &[LineRow]) -> Result<
         &column!(batch_id),
         &column!(promoter_id),
         &column!(currency),
-        &column!(status),
+        &lines.iter().map(|l| l.status.as_str()).collect::<Vec<_>>() as &[&str],
         &column!(settled_share),
         &column!(service_fee),
         &column!(reissued),
@@ -222,9 +228,13 @@ pub async fn mark_reissued(conn: &mut PgConnection, failed: &[Uuid], by: &[Uuid]
 }
 
 /// The batch and status of each of `lines`.
-pub async fn line_statuses(db: impl PgExecutor<'_>, lines: &[Uuid]) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+pub async fn line_statuses(
+    db: impl PgExecutor<'_>,
+    lines: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid, LineStatus)>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT batch_line_id, batch_id, status FROM batch_line WHERE batch_line_id = ANY($1::uuid[])",
+        r#"SELECT batch_line_id, batch_id, status AS "status: LineStatus" FROM batch_line
+           WHERE batch_line_id = ANY($1::uuid[])"#,
         lines
     )
     .fetch_all(db)
@@ -236,7 +246,7 @@ pub async fn line_statuses(db: impl PgExecutor<'_>, lines: &[Uuid]) -> Result<Ve
 /// A batch's status and who created and approved it, as locked for a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Locked {
-    pub status: String,
+    pub status: BatchStatus,
     pub created_by: String,
     pub approved_by: Option<String>,
 }
@@ -244,7 +254,7 @@ pub struct Locked {
 pub async fn lock(conn: &mut PgConnection, batch_id: Uuid) -> Result<Option<Locked>, sqlx::Error> {
     sqlx::query_as!(
         Locked,
-        "SELECT status, created_by, approved_by FROM batch WHERE batch_id = $1 FOR UPDATE",
+        r#"SELECT status AS "status: _", created_by, approved_by FROM batch WHERE batch_id = $1 FOR UPDATE"#,
         batch_id
     )
     .fetch_optional(conn)
@@ -286,8 +296,11 @@ pub async fn lines(
     let (after_promoter, after_currency) = after.unzip();
     sqlx::query_as!(
         LineRow,
-        "SELECT * FROM batch_line WHERE batch_id = $1 AND ($2::text IS NULL OR (promoter_id, currency) > ($2, $3))
-         ORDER BY promoter_id, currency LIMIT $4",
+        r#"SELECT batch_line_id, batch_id, promoter_id, currency, status AS "status: _", settled_share, service_fee, reissued,
+                  clawback_netted, amount, order_lines, payment_reference, failure_reason, recorded_by, recorded_at,
+                  reissued_in, withheld, hold_reason
+           FROM batch_line WHERE batch_id = $1 AND ($2::text IS NULL OR (promoter_id, currency) > ($2, $3))
+           ORDER BY promoter_id, currency LIMIT $4"#,
         batch_id,
         after_promoter,
         after_currency,
@@ -297,13 +310,25 @@ pub async fn lines(
     .await
 }
 
-pub async fn line_for_update(conn: &mut PgConnection, line_id: Uuid) -> Result<Option<(LineRow, String)>, sqlx::Error> {
-    let line = sqlx::query_as!(LineRow, "SELECT * FROM batch_line WHERE batch_line_id = $1 FOR UPDATE", line_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+pub async fn line_for_update(
+    conn: &mut PgConnection,
+    line_id: Uuid,
+) -> Result<Option<(LineRow, BatchStatus)>, sqlx::Error> {
+    let line = sqlx::query_as!(
+        LineRow,
+        r#"SELECT batch_line_id, batch_id, promoter_id, currency, status AS "status: _", settled_share, service_fee, reissued,
+                  clawback_netted, amount, order_lines, payment_reference, failure_reason, recorded_by, recorded_at,
+                  reissued_in, withheld, hold_reason
+           FROM batch_line WHERE batch_line_id = $1 FOR UPDATE"#,
+        line_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(line) = line else { return Ok(None) };
     let status =
-        sqlx::query!("SELECT status FROM batch WHERE batch_id = $1", line.batch_id).fetch_one(conn).await?.status;
+        sqlx::query_scalar!(r#"SELECT status AS "status: BatchStatus" FROM batch WHERE batch_id = $1"#, line.batch_id)
+            .fetch_one(conn)
+            .await?;
     Ok(Some((line, status)))
 }
 
@@ -338,7 +363,8 @@ pub async fn of_promoter(
     limit: i64,
 ) -> Result<Vec<(LineRow, DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT l.batch_line_id, l.batch_id, l.promoter_id, l.currency, l.status, l.settled_share, l.service_fee,
+        r#"SELECT l.batch_line_id, l.batch_id, l.promoter_id, l.currency, l.status AS "status: LineStatus",
+                  l.settled_share, l.service_fee,
                   l.reissued, l.clawback_netted, l.amount, l.order_lines, l.payment_reference, l.failure_reason,
                   l.recorded_by, l.recorded_at, l.reissued_in, l.withheld, l.hold_reason, p.starts_at, p.ends_at
            FROM batch_line l JOIN batch b ON b.batch_id = l.batch_id JOIN period p ON p.period_id = b.period_id

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::domain::batch::BatchStatus;
+
 /// The batch of the period [from, to), if that period was closed.
 pub async fn of_period(
     db: impl PgExecutor<'_>,
@@ -44,7 +46,7 @@ pub struct PeriodRow {
     pub closed_by: String,
     pub closed_at: DateTime<Utc>,
     pub batch_id: Uuid,
-    pub status: String,
+    pub status: BatchStatus,
 }
 
 /// Closed periods, latest first, after the keyset `after` (start, batch).
@@ -56,11 +58,11 @@ pub async fn periods(
     let (after_start, after_batch) = after.unzip();
     sqlx::query_as!(
         PeriodRow,
-        "SELECT p.starts_at, p.ends_at, p.closed_by, p.closed_at, b.batch_id, b.status
+        r#"SELECT p.starts_at, p.ends_at, p.closed_by, p.closed_at, b.batch_id, b.status AS "status: _"
          FROM period p JOIN batch b ON b.period_id = p.period_id
          WHERE $1::timestamptz IS NULL OR (p.starts_at, b.batch_id) < ($1, $2)
          ORDER BY p.starts_at DESC, b.batch_id DESC
-         LIMIT $3",
+         LIMIT $3"#,
         after_start,
         after_batch,
         limit

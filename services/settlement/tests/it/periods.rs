@@ -141,3 +141,22 @@ async fn a_period_not_yet_ended_or_sharing_time_with_a_closed_one_is_refused() {
     assert_eq!(again.batch.map(|b| b.batch_id), first.batch.map(|b| b.batch_id));
     try_close(s + days(10), s + days(20)).await.expect("the next period, touching the first");
 }
+
+#[tokio::test]
+async fn a_stored_batch_status_this_build_does_not_know_is_an_error_not_unspecified() {
+    let stack = spawn().await;
+    let w = stack.world().await;
+    stack.clock.advance(days(40));
+    let batch = close(&stack, w.since, w.since + days(10), "f1").await.batch.expect("batch");
+    let pool = stack.settlement_db.connect().await;
+    // As if a newer build had written a status this one does not know.
+    sqlx::query("ALTER TABLE batch DROP CONSTRAINT batch_status_check").execute(&pool).await.expect("drop");
+    sqlx::query("UPDATE batch SET status = 'disputed'").execute(&pool).await.expect("set");
+
+    let get = pb::GetBatchRequest { batch_id: batch.batch_id.clone() };
+    let err = stack.settlement().get_batch(as_finance(get, "f1")).await.expect_err("unknown status");
+    assert_eq!(err.code(), tonic::Code::Internal, "never shown as unspecified: {err:?}");
+    let periods = pb::ListPeriodsRequest { page_size: 10, page_token: String::new() };
+    let err = stack.settlement().list_periods(as_finance(periods, "f1")).await.expect_err("unknown status");
+    assert_eq!(err.code(), tonic::Code::Internal);
+}
