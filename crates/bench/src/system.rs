@@ -127,3 +127,10 @@ impl System {
             .collect()
     }
 }
+
+/// The tests' world-building (`xiaopu_testkit::world`) reaches the bench's services.
+impl xiaopu_testkit::world::Connect for System {
+    fn client(&self, service: &str, role: Role, subject: &str) -> Upstream {
+        System::client(self, service, role, subject).expect("a client for a running service")
+    }
+}

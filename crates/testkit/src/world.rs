@@ -31,7 +31,10 @@ pub trait Connect {
 pub fn client_at(addr: SocketAddr, role: Role, subject: &str) -> Upstream {
     let credentials =
         CallCredentials::new(TokenSigner::hs256(TEST_SECRET.as_bytes()), role, subject, Duration::from_secs(3600));
-    upstream(&UpstreamSettings::new(&format!("http://{addr}")), "test", credentials).expect("a loopback upstream")
+    let mut settings = UpstreamSettings::new(&format!("http://{addr}"));
+    // A slow test machine is not a failure: the setup a test builds may wait its turn.
+    settings.timeout_ms = 60_000;
+    upstream(&settings, "test", credentials).expect("a loopback upstream")
 }
 
 fn storefront(system: &impl Connect, role: Role, subject: &str) -> StorefrontServiceClient<Upstream> {

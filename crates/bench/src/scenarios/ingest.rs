@@ -13,10 +13,10 @@ use std::{
 use chrono::Utc;
 use xiaopu_api::{
     attribution::{self as pb, attribution_service_client::AttributionServiceClient, order_event},
-    storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
     types::Money,
 };
 use xiaopu_common::{auth::Role, grpc_client::Upstream, time::to_timestamp};
+use xiaopu_testkit::world;
 
 use super::{Options, shop_page::BenchShop};
 use crate::{
@@ -80,19 +80,7 @@ fn rate(stats: &crate::harness::Stats, rows: usize) -> anyhow::Result<f64> {
 
 /// The bench promoter's WeChat share code for the shop, once attribution knows it.
 pub(super) async fn share_code(system: &System, shop: &BenchShop) -> anyhow::Result<String> {
-    let mut promoter = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, "bench-promoter")?);
-    let code = promoter
-        .create_share_link(sf::CreateShareLinkRequest {
-            request_id: "bench-link".into(),
-            shop_id: shop.shop_id.clone(),
-            listing_id: String::new(),
-            channel: sf::Channel::Wechat.into(),
-        })
-        .await?
-        .into_inner()
-        .share_link
-        .map(|l| l.code)
-        .unwrap_or_default();
+    let code = world::share_shop(system, "bench-promoter", &shop.shop_id).await;
     let attribution_db = system.database("attribution").await?;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {

@@ -3,11 +3,11 @@
 //! same rows inserted raw one per transaction at the same concurrency; after it, the
 //! 1001st add must be refused and the shop must hold exactly 1000.
 use xiaopu_api::{
-    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
     storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
     types::Money,
 };
 use xiaopu_common::auth::Role;
+use xiaopu_testkit::world;
 
 use super::{Options, shop_page::BenchShop};
 use crate::{
@@ -19,18 +19,8 @@ const PROMOTER: &str = "bench-contender";
 
 pub async fn run(system: &System, supply: &BenchShop, options: &Options) -> anyhow::Result<Vec<Row>> {
     progress("listings: a second promoter opens a shop");
-    let mut bureau = EligibilityServiceClient::new(system.client("eligibility", Role::Service, "bureau")?);
-    let score = RecordCreditScoreRequest {
-        request_id: "bench-contender-score".into(),
-        person_id: PROMOTER.into(),
-        score: 800,
-        source: "bench".into(),
-        observed_at: None,
-    };
-    bureau.record_credit_score(score).await?;
+    let shop = world::open_shop(system, PROMOTER, "Contended shop").await;
     let promoter = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, PROMOTER)?);
-    let open = pb::OpenShopRequest { name: "Contended shop".into(), description: String::new() };
-    let shop = promoter.clone().open_shop(open).await?.into_inner().shop.map(|s| s.shop_id).unwrap_or_default();
 
     progress(&format!("listings: {} adds to one shop from {} clients", supply.products.len(), options.concurrency));
     let (client, shop_id) = (promoter.clone(), shop.clone());

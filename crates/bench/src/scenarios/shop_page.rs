@@ -3,11 +3,11 @@
 //! 70% of that peak.
 use futures::{StreamExt, stream};
 use xiaopu_api::{
-    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
     storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
     types::Money,
 };
 use xiaopu_common::auth::Role;
+use xiaopu_testkit::world;
 
 use super::{Options, baseline::Trivial};
 use crate::{
@@ -30,16 +30,6 @@ pub struct BenchShop {
 /// Builds the shop through the APIs and returns it with every page's token.
 pub async fn build_shop(system: &System) -> anyhow::Result<BenchShop> {
     progress("shop page: building a shop of 1000 listings through the APIs");
-    let mut eligibility = EligibilityServiceClient::new(system.client("eligibility", Role::Service, "bench")?);
-    eligibility
-        .record_credit_score(RecordCreditScoreRequest {
-            request_id: "bench-score".into(),
-            person_id: "bench-promoter".into(),
-            score: 800,
-            source: "bench".into(),
-            observed_at: None,
-        })
-        .await?;
     let supplier = StorefrontServiceClient::new(system.client("storefront", Role::Supplier, "bench-supplier")?);
     let products: Vec<String> = stream::iter(0..LISTINGS)
         .map(|i| {
@@ -76,14 +66,8 @@ pub async fn build_shop(system: &System) -> anyhow::Result<BenchShop> {
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
+    let shop = world::open_shop(system, "bench-promoter", "Bench shop").await;
     let mut promoter = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, "bench-promoter")?);
-    let shop = promoter
-        .open_shop(pb::OpenShopRequest { name: "Bench shop".into(), description: String::new() })
-        .await?
-        .into_inner()
-        .shop
-        .map(|s| s.shop_id)
-        .unwrap_or_default();
     for product in &products {
         promoter
             .add_listing(pb::AddListingRequest {

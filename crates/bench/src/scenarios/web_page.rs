@@ -7,6 +7,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use xiaopu_api::storefront::{self as pb, storefront_service_client::StorefrontServiceClient};
 use xiaopu_common::auth::Role;
+use xiaopu_testkit::world;
 
 use super::{Options, shop_page::BenchShop};
 use crate::{
@@ -17,14 +18,7 @@ use crate::{
 
 pub async fn run(system: &System, shop: &BenchShop, options: &Options) -> anyhow::Result<Vec<Row>> {
     progress("web page: a share code for the shop");
-    let mut promoter = StorefrontServiceClient::new(system.client("storefront", Role::Promoter, "bench-promoter")?);
-    let link = pb::CreateShareLinkRequest {
-        request_id: "bench-web-link".into(),
-        shop_id: shop.shop_id.clone(),
-        listing_id: String::new(),
-        channel: pb::Channel::Wechat.into(),
-    };
-    let code = promoter.create_share_link(link).await?.into_inner().share_link.map(|l| l.code).unwrap_or_default();
+    let code = world::share_shop(system, "bench-promoter", &shop.shop_id).await;
     let url: hyper::Uri = format!("{}/s/{code}?page={}", system.url("web"), shop.page_tokens[1]).parse()?;
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
 

@@ -300,6 +300,7 @@ pub async fn withdraw_product(
     product.withdrawal_reason = Some(reason.to_owned());
     product.updated_at = now;
     store::product::update(&mut *tx, &product).await?;
+    store::shop::lock_listing(&mut tx, product_id).await?;
     let ended = store::listing::end_all_of_product(&mut *tx, product_id, now).await?;
     let mut outgoing: Vec<_> =
         ended.iter().map(|(listing, promoter)| events::listing_changed(listing, promoter)).collect();

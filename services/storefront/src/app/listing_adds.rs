@@ -12,7 +12,6 @@ use std::{
     sync::Arc,
 };
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tonic::Status;
 use tracing::Instrument;
@@ -52,11 +51,11 @@ pub fn listing_adds(pool: PgPool, clock: SharedClock) -> Arc<ListingAdds> {
     GroupCommit::new(
         MAX_GROUP,
         Arc::new(move |shop_id, adds: Vec<ListingAdd>| {
-            let (pool, now) = (pool.clone(), clock.now());
+            let (pool, clock) = (pool.clone(), clock.clone());
             let span = tracing::info_span!("listing_adds", %shop_id, adds = adds.len());
             Box::pin(
                 async move {
-                    match add_together(&pool, now, shop_id, &adds).await {
+                    match add_together(&pool, &clock, shop_id, &adds).await {
                         Ok(outcomes) => outcomes,
                         // Nothing of the group was written: each add hears why.
                         Err(err) => vec![Err(Status::from(err)); adds.len()],
@@ -71,7 +70,7 @@ pub fn listing_adds(pool: PgPool, clock: SharedClock) -> Arc<ListingAdds> {
 /// Applies a group of adds to one shop in one transaction.
 async fn add_together(
     pool: &PgPool,
-    now: DateTime<Utc>,
+    clock: &SharedClock,
     shop_id: Uuid,
     adds: &[ListingAdd],
 ) -> Result<Vec<AddOutcome>, Error> {
@@ -87,6 +86,9 @@ async fn add_together(
         .collect();
     let shop =
         store::shop::get_for_update(&mut *tx, shop_id).await?.ok_or_else(|| Error::not_found("shop", shop_id))?;
+    // Read under the shop's lock: a removal committed while this group waited ended
+    // before these listings begin, so the listing history never overlaps.
+    let now = clock.now();
     let mut listed: HashSet<Uuid> =
         store::listing::active_products(&mut *tx, shop_id, &product_ids).await?.into_iter().collect();
     let mut room = MAX_LISTINGS_PER_SHOP - shop.listing_count;

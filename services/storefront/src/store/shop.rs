@@ -161,6 +161,21 @@ pub async fn touch_page(db: impl PgExecutor<'_>, shop_id: Uuid) -> Result<(), sq
     Ok(())
 }
 
+/// Locks, in shop id order, every shop listing `product_id` now: a withdrawal takes
+/// them before it touches their listings, the order an add or a removal takes a shop
+/// and then its listings, so the two never wait for each other in a cycle.
+pub async fn lock_listing(conn: &mut sqlx::PgConnection, product_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT shop_id FROM shop
+         WHERE shop_id IN (SELECT shop_id FROM listing WHERE product_id = $1 AND removed_at IS NULL)
+         ORDER BY shop_id FOR UPDATE",
+        product_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(())
+}
+
 /// Marks changed the pages of every shop listing `product_id` (its data changed).
 pub async fn touch_pages_listing(db: impl PgExecutor<'_>, product_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
