@@ -210,7 +210,7 @@ pub fn period_row(p: &Position, zone: &xiaopu_common::time::Zone) -> String {
         zone.to_second(p.paid_at),
         at(p.confirmed_at),
         p.line_state.clone(),
-        p.stage.clone(),
+        p.stage.as_str().to_owned(),
         p.currency.clone(),
         to_decimal(p.commission, &p.currency),
         to_decimal(p.fee, &p.currency),

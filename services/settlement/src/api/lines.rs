@@ -44,7 +44,7 @@ async fn placed(api: &SettlementApi, positions: &[Position]) -> Result<Vec<pb::L
                 promoter_id: p.promoter_id.clone(),
                 supplier_id: p.supplier_id.clone(),
                 paid_at: Some(to_timestamp(p.paid_at)),
-                stage: p.stage.clone(),
+                stage: p.stage.as_str().to_owned(),
                 commission: m(p.commission),
                 service_fee: m(p.fee),
                 share: m(p.share),

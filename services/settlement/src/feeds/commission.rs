@@ -9,7 +9,6 @@ use xiaopu_api::{
     topics,
 };
 use xiaopu_common::{
-    db::unknown_value,
     feed::{ApplyError, EventHandler, decode_payload},
     time::{SharedClock, from_timestamp},
 };
@@ -53,7 +52,7 @@ impl EventHandler for CommissionFeed {
         });
         let after = split(commission.minor_units, fee_bps);
         let stage = match existing.as_ref() {
-            Some(p) => Stage::parse(&p.stage).ok_or_else(|| unknown_value("position.stage", &p.stage))?,
+            Some(p) => p.stage,
             None => Stage::Estimated,
         };
         let state = match c.state() {
@@ -76,7 +75,7 @@ impl EventHandler for CommissionFeed {
             fee_bps,
             fee: after.fee,
             share: after.share,
-            stage: stage.as_str().to_owned(),
+            stage,
             settleable_at: existing.as_ref().and_then(|p| p.settleable_at),
             batch_line_id: existing.as_ref().and_then(|p| p.batch_line_id),
             settled_share: existing.as_ref().and_then(|p| p.settled_share),

@@ -3,6 +3,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use crate::domain::Stage;
+
+xiaopu_common::text_enum_column!(Stage, "position.stage");
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Position {
     pub line_id: String,
@@ -19,7 +23,7 @@ pub struct Position {
     pub fee_bps: i32,
     pub fee: i64,
     pub share: i64,
-    pub stage: String,
+    pub stage: Stage,
     pub settleable_at: Option<DateTime<Utc>>,
     pub batch_line_id: Option<Uuid>,
     pub settled_share: Option<i64>,
@@ -37,9 +41,12 @@ pub async fn of_promoter(
     let (after_at, after_line) = after.unzip();
     sqlx::query_as!(
         Position,
-        "SELECT * FROM position WHERE promoter_id = $1
-           AND ($2::timestamptz IS NULL OR (paid_at, line_id) < ($2, $3))
-         ORDER BY paid_at DESC, line_id DESC LIMIT $4",
+        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at, line_state,
+                  commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
+                  settled_fee, updated_at
+           FROM position WHERE promoter_id = $1
+             AND ($2::timestamptz IS NULL OR (paid_at, line_id) < ($2, $3))
+           ORDER BY paid_at DESC, line_id DESC LIMIT $4"#,
         promoter_id,
         after_at,
         after_line,
@@ -51,9 +58,16 @@ pub async fn of_promoter(
 
 /// Every promoter's position on one order line.
 pub async fn of_line(db: impl PgExecutor<'_>, line_id: &str) -> Result<Vec<Position>, sqlx::Error> {
-    sqlx::query_as!(Position, "SELECT * FROM position WHERE line_id = $1 ORDER BY promoter_id", line_id)
-        .fetch_all(db)
-        .await
+    sqlx::query_as!(
+        Position,
+        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at, line_state,
+                  commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
+                  settled_fee, updated_at
+           FROM position WHERE line_id = $1 ORDER BY promoter_id"#,
+        line_id
+    )
+    .fetch_all(db)
+    .await
 }
 
 pub async fn get_for_update(
@@ -63,7 +77,10 @@ pub async fn get_for_update(
 ) -> Result<Option<Position>, sqlx::Error> {
     sqlx::query_as!(
         Position,
-        "SELECT * FROM position WHERE line_id = $1 AND promoter_id = $2 FOR UPDATE",
+        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at, line_state,
+                  commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
+                  settled_fee, updated_at
+           FROM position WHERE line_id = $1 AND promoter_id = $2 FOR UPDATE"#,
         line_id,
         promoter_id
     )
@@ -95,7 +112,7 @@ pub async fn upsert(conn: &mut PgConnection, p: &Position) -> Result<(), sqlx::E
         p.fee_bps,
         p.fee,
         p.share,
-        p.stage,
+        p.stage.as_str(),
         p.settleable_at,
         p.batch_line_id,
         p.settled_share,
@@ -222,11 +239,14 @@ pub async fn of_batch(
     };
     sqlx::query_as!(
         Position,
-        "SELECT p.* FROM position p JOIN batch_line b ON b.batch_line_id = p.batch_line_id
-         WHERE b.batch_id = $1
-           AND ($2::uuid IS NULL OR (p.batch_line_id, p.line_id, p.promoter_id) > ($2, $3, $4))
-         ORDER BY p.batch_line_id, p.line_id, p.promoter_id
-         LIMIT $5",
+        r#"SELECT p.line_id, p.promoter_id, p.order_id, p.supplier_id, p.shop_id, p.product_id, p.currency, p.paid_at,
+                  p.confirmed_at, p.line_state, p.commission, p.fee_bps, p.fee, p.share, p.stage AS "stage: _",
+                  p.settleable_at, p.batch_line_id, p.settled_share, p.settled_fee, p.updated_at
+           FROM position p JOIN batch_line b ON b.batch_line_id = p.batch_line_id
+           WHERE b.batch_id = $1
+             AND ($2::uuid IS NULL OR (p.batch_line_id, p.line_id, p.promoter_id) > ($2, $3, $4))
+           ORDER BY p.batch_line_id, p.line_id, p.promoter_id
+           LIMIT $5"#,
         batch_id,
         after_line,
         after_id,
@@ -251,11 +271,14 @@ pub async fn paid_between(
     };
     sqlx::query_as!(
         Position,
-        "SELECT * FROM position
-         WHERE paid_at >= $1 AND paid_at < $2
-           AND ($3::timestamptz IS NULL OR (paid_at, line_id, promoter_id) > ($3, $4, $5))
-         ORDER BY paid_at, line_id, promoter_id
-         LIMIT $6",
+        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at, line_state,
+                  commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
+                  settled_fee, updated_at
+           FROM position
+           WHERE paid_at >= $1 AND paid_at < $2
+             AND ($3::timestamptz IS NULL OR (paid_at, line_id, promoter_id) > ($3, $4, $5))
+           ORDER BY paid_at, line_id, promoter_id
+           LIMIT $6"#,
         from,
         to,
         after_time,

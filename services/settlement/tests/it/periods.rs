@@ -160,3 +160,18 @@ async fn a_stored_batch_status_this_build_does_not_know_is_an_error_not_unspecif
     let err = stack.settlement().list_periods(as_finance(periods, "f1")).await.expect_err("unknown status");
     assert_eq!(err.code(), tonic::Code::Internal);
 }
+
+#[tokio::test]
+async fn a_stored_position_stage_this_build_does_not_know_is_an_error_not_a_guess() {
+    let stack = spawn().await;
+    let w = stack.world().await;
+    stack.clock.advance(days(10));
+    sale(&stack, &w, "o1", 39800, w.since + days(1), w.since + days(2)).await;
+    let pool = stack.settlement_db.connect().await;
+    sqlx::query("ALTER TABLE position DROP CONSTRAINT position_stage_check").execute(&pool).await.expect("drop");
+    sqlx::query("UPDATE position SET stage = 'disputed'").execute(&pool).await.expect("set");
+
+    let mine = pb::ListPromoterLinesRequest { promoter_id: "p1".into(), ..Default::default() };
+    let err = stack.settlement().list_promoter_lines(as_finance(mine, "f1")).await.expect_err("unknown stage");
+    assert_eq!(err.code(), tonic::Code::Internal, "never shown as estimated: {err:?}");
+}
