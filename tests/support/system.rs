@@ -3,11 +3,12 @@
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use xiaopu_common::{
-    auth::{Role, TokenSigner},
-    config::{FeedTransportKind, UpstreamSettings},
-    grpc_client::{CallCredentials, Upstream, upstream},
+    auth::Role,
+    config::FeedTransportKind,
+    grpc_client::Upstream,
     testing::{TEST_SECRET, TestDatabase, nats::Nats, process::ServiceProcess},
 };
+use xiaopu_testkit::processes;
 
 /// Settlement with a zero after-sale hold and a quick sweep: the hold passes without
 /// sleeping for days.
@@ -79,22 +80,13 @@ impl System {
         extra: &[(&str, &str)],
         db: TestDatabase,
     ) {
-        let mut env = BTreeMap::from([
-            ("XIAOPU_DATABASE__URL".to_string(), db.url.clone()),
-            ("XIAOPU_AUTH__SECRET".to_string(), TEST_SECRET.to_string()),
-            ("XIAOPU_TELEMETRY__LOG_FILTER".to_string(), "info".to_string()),
-        ]);
+        // The upstream instance stands for its service.
+        let upstream_url = upstream.map(|up| self.processes[up].url());
+        let mut env = processes::service_env(service, Some(&db.url), TEST_SECRET, "info", |_| upstream_url.clone());
         if let Some(otlp) = self.otlp {
             env.insert("XIAOPU_TELEMETRY__OTLP_ENDPOINT".into(), format!("http://{otlp}"));
             // Spans leave within a fraction of a second instead of five.
             env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
-        }
-        if let Some(up) = upstream {
-            let upstream_service = self.processes[up].name.clone();
-            env.insert(
-                format!("XIAOPU_{}__{}__URL", service.to_uppercase(), upstream_service.to_uppercase()),
-                self.processes[up].url(),
-            );
         }
         if let Some(nats) = &self.nats {
             env.extend(nats.service_env());
@@ -103,14 +95,8 @@ impl System {
             // A killed consumer's messages come back within a second.
             env.insert("XIAOPU_FEED__NATS__ACK_WAIT_MS".into(), "1000".into());
         }
-        if service == "settlement" {
-            let key = xiaopu_common::testing::payee_key_file();
-            env.insert("XIAOPU_SETTLEMENT__PAYEE_KEY_PATH".into(), key.display().to_string());
-        }
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let process = ServiceProcess::start(service, env);
-        process.wait_serving(Duration::from_secs(60)).await;
-        self.processes.insert(name.to_owned(), process);
+        self.processes.insert(name.to_owned(), processes::start(service, env).await);
         self.databases.insert(name.to_owned(), db);
     }
 
@@ -118,25 +104,19 @@ impl System {
     /// upstreams and durable consumer names.
     pub async fn add_replica(&mut self, name: &str, of: &str) {
         let original = &self.processes[of];
-        let process = ServiceProcess::start(&original.name, original.env().clone());
-        process.wait_serving(Duration::from_secs(60)).await;
+        let process = processes::start(&original.name.clone(), original.env().clone()).await;
         self.processes.insert(name.to_owned(), process);
     }
 
-    /// Starts the web front (HTTP, no database) in front of the storefront, attribution
-    /// and settlement instances, with the development sign-in on; its base URL.
+    /// Starts the web front (HTTP, no database) in front of the four services, with
+    /// the development sign-in on; its base URL.
     pub async fn add_web(&mut self) -> String {
-        let mut env = BTreeMap::from([
-            ("XIAOPU_AUTH__SECRET".to_string(), TEST_SECRET.to_string()),
-            ("XIAOPU_TELEMETRY__LOG_FILTER".to_string(), "info".to_string()),
-            ("XIAOPU_WEB__DEV_SIGN_IN".to_string(), "true".to_string()),
-            ("XIAOPU_WEB__SECURE_COOKIES".to_string(), "false".to_string()),
-        ]);
-        for upstream in ["eligibility", "storefront", "attribution", "settlement"] {
-            env.insert(format!("XIAOPU_WEB__{}__URL", upstream.to_uppercase()), self.processes[upstream].url());
-        }
-        let process = ServiceProcess::start("web", env);
-        process.wait_listening(Duration::from_secs(60)).await;
+        let mut env = processes::service_env("web", None, TEST_SECRET, "info", |up| {
+            self.processes.get(up).map(ServiceProcess::url)
+        });
+        env.insert("XIAOPU_WEB__DEV_SIGN_IN".into(), "true".into());
+        env.insert("XIAOPU_WEB__SECURE_COOKIES".into(), "false".into());
+        let process = processes::start("web", env).await;
         let url = process.url();
         self.processes.insert("web".to_owned(), process);
         url
@@ -153,12 +133,11 @@ impl System {
         process.wait_serving(Duration::from_secs(60)).await;
     }
 
-    /// A channel to instance `name` calling as `role`/`subject`.
+    /// A channel to instance `name` calling as `role`/`subject`, each call allowed
+    /// what a service allows its own upstream calls by default: a fault test's call
+    /// to a stopped database fails within it.
     pub fn client(&self, name: &str, role: Role, subject: &str) -> Upstream {
-        let credentials =
-            CallCredentials::new(TokenSigner::hs256(TEST_SECRET.as_bytes()), role, subject, Duration::from_secs(3600));
-        let process = &self.processes[name];
-        upstream(&UpstreamSettings::new(&process.url()), &process.name, credentials).expect("client")
+        processes::client(&self.processes[name].url(), TEST_SECRET, role, subject, Duration::from_secs(3))
     }
 
     /// A pool on instance `name`'s database.

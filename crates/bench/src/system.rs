@@ -1,14 +1,14 @@
 //! The system under test: each service a real release binary with a database of its
 //! own on the benchmark's PostgreSQL, plus the trivial baseline server.
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use sqlx::{Connection, PgConnection};
 use xiaopu_common::{
-    auth::{Role, TokenSigner},
-    config::UpstreamSettings,
-    grpc_client::{CallCredentials, Upstream, upstream},
+    auth::Role,
+    grpc_client::Upstream,
     testing::{process::ServiceProcess, with_database},
 };
+use xiaopu_testkit::processes;
 
 pub const SECRET: &str = "xiaopu-bench-secret-0123456789abcdef";
 
@@ -43,43 +43,20 @@ impl System {
         } else {
             with_database(&self.admin_url, &format!("bench_{database}"))
         };
-        let mut env = BTreeMap::from([
-            ("XIAOPU_DATABASE__URL".to_string(), db),
-            ("XIAOPU_AUTH__SECRET".to_string(), SECRET.to_string()),
-            ("XIAOPU_TELEMETRY__LOG_FILTER".to_string(), "warn".to_string()),
+        let mut env = processes::service_env(service, Some(&db), SECRET, "warn", |up| {
+            self.services.iter().find(|p| p.name == up).map(ServiceProcess::url)
+        });
+        env.extend([
             ("XIAOPU_SERVER__CONCURRENCY_LIMIT".to_string(), "4096".to_string()),
             // Closing a million-line period is one long call.
             ("XIAOPU_SERVER__REQUEST_TIMEOUT_MS".to_string(), "300000".to_string()),
             ("XIAOPU_DATABASE__STATEMENT_TIMEOUT_MS".to_string(), "300000".to_string()),
         ]);
-        match service {
-            "storefront" => {
-                env.insert("XIAOPU_STOREFRONT__ELIGIBILITY__URL".into(), self.url("eligibility"));
-            }
-            "attribution" => {
-                env.insert("XIAOPU_ATTRIBUTION__STOREFRONT__URL".into(), self.url("storefront"));
-            }
-            "settlement" => {
-                env.insert("XIAOPU_SETTLEMENT__ATTRIBUTION__URL".into(), self.url("attribution"));
-                let key = xiaopu_common::testing::payee_key_file();
-                env.insert("XIAOPU_SETTLEMENT__PAYEE_KEY_PATH".into(), key.display().to_string());
-            }
-            "web" => {
-                for upstream in ["storefront", "attribution", "settlement"] {
-                    env.insert(format!("XIAOPU_WEB__{}__URL", upstream.to_uppercase()), self.url(upstream));
-                }
-                env.insert("XIAOPU_WEB__PAGE_SIZE".into(), "50".into());
-            }
-            _ => {}
+        if service == "web" {
+            env.insert("XIAOPU_WEB__PAGE_SIZE".into(), "50".into());
         }
         env.extend(extra.iter().cloned());
-        let process = ServiceProcess::start(service, env);
-        if service == "web" {
-            process.wait_listening(Duration::from_secs(60)).await;
-        } else {
-            process.wait_serving(Duration::from_secs(60)).await;
-        }
-        Ok(process)
+        Ok(processes::start(service, env).await)
     }
 
     /// A pool on `name`'s own database (for baselines and waiting on feeds).
@@ -112,11 +89,7 @@ impl System {
 
     /// A channel to the service at `url` (e.g. a replica) calling as `role`/`subject`.
     pub fn client_at(&self, url: &str, role: Role, subject: &str) -> anyhow::Result<Upstream> {
-        let credentials =
-            CallCredentials::new(TokenSigner::hs256(SECRET.as_bytes()), role, subject, Duration::from_secs(3600));
-        let mut settings = UpstreamSettings::new(url);
-        settings.timeout_ms = 300_000;
-        Ok(upstream(&settings, "bench", credentials)?)
+        Ok(processes::client(url, SECRET, role, subject, Duration::from_secs(300)))
     }
 
     /// (current, peak) resident memory of each service in MiB.

@@ -15,7 +15,9 @@ mod route;
 pub mod sealed;
 pub mod server;
 pub mod service;
+pub mod service_error;
 pub mod telemetry;
+mod text_enum;
 pub mod time;
 pub mod validate;
 

@@ -1,24 +1,16 @@
 //! Settlement's errors and, in one place, the Status each becomes.
 use tonic::{Code, Status};
 use xiaopu_common::{
-    error::{
-        Invalid, database_status, internal_status, is_retryable_conflict, reason, status_with_reason, upstream_status,
-    },
-    idempotency,
+    error::{internal_status, reason, status_with_reason, upstream_status},
+    service_error::CommonError,
 };
 
 use crate::domain::{batch::Refusal, ledger::Unbalanced};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Refused before any work: the caller's role or ownership, or a malformed
-    /// request the common checks caught (already a `Status`).
-    #[error("{}", .0.message())]
-    Refused(#[from] Status),
     #[error(transparent)]
-    Invalid(#[from] Invalid),
-    #[error("{what} `{id}` not found")]
-    NotFound { what: &'static str, id: String },
+    Common(#[from] CommonError),
     #[error("batch {batch_id} was created by {creator}; a different finance user must approve it")]
     FourEyes { batch_id: String, creator: String },
     #[error("batch {batch_id} is {status}; {action} needs it {wanted}")]
@@ -39,14 +31,10 @@ pub enum Error {
     AlreadyHeld(String),
     #[error("promoter {0} is not on hold")]
     NotHeld(String),
-    #[error(transparent)]
-    Idempotency(#[from] idempotency::Error),
     #[error("attribution: {0}")]
     Upstream(Status),
     #[error("ledger: {0}")]
     Unbalanced(#[from] Unbalanced),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
 }
 
 impl From<Refusal> for Error {
@@ -58,19 +46,13 @@ impl From<Refusal> for Error {
     }
 }
 
-impl Error {
-    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
-        Self::NotFound { what, id: id.to_string() }
-    }
-}
+xiaopu_common::service_error!(Error);
 
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
         let message = err.to_string();
         match err {
-            Error::Refused(status) => status,
-            Error::Invalid(invalid) => invalid.into(),
-            Error::NotFound { .. } => status_with_reason(Code::NotFound, reason::NOT_FOUND, message),
+            Error::Common(common) => common.into(),
             Error::FourEyes { .. } => status_with_reason(Code::FailedPrecondition, reason::FOUR_EYES, message),
             Error::BatchState { .. } => status_with_reason(Code::FailedPrecondition, reason::BATCH_STATE, message),
             Error::AlreadyRecorded { .. } => {
@@ -87,15 +69,8 @@ impl From<Error> for Status {
             Error::Sealing(why) => internal_status(&why),
             Error::AlreadyHeld(_) => status_with_reason(Code::AlreadyExists, reason::ALREADY_EXISTS, message),
             Error::NotHeld(_) => status_with_reason(Code::FailedPrecondition, reason::NOT_HELD, message),
-            Error::Idempotency(err) => err.into(),
             Error::Upstream(status) => upstream_status("attribution", status),
             Error::Unbalanced(unbalanced) => internal_status(&unbalanced),
-            Error::Database(db) if is_retryable_conflict(&db) => status_with_reason(
-                Code::Aborted,
-                reason::CONCURRENT_UPDATE,
-                "a concurrent change touched the same rows; retry",
-            ),
-            Error::Database(db) => database_status(&db),
         }
     }
 }

@@ -1,22 +1,17 @@
 //! The storefront's errors and, in one place, the Status each becomes.
 use tonic::{Code, Status};
 use xiaopu_common::{
-    error::{Invalid, database_status, internal_status, reason, status_with_reason, upstream_status},
-    group_commit, idempotency,
+    error::{internal_status, reason, status_with_reason, upstream_status},
+    group_commit,
+    service_error::CommonError,
 };
 
 use crate::domain::MAX_LISTINGS_PER_SHOP;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Refused before any work: the caller's role or ownership, or a malformed
-    /// request the common checks caught (already a `Status`).
-    #[error("{}", .0.message())]
-    Refused(#[from] Status),
     #[error(transparent)]
-    Invalid(#[from] Invalid),
-    #[error("{what} `{id}` not found")]
-    NotFound { what: &'static str, id: String },
+    Common(#[from] CommonError),
     #[error("product `{0}` has been withdrawn by its supplier")]
     ProductWithdrawn(String),
     #[error("the shop already holds {MAX_LISTINGS_PER_SHOP} listings, the most a shop may have; remove one first")]
@@ -35,31 +30,21 @@ pub enum Error {
     ShopSuspended(String),
     #[error("the listing behind share code `{0}` has been removed")]
     ListingRemoved(String),
-    #[error(transparent)]
-    Idempotency(#[from] idempotency::Error),
     #[error("eligibility refused or failed: {0}")]
     Upstream(Status),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
     #[error(transparent)]
     Unanswered(#[from] group_commit::Unanswered),
 }
 
 pub use xiaopu_api::reasons;
 
-impl Error {
-    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
-        Self::NotFound { what, id: id.to_string() }
-    }
-}
+xiaopu_common::service_error!(Error);
 
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
         let message = err.to_string();
         match err {
-            Error::Refused(status) => status,
-            Error::Invalid(invalid) => invalid.into(),
-            Error::NotFound { .. } => status_with_reason(Code::NotFound, reason::NOT_FOUND, message),
+            Error::Common(common) => common.into(),
             Error::ProductWithdrawn(_) => {
                 status_with_reason(Code::FailedPrecondition, reasons::PRODUCT_WITHDRAWN, message)
             }
@@ -75,9 +60,7 @@ impl From<Error> for Status {
             }
             Error::ShopSuspended(_) => status_with_reason(Code::FailedPrecondition, reasons::SHOP_SUSPENDED, message),
             Error::ListingRemoved(_) => status_with_reason(Code::FailedPrecondition, reasons::LISTING_REMOVED, message),
-            Error::Idempotency(err) => err.into(),
             Error::Upstream(status) => upstream_status("eligibility", status),
-            Error::Database(db) => database_status(&db),
             Error::Unanswered(err) => internal_status(&err),
         }
     }

@@ -192,9 +192,7 @@ pub async fn explain_line(
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter, Role::Service, Role::Admin, Role::Finance])?;
     let line_id = validate::id("line_id", &request.get_ref().line_id).map_err(|v| Error::from(Invalid::from(v)))?;
-    let found = store::views::line(&api.pool, line_id)
-        .await?
-        .ok_or_else(|| Error::NotFound { what: "order line", id: line_id.to_owned() })?;
+    let found = store::views::line(&api.pool, line_id).await?.ok_or_else(|| Error::not_found("order line", line_id))?;
     // A promoter sees the lines they earn on; nobody else's.
     let earner = if found.attributed { found.promoter_id.as_deref().unwrap_or("") } else { "" };
     caller.require_owner(Role::Promoter, earner, &[Role::Service, Role::Admin, Role::Finance])?;

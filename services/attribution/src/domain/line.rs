@@ -2,24 +2,12 @@
 //! between two versions of a line.
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum State {
-    Paid,
-    Received,
-    Void,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Paid => "paid",
-            State::Received => "received",
-            State::Void => "void",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [State::Paid, State::Received, State::Void].into_iter().find(|st| st.as_str() == s)
+xiaopu_common::text_enum! {
+    /// An order line's state.
+    pub enum State {
+        Paid = "paid",
+        Received = "received",
+        Void = "void",
     }
 }
 

@@ -56,36 +56,20 @@ pub struct Facts {
     pub rate: Option<Rate>,
 }
 
-macro_rules! reasons {
-    ($($variant:ident => $text:literal),+ $(,)?) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Reason { $($variant),+ }
-
-        impl Reason {
-            pub const ALL: &'static [Reason] = &[$(Reason::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(Reason::$variant => $text),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|r| r.as_str() == s)
-            }
-        }
-    };
-}
-
-reasons! {
-    OrderCode => "order_code",
-    LastClick => "last_click",
-    NoClick => "no_click",
-    WindowExpired => "window_expired",
-    UnknownCode => "unknown_code",
-    LinkRevoked => "link_revoked",
-    ProductNotListed => "product_not_listed",
-    ShopSuspended => "shop_suspended",
-    SelfPurchase => "self_purchase",
-    NoRate => "no_rate",
+xiaopu_common::text_enum! {
+    /// Why a line is (or is not) attributed, as stored and shown.
+    pub enum Reason {
+        OrderCode = "order_code",
+        LastClick = "last_click",
+        NoClick = "no_click",
+        WindowExpired = "window_expired",
+        UnknownCode = "unknown_code",
+        LinkRevoked = "link_revoked",
+        ProductNotListed = "product_not_listed",
+        ShopSuspended = "shop_suspended",
+        SelfPurchase = "self_purchase",
+        NoRate = "no_rate",
+    }
 }
 
 /// The promoter a code or click points at, whether or not they earn.

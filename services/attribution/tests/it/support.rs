@@ -9,13 +9,12 @@ use xiaopu_api::{
 };
 use xiaopu_common::{
     auth::Role,
-    config::UpstreamSettings,
     grpc_client::Upstream,
     server::RunningServer,
     testing::{self, TestDatabase, authed},
-    time::{Clock, OffsetClock, SystemClock},
+    time::{Clock, OffsetClock},
 };
-use xiaopu_testkit::world;
+use xiaopu_testkit::{in_process, world};
 
 pub struct TestApp {
     pub eligibility: RunningServer,
@@ -34,52 +33,20 @@ pub struct TestApp {
     pub channel: Channel,
 }
 
-async fn start_storefront(
-    db: &TestDatabase,
-    eligibility: &RunningServer,
-    clock: &OffsetClock,
-    listen: Option<std::net::SocketAddr>,
-) -> RunningServer {
-    let mut common = testing::common_settings(&db.url, "storefront");
-    if let Some(addr) = listen {
-        common.server.listen_addr = addr;
-    }
-    let settings = xiaopu_storefront::Settings {
-        common,
-        service: xiaopu_storefront::StorefrontSettings {
-            eligibility: UpstreamSettings::new(&format!("http://{}", eligibility.local_addr)),
-            ..Default::default()
-        },
-    };
-    xiaopu_storefront::start(settings, Arc::new(clock.clone())).await.expect("storefront starts")
-}
-
 pub async fn spawn() -> TestApp {
     testing::init_logs();
     let eligibility_db = TestDatabase::create("at_elig").await;
-    let eligibility = xiaopu_eligibility::start(
-        xiaopu_eligibility::Settings {
-            common: testing::common_settings(&eligibility_db.url, "eligibility"),
-            service: Default::default(),
-        },
-        Arc::new(SystemClock),
-    )
-    .await
-    .expect("eligibility starts");
+    let eligibility = in_process::eligibility(&eligibility_db).await;
     let storefront_db = TestDatabase::create("at_sf").await;
     let shop_clock = OffsetClock::default();
-    let storefront = start_storefront(&storefront_db, &eligibility, &shop_clock, None).await;
+    let storefront =
+        in_process::storefront(&storefront_db, eligibility.local_addr, Arc::new(shop_clock.clone()), None).await;
     let db = TestDatabase::create("at").await;
     let clock = OffsetClock::default();
-    let mut settings = xiaopu_attribution::Settings {
-        common: testing::common_settings(&db.url, "attribution"),
-        service: xiaopu_attribution::AttributionSettings {
-            storefront: UpstreamSettings::new(&format!("http://{}", storefront.local_addr)),
-            ..Default::default()
-        },
-    };
-    settings.common.server.concurrency_limit = 64;
-    let attribution = xiaopu_attribution::start(settings, Arc::new(clock.clone())).await.expect("attribution starts");
+    let attribution = in_process::attribution(&db, storefront.local_addr, Arc::new(clock.clone()), |settings| {
+        settings.common.server.concurrency_limit = 64;
+    })
+    .await;
     let storefront_channel = testing::channel(storefront.local_addr).await;
     let channel = testing::channel(attribution.local_addr).await;
     TestApp {
@@ -138,8 +105,15 @@ impl TestApp {
     }
 
     pub async fn restart_storefront(&mut self, addr: std::net::SocketAddr) {
-        self.storefront =
-            Some(start_storefront(&self.storefront_db, &self.eligibility, &self.shop_clock, Some(addr)).await);
+        self.storefront = Some(
+            in_process::storefront(
+                &self.storefront_db,
+                self.eligibility.local_addr,
+                Arc::new(self.shop_clock.clone()),
+                Some(addr),
+            )
+            .await,
+        );
         self.storefront_channel = testing::channel(addr).await;
     }
 

@@ -18,55 +18,26 @@ pub struct Rule {
     pub version: String,
 }
 
-/// A person's promoter status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Never scored.
-    None,
-    Approved,
-    /// Ineligible without ever having been approved.
-    Refused,
-    /// Was approved; a later score fell to or below the threshold.
-    Suspended,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::None => "none",
-            Status::Approved => "approved",
-            Status::Refused => "refused",
-            Status::Suspended => "suspended",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Status::None, Status::Approved, Status::Refused, Status::Suspended].into_iter().find(|st| st.as_str() == s)
+xiaopu_common::text_enum! {
+    /// A person's promoter status.
+    pub enum Status {
+        /// Never scored.
+        None = "none",
+        Approved = "approved",
+        /// Ineligible without ever having been approved.
+        Refused = "refused",
+        /// Was approved; a later score fell to or below the threshold.
+        Suspended = "suspended",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    ScoreAboveThreshold,
-    ScoreNotAboveThreshold,
-    ScoreStale,
-    NoScore,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::ScoreAboveThreshold => "score_above_threshold",
-            Reason::ScoreNotAboveThreshold => "score_not_above_threshold",
-            Reason::ScoreStale => "score_stale",
-            Reason::NoScore => "no_score",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Reason::ScoreAboveThreshold, Reason::ScoreNotAboveThreshold, Reason::ScoreStale, Reason::NoScore]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+xiaopu_common::text_enum! {
+    /// Why a decision came out as it did.
+    pub enum Reason {
+        ScoreAboveThreshold = "score_above_threshold",
+        ScoreNotAboveThreshold = "score_not_above_threshold",
+        ScoreStale = "score_stale",
+        NoScore = "no_score",
     }
 }
 

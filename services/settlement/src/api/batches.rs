@@ -20,7 +20,7 @@ use super::{Error, SettlementApi, convert, period};
 use crate::{
     domain::{
         batch::{BatchStatus, may_close},
-        ledger,
+        ledger::{self, JournalKind},
         payout::{LineStatus, Owed, payout_line},
     },
     store::{
@@ -147,7 +147,7 @@ pub async fn close(
             let posted = Posted { at: now, by: &caller.subject, currency: &currency };
             let postings = ledger::close(&promoter, o.settled_share, fee, line.netted)?;
             journals.push(Journal::of_payout_line(
-                "close",
+                JournalKind::Close,
                 &promoter,
                 id,
                 posted,
@@ -157,7 +157,7 @@ pub async fn close(
             if line.withheld > 0 {
                 let memo = format!("income tax withheld ({})", api.settings.withholding);
                 let postings = ledger::withholding(&promoter, line.withheld)?;
-                journals.push(Journal::of_payout_line("withholding", &promoter, id, posted, memo, postings));
+                journals.push(Journal::of_payout_line(JournalKind::Withholding, &promoter, id, posted, memo, postings));
             }
         }
         let paid_now = line.status == LineStatus::Pending;
@@ -233,7 +233,7 @@ pub async fn list_batches(
     let mut v = Violations::new();
     let status = match pb::BatchStatus::try_from(r.status) {
         Ok(pb::BatchStatus::Unspecified) => None,
-        Ok(status) => BatchStatus::ALL.into_iter().find(|s| convert::batch_status(*s) == status),
+        Ok(status) => BatchStatus::ALL.iter().copied().find(|s| convert::batch_status(*s) == status),
         Err(_) => {
             v.add("status", "must be a BatchStatus");
             None

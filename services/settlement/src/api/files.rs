@@ -209,7 +209,7 @@ pub fn period_row(p: &Position, zone: &xiaopu_common::time::Zone) -> String {
         p.product_id.clone(),
         zone.to_second(p.paid_at),
         at(p.confirmed_at),
-        p.line_state.clone(),
+        p.line_state.as_str().to_owned(),
         p.stage.as_str().to_owned(),
         p.currency.clone(),
         to_decimal(p.commission, &p.currency),

@@ -11,7 +11,7 @@ use xiaopu_common::{
 
 use super::{Error, SettlementApi, batches::FINANCE, convert};
 use crate::{
-    domain::ledger,
+    domain::ledger::{self, JournalKind},
     store::{
         self, Journal,
         holds::{AdjustmentRow, HoldRow},
@@ -137,7 +137,7 @@ pub async fn create_adjustment(
         return Ok(Response::new(pb::CreateAdjustmentResponse { adjustment: Some(convert::adjustment(&existing)) }));
     }
     let journal = Journal {
-        kind: "adjustment",
+        kind: JournalKind::Adjustment,
         line_id: None,
         promoter_id: Some(promoter.to_owned()),
         supplier_id: None,

@@ -101,7 +101,7 @@ fn journals(postings: &[JournalPosting]) -> Vec<pb::Journal> {
         if out.last().is_none_or(|j| j.journal_id != p.journal_id.to_string()) {
             out.push(pb::Journal {
                 journal_id: p.journal_id.to_string(),
-                kind: p.kind.clone(),
+                kind: p.kind.as_str().to_owned(),
                 occurred_at: Some(to_timestamp(p.occurred_at)),
                 created_by: p.created_by.clone(),
                 memo: p.memo.clone(),

@@ -13,7 +13,11 @@ use xiaopu_common::{
 
 use super::{Error, SettlementApi, batches::FINANCE, convert};
 use crate::{
-    domain::{batch::BatchStatus, ledger, payout::LineStatus},
+    domain::{
+        batch::BatchStatus,
+        ledger::{self, JournalKind},
+        payout::LineStatus,
+    },
     store::{self, Journal, Posted, batches::LineRow},
 };
 
@@ -79,7 +83,7 @@ async fn record(
         let posted = Posted { at: now, by: &caller.subject, currency: &line.currency };
         let postings = ledger::payout(&line.promoter_id, line.amount)?;
         let memo = format!("paid, reference {reference}");
-        let journal = Journal::of_payout_line("payout", &line.promoter_id, line_id, posted, memo, postings);
+        let journal = Journal::of_payout_line(JournalKind::Payout, &line.promoter_id, line_id, posted, memo, postings);
         store::post(&mut tx, &[journal], now).await?;
     }
     // The batch follows its lines: paid, or partially paid, once none is pending.

@@ -28,41 +28,20 @@ pub fn may_close(
     }
 }
 
-/// A payout batch's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchStatus {
-    Draft,
-    Approved,
-    Exported,
-    /// Every payable line paid.
-    Paid,
-    /// Every payable line recorded, some failed.
-    PartiallyPaid,
+xiaopu_common::text_enum! {
+    /// A payout batch's status.
+    pub enum BatchStatus {
+        Draft = "draft",
+        Approved = "approved",
+        Exported = "exported",
+        /// Every payable line paid.
+        Paid = "paid",
+        /// Every payable line recorded, some failed.
+        PartiallyPaid = "partially_paid",
+    }
 }
 
 impl BatchStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BatchStatus::Draft => "draft",
-            BatchStatus::Approved => "approved",
-            BatchStatus::Exported => "exported",
-            BatchStatus::Paid => "paid",
-            BatchStatus::PartiallyPaid => "partially_paid",
-        }
-    }
-
-    pub const ALL: [BatchStatus; 5] = [
-        BatchStatus::Draft,
-        BatchStatus::Approved,
-        BatchStatus::Exported,
-        BatchStatus::Paid,
-        BatchStatus::PartiallyPaid,
-    ];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// Whether payouts may be recorded (or a record retried) on its lines.
     pub fn records_payouts(self) -> bool {
         matches!(self, BatchStatus::Exported | BatchStatus::Paid | BatchStatus::PartiallyPaid)

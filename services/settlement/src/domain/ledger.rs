@@ -2,65 +2,51 @@
 //! positive, credits negative; a journal is only built if it sums to zero.
 use super::{Split, Stage};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Account {
-    /// What a supplier owes for commission (debit balance).
-    SupplierCharges,
-    /// Promoters' share by stage (credit balances: owed to them).
-    PromoterEstimated,
-    PromoterSettleable,
-    PromoterPayable,
-    /// Clawbacks a promoter owes (debit) or credits due to them (credit), netted off
-    /// their next payout.
-    PromoterNetting,
-    /// The platform's service fee by stage (credit).
-    FeeEstimated,
-    FeeSettleable,
-    FeeRevenue,
-    /// Money paid out (credit).
-    Payouts,
-    /// The platform's side of manual adjustments.
-    Adjustments,
-    /// Income tax withheld from promoters' payouts, owed to the tax authority on
-    /// their behalf (credit, by promoter).
-    TaxWithheld,
+xiaopu_common::text_enum! {
+    /// A ledger account (each held per party: a promoter, a supplier, the platform).
+    pub enum Account {
+        /// What a supplier owes for commission (debit balance).
+        SupplierCharges = "supplier_charges",
+        /// Promoters' share by stage (credit balances: owed to them).
+        PromoterEstimated = "promoter_estimated",
+        PromoterSettleable = "promoter_settleable",
+        PromoterPayable = "promoter_payable",
+        /// Clawbacks a promoter owes (debit) or credits due to them (credit), netted
+        /// off their next payout.
+        PromoterNetting = "promoter_netting",
+        /// The platform's service fee by stage (credit).
+        FeeEstimated = "fee_estimated",
+        FeeSettleable = "fee_settleable",
+        FeeRevenue = "fee_revenue",
+        /// Money paid out (credit).
+        Payouts = "payouts",
+        /// The platform's side of manual adjustments.
+        Adjustments = "adjustments",
+        /// Income tax withheld from promoters' payouts, owed to the tax authority on
+        /// their behalf (credit, by promoter).
+        TaxWithheld = "tax_withheld",
+    }
+}
+
+xiaopu_common::text_enum! {
+    /// What moved money in a journal.
+    pub enum JournalKind {
+        /// A line's commission appeared or changed (attribution's feed).
+        Commission = "commission",
+        /// Confirmed lines past their hold became settleable.
+        Sweep = "sweep",
+        /// A period's close moved settleable money to payable.
+        Close = "close",
+        /// A payout line was paid.
+        Payout = "payout",
+        /// Finance adjusted a promoter's balance by hand.
+        Adjustment = "adjustment",
+        /// Income tax withheld from a payout.
+        Withholding = "withholding",
+    }
 }
 
 impl Account {
-    pub const ALL: [Account; 11] = [
-        Account::SupplierCharges,
-        Account::PromoterEstimated,
-        Account::PromoterSettleable,
-        Account::PromoterPayable,
-        Account::PromoterNetting,
-        Account::FeeEstimated,
-        Account::FeeSettleable,
-        Account::FeeRevenue,
-        Account::Payouts,
-        Account::Adjustments,
-        Account::TaxWithheld,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Account::SupplierCharges => "supplier_charges",
-            Account::PromoterEstimated => "promoter_estimated",
-            Account::PromoterSettleable => "promoter_settleable",
-            Account::PromoterPayable => "promoter_payable",
-            Account::PromoterNetting => "promoter_netting",
-            Account::FeeEstimated => "fee_estimated",
-            Account::FeeSettleable => "fee_settleable",
-            Account::FeeRevenue => "fee_revenue",
-            Account::Payouts => "payouts",
-            Account::Adjustments => "adjustments",
-            Account::TaxWithheld => "tax_withheld",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
     /// Accounts that hold money owed to a promoter (or by them, for netting).
     pub fn is_promoter(self) -> bool {
         matches!(

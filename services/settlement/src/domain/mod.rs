@@ -10,28 +10,26 @@ pub mod withholding;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// Where a line's commission is in its life cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Stage {
-    /// Paid, not yet confirmed and past the after-sale hold.
-    Estimated,
-    /// Confirmed and past the hold: goes into the next batch.
-    Settleable,
-    /// In a payout batch.
-    Settled,
+xiaopu_common::text_enum! {
+    /// Where a line's commission is in its life cycle.
+    pub enum Stage {
+        /// Paid, not yet confirmed and past the after-sale hold.
+        Estimated = "estimated",
+        /// Confirmed and past the hold: goes into the next batch.
+        Settleable = "settleable",
+        /// In a payout batch.
+        Settled = "settled",
+    }
 }
 
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Estimated => "estimated",
-            Stage::Settleable => "settleable",
-            Stage::Settled => "settled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Stage::Estimated, Stage::Settleable, Stage::Settled].into_iter().find(|st| st.as_str() == s)
+xiaopu_common::text_enum! {
+    /// The state of the order line behind a position, as attribution last said.
+    pub enum LineState {
+        /// Ordered, not yet paid for (nothing earned yet).
+        Received = "received",
+        Paid = "paid",
+        /// Refunded in full or cancelled: earns nothing.
+        Void = "void",
     }
 }
 

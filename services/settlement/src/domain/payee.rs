@@ -1,27 +1,16 @@
 //! Payees: who a promoter's payouts go to, the rules their details must meet, and
 //! how they are masked wherever they are shown (张*, 138****5678, ****1234).
 
-/// How a promoter is paid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Alipay,
-    WechatPay,
-    BankCard,
+xiaopu_common::text_enum! {
+    /// How a promoter is paid.
+    pub enum Method {
+        Alipay = "alipay",
+        WechatPay = "wechat_pay",
+        BankCard = "bank_card",
+    }
 }
 
 impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Alipay => "alipay",
-            Method::WechatPay => "wechat_pay",
-            Method::BankCard => "bank_card",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Method::Alipay, Method::WechatPay, Method::BankCard].into_iter().find(|m| m.as_str() == s)
-    }
-
     /// As a payout file names it.
     pub fn label(self, chinese: bool) -> &'static str {
         match (self, chinese) {

@@ -4,38 +4,23 @@ use super::withholding::Withholding;
 /// Why a line is held: its promoter has no payout profile to pay to.
 pub use xiaopu_api::reasons::PAYEE_MISSING;
 
-/// Whether a payout line is paid this time or carried to the next period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineStatus {
-    Pending,
-    Paid,
-    Failed,
-    CarriedForward,
-    /// Not paid for a reason of its own (no payee): nothing moves, like carried forward.
-    Held,
+xiaopu_common::text_enum! {
+    /// Whether a payout line is paid this time or carried to the next period.
+    pub enum LineStatus {
+        Pending = "pending",
+        Paid = "paid",
+        Failed = "failed",
+        CarriedForward = "carried_forward",
+        /// Not paid for a reason of its own (no payee): nothing moves, like carried forward.
+        Held = "held",
+    }
 }
 
 impl LineStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LineStatus::Pending => "pending",
-            LineStatus::Paid => "paid",
-            LineStatus::Failed => "failed",
-            LineStatus::CarriedForward => "carried_forward",
-            LineStatus::Held => "held",
-        }
-    }
-
     /// A line the batch pays (its rows sum to the batch total), as opposed to one
     /// carried forward or held.
     pub fn is_payable(self) -> bool {
         matches!(self, LineStatus::Pending | LineStatus::Paid | LineStatus::Failed)
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [LineStatus::Pending, LineStatus::Paid, LineStatus::Failed, LineStatus::CarriedForward, LineStatus::Held]
-            .into_iter()
-            .find(|st| st.as_str() == s)
     }
 }
 

@@ -4,7 +4,7 @@
 //! transaction, so a redelivery posts nothing.
 use chrono::{DateTime, Utc};
 use xiaopu_api::{
-    attribution::{CommissionChanged, LineState},
+    attribution::{self as pb, CommissionChanged},
     feed::Event,
     topics,
 };
@@ -14,7 +14,11 @@ use xiaopu_common::{
 };
 
 use crate::{
-    domain::{Split, Stage, ledger, split},
+    domain::{
+        LineState, Split, Stage,
+        ledger::{self, JournalKind},
+        split,
+    },
     store::{self, Journal, positions::Position},
 };
 
@@ -56,9 +60,9 @@ impl EventHandler for CommissionFeed {
             None => Stage::Estimated,
         };
         let state = match c.state() {
-            LineState::Received => "received",
-            LineState::Void => "void",
-            _ => "paid",
+            pb::LineState::Received => LineState::Received,
+            pb::LineState::Void => LineState::Void,
+            _ => LineState::Paid,
         };
         let position = Position {
             line_id: c.line_id.clone(),
@@ -70,7 +74,7 @@ impl EventHandler for CommissionFeed {
             currency: commission.currency.clone(),
             paid_at: time(event, c.paid_at.as_ref(), "no paid_at")?,
             confirmed_at: c.confirmed_at.as_ref().and_then(from_timestamp),
-            line_state: state.to_owned(),
+            line_state: state,
             commission: after.commission,
             fee_bps,
             fee: after.fee,
@@ -86,7 +90,7 @@ impl EventHandler for CommissionFeed {
         let postings = ledger::commission_change(stage, &c.supplier_id, &c.promoter_id, before, after)
             .map_err(|e| malformed(event, &e.to_string()))?;
         let journal = Journal {
-            kind: "commission",
+            kind: JournalKind::Commission,
             line_id: Some(c.line_id.clone()),
             promoter_id: Some(c.promoter_id.clone()),
             supplier_id: Some(c.supplier_id.clone()),

@@ -11,7 +11,7 @@ use xiaopu_common::time::SharedClock;
 
 use crate::{
     Error,
-    domain::ledger,
+    domain::ledger::{self, JournalKind},
     store::{self, Journal},
 };
 
@@ -27,7 +27,7 @@ pub async fn run(pool: &PgPool, clock: &SharedClock, hold: TimeDelta) -> Result<
         .iter()
         .map(|m| {
             Ok(Journal {
-                kind: "sweep",
+                kind: JournalKind::Sweep,
                 line_id: None,
                 promoter_id: Some(m.promoter_id.clone()),
                 supplier_id: None,

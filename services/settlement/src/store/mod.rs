@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::ledger::Balanced;
+use crate::domain::ledger::{Balanced, JournalKind};
 
 /// Advisory-lock namespace of settlement.
 const LOCK_NAMESPACE: i32 = 0x5850_5354; // "XPST"
@@ -36,7 +36,7 @@ pub async fn lock(conn: &mut PgConnection, key: i32) -> Result<(), sqlx::Error> 
 /// A journal to post: what moved, why, and its balanced postings.
 #[derive(Debug, Clone)]
 pub struct Journal {
-    pub kind: &'static str,
+    pub kind: JournalKind,
     pub line_id: Option<String>,
     pub promoter_id: Option<String>,
     pub supplier_id: Option<String>,
@@ -60,7 +60,7 @@ pub struct Posted<'a> {
 impl Journal {
     /// A movement of one payout line of `promoter` (close, withholding, payout).
     pub fn of_payout_line(
-        kind: &'static str,
+        kind: JournalKind,
         promoter: &str,
         batch_line_id: Uuid,
         posted: Posted<'_>,
@@ -102,7 +102,7 @@ pub async fn post(conn: &mut PgConnection, journals: &[Journal], now: DateTime<U
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
                      $9::timestamptz[], $10::text[], $11::text[]) AS u(j, k, l, p, s, b, e, o, c, m)",
         &ids,
-        &journals.iter().map(|j| j.kind.to_owned()).collect::<Vec<_>>(),
+        &journals.iter().map(|j| j.kind.as_str().to_owned()).collect::<Vec<_>>(),
         &column!(line_id) as &[Option<String>],
         &column!(promoter_id) as &[Option<String>],
         &column!(supplier_id) as &[Option<String>],

@@ -3,9 +3,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::Stage;
+use crate::domain::{LineState, Stage};
 
 xiaopu_common::text_enum_column!(Stage, "position.stage");
+xiaopu_common::text_enum_column!(LineState, "position.line_state");
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Position {
@@ -18,7 +19,7 @@ pub struct Position {
     pub currency: String,
     pub paid_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
-    pub line_state: String,
+    pub line_state: LineState,
     pub commission: i64,
     pub fee_bps: i32,
     pub fee: i64,
@@ -41,7 +42,8 @@ pub async fn of_promoter(
     let (after_at, after_line) = after.unzip();
     sqlx::query_as!(
         Position,
-        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at, line_state,
+        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at,
+                  line_state AS "line_state: _",
                   commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
                   settled_fee, updated_at
            FROM position WHERE promoter_id = $1
@@ -60,7 +62,8 @@ pub async fn of_promoter(
 pub async fn of_line(db: impl PgExecutor<'_>, line_id: &str) -> Result<Vec<Position>, sqlx::Error> {
     sqlx::query_as!(
         Position,
-        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at, line_state,
+        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at,
+                  line_state AS "line_state: _",
                   commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
                   settled_fee, updated_at
            FROM position WHERE line_id = $1 ORDER BY promoter_id"#,
@@ -77,7 +80,8 @@ pub async fn get_for_update(
 ) -> Result<Option<Position>, sqlx::Error> {
     sqlx::query_as!(
         Position,
-        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at, line_state,
+        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at,
+                  line_state AS "line_state: _",
                   commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
                   settled_fee, updated_at
            FROM position WHERE line_id = $1 AND promoter_id = $2 FOR UPDATE"#,
@@ -107,7 +111,7 @@ pub async fn upsert(conn: &mut PgConnection, p: &Position) -> Result<(), sqlx::E
         p.currency,
         p.paid_at,
         p.confirmed_at,
-        p.line_state,
+        p.line_state.as_str(),
         p.commission,
         p.fee_bps,
         p.fee,
@@ -240,7 +244,7 @@ pub async fn of_batch(
     sqlx::query_as!(
         Position,
         r#"SELECT p.line_id, p.promoter_id, p.order_id, p.supplier_id, p.shop_id, p.product_id, p.currency, p.paid_at,
-                  p.confirmed_at, p.line_state, p.commission, p.fee_bps, p.fee, p.share, p.stage AS "stage: _",
+                  p.confirmed_at, p.line_state AS "line_state: _", p.commission, p.fee_bps, p.fee, p.share, p.stage AS "stage: _",
                   p.settleable_at, p.batch_line_id, p.settled_share, p.settled_fee, p.updated_at
            FROM position p JOIN batch_line b ON b.batch_line_id = p.batch_line_id
            WHERE b.batch_id = $1
@@ -271,7 +275,8 @@ pub async fn paid_between(
     };
     sqlx::query_as!(
         Position,
-        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at, line_state,
+        r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at,
+                  line_state AS "line_state: _",
                   commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
                   settled_fee, updated_at
            FROM position

@@ -2,6 +2,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
+use crate::domain::ledger::JournalKind;
+
+xiaopu_common::text_enum_column!(JournalKind, "journal.kind");
+
 /// Balance of each account (and party) in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Balance {
@@ -248,7 +252,7 @@ pub async fn promoter_flows(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalPosting {
     pub journal_id: uuid::Uuid,
-    pub kind: String,
+    pub kind: JournalKind,
     pub occurred_at: DateTime<Utc>,
     pub created_by: String,
     pub memo: String,
@@ -262,7 +266,7 @@ pub struct JournalPosting {
 pub async fn line_journals(db: impl PgExecutor<'_>, line_id: &str) -> Result<Vec<JournalPosting>, sqlx::Error> {
     sqlx::query_as!(
         JournalPosting,
-        "SELECT j.journal_id, j.kind, j.occurred_at, j.created_by, j.memo, p.account, p.party, p.currency, p.amount
+        "SELECT j.journal_id, j.kind AS \"kind: _\", j.occurred_at, j.created_by, j.memo, p.account, p.party, p.currency, p.amount
          FROM journal j JOIN posting p ON p.journal_id = j.journal_id
          WHERE j.line_id = $1
          ORDER BY j.posted_at, j.journal_id, p.posting_id",

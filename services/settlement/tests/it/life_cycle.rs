@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use xiaopu_api::settlement::{self as pb, settlement_service_client::SettlementServiceClient};
 use xiaopu_common::{auth::Role, testing};
+use xiaopu_testkit::{Options, in_process};
 
 use crate::support::{as_finance, days, earnings, minor, refund, sale, spawn, sweep, verify};
 
@@ -62,19 +63,13 @@ async fn the_sweep_run_by_two_instances_at_once_moves_each_line_once() {
     stack.feeds_caught_up().await;
 
     // A second settlement server on the same database, as a second replica.
-    let settings = xiaopu_settlement::Settings {
-        common: testing::common_settings(&stack.settlement_db.url, "settlement"),
-        service: xiaopu_settlement::SettlementSettings {
-            attribution: xiaopu_common::config::UpstreamSettings::new(&format!(
-                "http://{}",
-                stack.attribution.local_addr
-            )),
-            sweep_interval_ms: 3_600_000,
-            payee_key_path: Some(testing::payee_key_file()),
-            ..Default::default()
-        },
-    };
-    let replica = xiaopu_settlement::start(settings, Arc::new(stack.clock.clone())).await.expect("replica");
+    let replica = in_process::settlement(
+        &stack.settlement_db,
+        stack.attribution.local_addr,
+        Arc::new(stack.clock.clone()),
+        &Options::default(),
+    )
+    .await;
     let replica = SettlementServiceClient::new(testing::channel(replica.local_addr).await);
     let runs = (0..8).map(|i| {
         let mut client = if i % 2 == 0 { stack.settlement() } else { replica.clone() };

@@ -162,7 +162,7 @@ async fn a_stored_batch_status_this_build_does_not_know_is_an_error_not_unspecif
 }
 
 #[tokio::test]
-async fn a_stored_position_stage_this_build_does_not_know_is_an_error_not_a_guess() {
+async fn a_stored_stage_line_state_or_journal_kind_this_build_does_not_know_is_an_error_not_a_guess() {
     let stack = spawn().await;
     let w = stack.world().await;
     stack.clock.advance(days(10));
@@ -174,4 +174,18 @@ async fn a_stored_position_stage_this_build_does_not_know_is_an_error_not_a_gues
     let mine = pb::ListPromoterLinesRequest { promoter_id: "p1".into(), ..Default::default() };
     let err = stack.settlement().list_promoter_lines(as_finance(mine, "f1")).await.expect_err("unknown stage");
     assert_eq!(err.code(), tonic::Code::Internal, "never shown as estimated: {err:?}");
+
+    // The same for the line's state, which has no constraint to drop.
+    sqlx::query("UPDATE position SET stage = 'estimated', line_state = 'disputed'").execute(&pool).await.expect("set");
+    let mine = pb::ListPromoterLinesRequest { promoter_id: "p1".into(), ..Default::default() };
+    let err = stack.settlement().list_promoter_lines(as_finance(mine, "f1")).await.expect_err("unknown line state");
+    assert_eq!(err.code(), tonic::Code::Internal, "never shown as paid: {err:?}");
+
+    // And a journal's kind.
+    sqlx::query("UPDATE position SET line_state = 'paid'").execute(&pool).await.expect("set");
+    sqlx::query("ALTER TABLE journal DROP CONSTRAINT journal_kind_check").execute(&pool).await.expect("drop");
+    sqlx::query("UPDATE journal SET kind = 'disputed'").execute(&pool).await.expect("set");
+    let ledger = pb::GetLineLedgerRequest { line_id: "o1-l".into() };
+    let err = stack.settlement().get_line_ledger(as_finance(ledger, "f1")).await.expect_err("unknown journal kind");
+    assert_eq!(err.code(), tonic::Code::Internal, "{err:?}");
 }

@@ -111,10 +111,9 @@ pub async fn get_commission_rate(
     let at = v.check(validate::timestamp("at", r.at.as_ref()));
     let (product_id, at) = v.finish_with(product_id.zip(at))?;
     let at = at.unwrap_or_else(|| api.clock.now());
-    let rate = store::rate::at(&api.pool, product_id, at).await?.ok_or_else(|| Error::NotFound {
-        what: "commission rate in force",
-        id: format!("{product_id} at {}", to_timestamp(at)),
-    })?;
+    let rate = store::rate::at(&api.pool, product_id, at)
+        .await?
+        .ok_or_else(|| Error::not_found("commission rate in force", format!("{product_id} at {}", to_timestamp(at))))?;
     Ok(Response::new(pb::GetCommissionRateResponse { rate: Some(convert::rate(&rate)) }))
 }
 

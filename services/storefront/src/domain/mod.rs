@@ -8,46 +8,49 @@ pub const MAX_LISTINGS_PER_SHOP: i32 = 1000;
 /// The promoter's recommendation reason (推荐理由), in characters.
 pub const MAX_REASON_CHARS: usize = 200;
 
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The value stored in the database.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
+xiaopu_common::text_enum! {
+    pub enum StockStatus {
+        InStock = "in_stock",
+        LowStock = "low_stock",
+        OutOfStock = "out_of_stock",
+    }
 }
 
-text_enum!(StockStatus { InStock => "in_stock", LowStock => "low_stock", OutOfStock => "out_of_stock" });
-text_enum!(ProductStatus { Active => "active", Withdrawn => "withdrawn" });
-text_enum!(
-    /// A suspended shop's page says so and its links stop attributing.
-    ShopStatus { Active => "active", Suspended => "suspended" }
-);
-text_enum!(
-    /// Where a share link is promoted.
-    Channel {
-        Wechat => "wechat",
-        Moments => "moments",
-        Douyin => "douyin",
-        Weibo => "weibo",
-        Xiaohongshu => "xiaohongshu",
-        Live => "live",
-        Other => "other",
+xiaopu_common::text_enum! {
+    pub enum ProductStatus {
+        Active = "active",
+        Withdrawn = "withdrawn",
     }
-);
-text_enum!(RemovalReason { ByPromoter => "removed_by_promoter", ProductWithdrawn => "product_withdrawn" });
+}
+
+xiaopu_common::text_enum! {
+    /// A suspended shop's page says so and its links stop attributing.
+    pub enum ShopStatus {
+        Active = "active",
+        Suspended = "suspended",
+    }
+}
+
+xiaopu_common::text_enum! {
+    /// Where a share link is promoted.
+    pub enum Channel {
+        Wechat = "wechat",
+        Moments = "moments",
+        Douyin = "douyin",
+        Weibo = "weibo",
+        Xiaohongshu = "xiaohongshu",
+        Live = "live",
+        Other = "other",
+    }
+}
+
+xiaopu_common::text_enum! {
+    /// Why a listing ended.
+    pub enum RemovalReason {
+        ByPromoter = "removed_by_promoter",
+        ProductWithdrawn = "product_withdrawn",
+    }
+}
 
 /// The bounds suppliers' rates must stay within (configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -191,15 +191,7 @@ async fn the_suspension_event_applied_twice_suspends_once() {
 async fn a_shop_opened_after_the_feed_said_suspended_opens_suspended() {
     // Eligibility is down for the storefront's feed consumer, so the test feeds it.
     let eligibility_db = TestDatabase::create("sf_elig").await;
-    let eligibility = xiaopu_eligibility::start(
-        xiaopu_eligibility::Settings {
-            common: xiaopu_common::testing::common_settings(&eligibility_db.url, "eligibility"),
-            service: Default::default(),
-        },
-        Arc::new(SystemClock),
-    )
-    .await
-    .expect("eligibility");
+    let eligibility = xiaopu_testkit::in_process::eligibility(&eligibility_db).await;
     let app = spawn_with(eligibility, eligibility_db).await;
     app.score("p1", 720).await;
     let consumer = FeedConsumer::new(

@@ -3,18 +3,16 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use tonic::{Status, transport::Channel};
 use xiaopu_api::{
-    eligibility::{RecordCreditScoreRequest, eligibility_service_client::EligibilityServiceClient},
     storefront::{self as pb, storefront_service_client::StorefrontServiceClient},
     types::Money,
 };
 use xiaopu_common::{
     auth::Role,
-    config::UpstreamSettings,
+    grpc_client::Upstream,
     server::RunningServer,
     testing::{self, TestDatabase, authed},
     time::{Clock, OffsetClock, to_timestamp},
 };
-use xiaopu_storefront::{Settings, StorefrontSettings, start};
 
 pub struct TestApp {
     pub _storefront: RunningServer,
@@ -23,51 +21,39 @@ pub struct TestApp {
     _eligibility_db: TestDatabase,
     pub clock: OffsetClock,
     pub channel: Channel,
-    pub eligibility_channel: Channel,
 }
 
 pub async fn spawn() -> TestApp {
     testing::init_logs();
     let eligibility_db = TestDatabase::create("sf_elig").await;
-    let eligibility = xiaopu_eligibility::start(
-        xiaopu_eligibility::Settings {
-            common: testing::common_settings(&eligibility_db.url, "eligibility"),
-            service: Default::default(),
-        },
-        Arc::new(xiaopu_common::time::SystemClock),
-    )
-    .await
-    .expect("eligibility starts");
+    let eligibility = xiaopu_testkit::in_process::eligibility(&eligibility_db).await;
     spawn_with(eligibility, eligibility_db).await
 }
 
 /// A storefront whose eligibility upstream is `eligibility_url` (e.g. nothing listening).
 pub async fn spawn_with(eligibility: RunningServer, eligibility_db: TestDatabase) -> TestApp {
     let db = TestDatabase::create("sf").await;
-    let settings = Settings {
-        common: testing::common_settings(&db.url, "storefront"),
-        service: StorefrontSettings {
-            eligibility: UpstreamSettings::new(&format!("http://{}", eligibility.local_addr)),
-            ..StorefrontSettings::default()
-        },
-    };
     let clock = OffsetClock::default();
-    let storefront = start(settings, Arc::new(clock.clone())).await.expect("storefront starts");
+    let storefront =
+        xiaopu_testkit::in_process::storefront(&db, eligibility.local_addr, Arc::new(clock.clone()), None).await;
     let channel = testing::channel(storefront.local_addr).await;
-    let eligibility_channel = testing::channel(eligibility.local_addr).await;
-    TestApp {
-        _storefront: storefront,
-        eligibility,
-        db,
-        _eligibility_db: eligibility_db,
-        clock,
-        channel,
-        eligibility_channel,
-    }
+    TestApp { _storefront: storefront, eligibility, db, _eligibility_db: eligibility_db, clock, channel }
 }
 
 pub fn cny(minor_units: i64) -> Option<Money> {
     Some(Money { minor_units, currency: "CNY".into() })
+}
+
+/// The shared world-building reaches this app's eligibility and storefront.
+impl xiaopu_testkit::world::Connect for TestApp {
+    fn client(&self, service: &str, role: Role, subject: &str) -> Upstream {
+        let addr = match service {
+            "eligibility" => self.eligibility.local_addr,
+            "storefront" => self._storefront.local_addr,
+            other => panic!("no service {other} in the storefront's test app"),
+        };
+        xiaopu_testkit::world::client_at(addr, role, subject)
+    }
 }
 
 impl TestApp {
@@ -81,17 +67,7 @@ impl TestApp {
 
     /// Records a credit score for `person` with the real eligibility service.
     pub async fn score(&self, person: &str, score: i32) {
-        let request = RecordCreditScoreRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            person_id: person.into(),
-            score,
-            source: "zhima".into(),
-            observed_at: None,
-        };
-        EligibilityServiceClient::new(self.eligibility_channel.clone())
-            .record_credit_score(authed(request, Role::Service, "bureau"))
-            .await
-            .expect("record score");
+        xiaopu_testkit::world::score(self, person, score).await;
     }
 
     pub async fn publish(&self, supplier: &str, title: &str, price: i64) -> pb::Product {

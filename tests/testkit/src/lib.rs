@@ -2,6 +2,8 @@
 //! each with its own database, talking gRPC and following each other's feeds —
 //! plus the clocks tests move and builders for the order system's events.
 pub mod events;
+pub mod in_process;
+pub mod processes;
 pub mod world;
 
 use std::{sync::Arc, time::Duration};
@@ -15,7 +17,6 @@ use xiaopu_api::{
 };
 use xiaopu_common::{
     auth::Role,
-    config::UpstreamSettings,
     grpc_client::Upstream,
     server::RunningServer,
     testing::{self, TestDatabase, authed, eventually},
@@ -70,10 +71,6 @@ pub struct World {
     pub since: DateTime<Utc>,
 }
 
-fn upstream(server: &RunningServer) -> UpstreamSettings {
-    UpstreamSettings::new(&format!("http://{}", server.local_addr))
-}
-
 impl world::Connect for Stack {
     fn client(&self, service: &str, role: Role, subject: &str) -> Upstream {
         let server = match service {
@@ -95,58 +92,13 @@ impl Stack {
         let attribution_db = TestDatabase::create("k_at").await;
         let settlement_db = TestDatabase::create("k_st").await;
         let clock = OffsetClock::default();
-        let eligibility = xiaopu_eligibility::start(
-            xiaopu_eligibility::Settings {
-                common: testing::common_settings(&eligibility_db.url, "eligibility"),
-                service: Default::default(),
-            },
-            Arc::new(SystemClock),
-        )
-        .await
-        .expect("eligibility starts");
-        let storefront = xiaopu_storefront::start(
-            xiaopu_storefront::Settings {
-                common: testing::common_settings(&storefront_db.url, "storefront"),
-                service: xiaopu_storefront::StorefrontSettings {
-                    eligibility: upstream(&eligibility),
-                    ..Default::default()
-                },
-            },
-            Arc::new(SystemClock),
-        )
-        .await
-        .expect("storefront starts");
-        let attribution = xiaopu_attribution::start(
-            xiaopu_attribution::Settings {
-                common: testing::common_settings(&attribution_db.url, "attribution"),
-                service: xiaopu_attribution::AttributionSettings {
-                    storefront: upstream(&storefront),
-                    ..Default::default()
-                },
-            },
-            Arc::new(clock.clone()),
-        )
-        .await
-        .expect("attribution starts");
-        let settlement = xiaopu_settlement::start(
-            xiaopu_settlement::Settings {
-                common: testing::common_settings(&settlement_db.url, "settlement"),
-                service: xiaopu_settlement::SettlementSettings {
-                    attribution: upstream(&attribution),
-                    hold_hours: options.hold_hours,
-                    min_payout_minor: options.min_payout_minor,
-                    fee_bps: options.fee_bps,
-                    withholding: options.withholding.into(),
-                    payee_key_path: Some(testing::payee_key_file()),
-                    // Tests run the sweep themselves, when they mean to.
-                    sweep_interval_ms: 3_600_000,
-                    ..Default::default()
-                },
-            },
-            Arc::new(clock.clone()),
-        )
-        .await
-        .expect("settlement starts");
+        let eligibility = in_process::eligibility(&eligibility_db).await;
+        let storefront =
+            in_process::storefront(&storefront_db, eligibility.local_addr, Arc::new(SystemClock), None).await;
+        let attribution =
+            in_process::attribution(&attribution_db, storefront.local_addr, Arc::new(clock.clone()), |_| {}).await;
+        let settlement =
+            in_process::settlement(&settlement_db, attribution.local_addr, Arc::new(clock.clone()), &options).await;
         let channels = Channels {
             eligibility: testing::channel(eligibility.local_addr).await,
             storefront: testing::channel(storefront.local_addr).await,

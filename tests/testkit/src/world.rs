@@ -10,15 +10,9 @@ use xiaopu_api::{
     settlement::{self as st, settlement_service_client::SettlementServiceClient},
     storefront::{self as sf, storefront_service_client::StorefrontServiceClient},
 };
-use xiaopu_common::{
-    auth::{Role, TokenSigner},
-    config::UpstreamSettings,
-    grpc_client::{CallCredentials, Upstream, upstream},
-    testing::TEST_SECRET,
-    time::to_timestamp,
-};
+use xiaopu_common::{auth::Role, grpc_client::Upstream, testing::TEST_SECRET, time::to_timestamp};
 
-use crate::events::cny;
+use crate::{events::cny, processes};
 
 /// Reaches the services of a running system as a given user.
 pub trait Connect {
@@ -27,14 +21,10 @@ pub trait Connect {
 }
 
 /// A channel to the server at `addr` calling as `role`/`subject`, signed with the
-/// tests' secret.
+/// tests' secret. A slow test machine is not a failure: the setup a test builds may
+/// wait its turn, up to a minute a call.
 pub fn client_at(addr: SocketAddr, role: Role, subject: &str) -> Upstream {
-    let credentials =
-        CallCredentials::new(TokenSigner::hs256(TEST_SECRET.as_bytes()), role, subject, Duration::from_secs(3600));
-    let mut settings = UpstreamSettings::new(&format!("http://{addr}"));
-    // A slow test machine is not a failure: the setup a test builds may wait its turn.
-    settings.timeout_ms = 60_000;
-    upstream(&settings, "test", credentials).expect("a loopback upstream")
+    processes::client(&format!("http://{addr}"), TEST_SECRET, role, subject, Duration::from_secs(60))
 }
 
 fn storefront(system: &impl Connect, role: Role, subject: &str) -> StorefrontServiceClient<Upstream> {
