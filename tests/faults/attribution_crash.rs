@@ -10,7 +10,7 @@ use xiaopu_e2e::{
     system::System,
     world::{ingest_until_applied, onboard, publish},
 };
-use xiaopu_money::apply_bps;
+use xiaopu_money::{Bps, Minor};
 use xiaopu_testkit::events::{line, paid};
 
 const CLIENTS: usize = 4;
@@ -93,7 +93,9 @@ async fn attribution_killed_during_ingest_loses_and_doubles_no_line(transport: F
             .expect("lines");
     let wrong: Vec<_> = stored
         .iter()
-        .filter(|(_, attributed, paid, commission)| !attributed || Some(*commission) != apply_bps(*paid, 1_250))
+        .filter(|(_, attributed, paid, commission)| {
+            !attributed || *commission != Minor::new(*paid).at(Bps::clamped(1_250)).get()
+        })
         .collect();
     assert!(wrong.is_empty(), "lines with the wrong commission: {:?}", &wrong[..wrong.len().min(5)]);
 }

@@ -2,13 +2,127 @@
 //! rates are basis points, and there is one rounding rule — round half to even —
 //! applied once per line, never to sums.
 
+use std::{
+    fmt,
+    iter::Sum,
+    ops::{Add, AddAssign, Neg, Sub, SubAssign},
+};
+
 /// 100% in basis points.
 pub const BPS_DENOMINATOR: i64 = 10_000;
 
+/// A rate in basis points (1 bp = 0.01 %), from 0 to 100 %: a commission rate, the
+/// platform's fee, a tax rate. Its own type so a rate is never passed as an amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Bps(i32);
+
+impl Bps {
+    pub const ZERO: Bps = Bps(0);
+    /// 100 %.
+    pub const FULL: Bps = Bps(10_000);
+
+    /// `bps` when it is a rate of 0 to 100 %.
+    pub const fn new(bps: i32) -> Option<Bps> {
+        if bps >= 0 && bps <= 10_000 { Some(Bps(bps)) } else { None }
+    }
+
+    /// `bps` brought into 0 to 100 % (for figures shown from another service's
+    /// answer, which that service validated).
+    pub const fn clamped(bps: i32) -> Bps {
+        Bps(if bps < 0 {
+            0
+        } else if bps > 10_000 {
+            10_000
+        } else {
+            bps
+        })
+    }
+
+    pub const fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// The number of basis points, as messages quote it ("at 550 bps").
+impl fmt::Display for Bps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An amount in a currency's minor unit (fen for CNY), of either sign: a price, a
+/// commission, a clawback. The currency travels beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Minor(i64);
+
+impl Minor {
+    pub const ZERO: Minor = Minor(0);
+
+    pub const fn new(minor_units: i64) -> Minor {
+        Minor(minor_units)
+    }
+
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    /// `self × rate`, by the one rounding rule. A rate of at most 100 % never makes
+    /// an amount larger, so the result always fits.
+    pub fn at(self, rate: Bps) -> Minor {
+        Minor(apply_bps(self.0, rate.0).unwrap_or(self.0))
+    }
+}
+
+impl fmt::Display for Minor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Add for Minor {
+    type Output = Minor;
+    fn add(self, other: Minor) -> Minor {
+        Minor(self.0 + other.0)
+    }
+}
+
+impl Sub for Minor {
+    type Output = Minor;
+    fn sub(self, other: Minor) -> Minor {
+        Minor(self.0 - other.0)
+    }
+}
+
+impl Neg for Minor {
+    type Output = Minor;
+    fn neg(self) -> Minor {
+        Minor(-self.0)
+    }
+}
+
+impl AddAssign for Minor {
+    fn add_assign(&mut self, other: Minor) {
+        self.0 += other.0;
+    }
+}
+
+impl SubAssign for Minor {
+    fn sub_assign(&mut self, other: Minor) {
+        self.0 -= other.0;
+    }
+}
+
+impl Sum for Minor {
+    fn sum<I: Iterator<Item = Minor>>(iter: I) -> Minor {
+        Minor(iter.map(|m| m.0).sum())
+    }
+}
+
 /// `amount × bps / 10000`, rounded half to even. Exact for every `i64` amount and
 /// `i32` rate (the product is formed in 128 bits); `None` only if the result does
-/// not fit in `i64`, which no rate of at most 100% can cause.
-pub fn apply_bps(amount: i64, bps: i32) -> Option<i64> {
+/// not fit in `i64`, which no rate of at most 100% can cause. Typed code uses
+/// [`Minor::at`].
+fn apply_bps(amount: i64, bps: i32) -> Option<i64> {
     let numerator = i128::from(amount) * i128::from(bps);
     i64::try_from(div_round_half_even(numerator, i128::from(BPS_DENOMINATOR))).ok()
 }
@@ -66,20 +180,19 @@ pub fn parse_decimal(text: &str, digits: u32) -> Option<i64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CommissionSplit {
     /// What the supplier pays: round(commissionable × rate).
-    pub commission: i64,
+    pub commission: Minor,
     /// The platform's service fee: round(commission × fee rate).
-    pub service_fee: i64,
+    pub service_fee: Minor,
     /// commission − service fee.
-    pub promoter_share: i64,
+    pub promoter_share: Minor,
 }
 
-/// The split of a line with `commissionable` = paid − refunded, at `rate_bps`, with
-/// the platform's `fee_bps`. Inputs must be non-negative; rates at most 100%.
-pub fn split(commissionable: i64, rate_bps: i32, fee_bps: i32) -> CommissionSplit {
-    debug_assert!(commissionable >= 0 && (0..=10_000).contains(&rate_bps) && (0..=10_000).contains(&fee_bps));
-    // With rates of at most 100% the results are at most the inputs: they fit.
-    let commission = apply_bps(commissionable, rate_bps).unwrap_or(0);
-    let service_fee = apply_bps(commission, fee_bps).unwrap_or(0);
+/// The split of a line with `commissionable` = paid − refunded (not negative), at
+/// `rate`, with the platform's `fee`.
+pub fn split(commissionable: Minor, rate: Bps, fee: Bps) -> CommissionSplit {
+    debug_assert!(commissionable >= Minor::ZERO);
+    let commission = commissionable.at(rate);
+    let service_fee = commission.at(fee);
     CommissionSplit { commission, service_fee, promoter_share: commission - service_fee }
 }
 
@@ -119,9 +232,9 @@ mod tests {
             (19900, 19900, 550, (0, 0, 0)),
         ];
         for (paid, refunded, rate, (commission, fee, promoter)) in cases {
-            let s = split(paid - refunded, rate, 1000);
+            let s = split(Minor(paid - refunded), Bps(rate), Bps(1000));
             assert_eq!(
-                (s.commission, s.service_fee, s.promoter_share),
+                (s.commission.get(), s.service_fee.get(), s.promoter_share.get()),
                 (commission, fee, promoter),
                 "{paid}/{refunded}/{rate}"
             );
@@ -147,6 +260,18 @@ mod tests {
         assert_eq!(div_round_half_even(-6, 4), -2);
         assert_eq!(apply_bps(i64::MAX, 10_000), Some(i64::MAX));
         assert_eq!(apply_bps(i64::MAX, 20_000), None);
+        assert_eq!(Minor(i64::MIN).at(Bps::FULL), Minor(i64::MIN));
+    }
+
+    #[test]
+    fn a_rate_is_between_nothing_and_everything() {
+        assert_eq!(Bps::new(550).map(Bps::get), Some(550));
+        assert_eq!(Bps::new(10_001), None);
+        assert_eq!(Bps::new(-1), None);
+        assert_eq!(Bps::clamped(-5), Bps::ZERO);
+        assert_eq!(Bps::clamped(20_000), Bps::FULL);
+        assert_eq!(Minor(19900).at(Bps(550)), Minor(1094));
+        assert_eq!([Minor(5), Minor(-7)].into_iter().sum::<Minor>(), Minor(-2));
     }
 
     proptest! {
@@ -167,18 +292,20 @@ mod tests {
         #[test]
         fn split_adds_up(paid in 0i64..1_000_000_000, refunded_part in 0u32..=100, rate in 0i32..=9_000, fee in 0i32..=10_000) {
             let refunded = paid * i64::from(refunded_part) / 100;
-            let s = split(paid - refunded, rate, fee);
+            let (rate, fee) = (Bps(rate), Bps(fee));
+            let s = split(Minor(paid - refunded), rate, fee);
             prop_assert_eq!(s.commission, s.service_fee + s.promoter_share);
-            prop_assert!(s.commission <= paid - refunded);
-            prop_assert!(s.service_fee >= 0 && s.promoter_share >= 0);
-            prop_assert_eq!(split(paid - paid, rate, fee), CommissionSplit::default());
+            prop_assert!(s.commission <= Minor(paid - refunded));
+            prop_assert!(s.service_fee >= Minor::ZERO && s.promoter_share >= Minor::ZERO);
+            prop_assert_eq!(split(Minor(paid - paid), rate, fee), CommissionSplit::default());
         }
 
         /// Monotone: refunding more never raises the commission.
         #[test]
         fn more_refund_never_more_commission(paid in 0i64..1_000_000_000, a in 0i64..1_000_000_000, b in 0i64..1_000_000_000, rate in 0i32..=9_000) {
             let (small, large) = (a.min(b).min(paid), a.max(b).min(paid));
-            prop_assert!(split(paid - large, rate, 1000).commission <= split(paid - small, rate, 1000).commission);
+            let commission = |commissionable| split(Minor(commissionable), Bps(rate), Bps(1000)).commission;
+            prop_assert!(commission(paid - large) <= commission(paid - small));
         }
     }
 }

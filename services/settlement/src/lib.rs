@@ -43,7 +43,7 @@ pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<Run
     let infra = Infra::start::<Settlement>(&settings.common).await?;
     let s = &settings.service;
     let source = infra.feed_transport(&s.attribution, "settlement.attribution")?;
-    let handler = feeds::CommissionFeed { fee_bps: s.fee_bps, clock: clock.clone() };
+    let handler = feeds::CommissionFeed { fee: s.fee(), clock: clock.clone() };
     let consumer = FeedConsumer::new("attribution", infra.pool.clone(), source, &[topics::COMMISSION], handler);
     tokio::spawn(consumer.run(infra.shutdown.clone()));
     tokio::spawn(jobs::sweep::schedule(

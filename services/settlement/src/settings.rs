@@ -9,6 +9,7 @@ use xiaopu_common::{
     sealed::SealingKey,
     time::Zone,
 };
+use xiaopu_money::Bps;
 
 /// The service's whole configuration.
 pub type Settings = config::Settings<SettlementSettings>;
@@ -57,6 +58,11 @@ impl Default for SettlementSettings {
 }
 
 impl SettlementSettings {
+    /// The platform's fee rate (`validate` refused any outside 0 to 100 %).
+    pub fn fee(&self) -> Bps {
+        Bps::clamped(self.fee_bps)
+    }
+
     pub fn hold(&self) -> TimeDelta {
         TimeDelta::hours(i64::from(self.hold_hours))
     }

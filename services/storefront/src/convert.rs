@@ -1,6 +1,7 @@
 //! Domain and store types to and from protobuf messages.
 use xiaopu_api::{storefront as pb, types::Money};
 use xiaopu_common::time::to_timestamp;
+use xiaopu_money::{Bps, Minor};
 
 use crate::{
     domain::{self, Channel, ProductStatus, ShopStatus, StockStatus},
@@ -102,14 +103,17 @@ pub fn rate(r: &RateRecord) -> pb::CommissionRate {
     }
 }
 
+/// What one unit at `price_minor` earns at a stored rate (the table's CHECK keeps
+/// every stored rate within 1 to 10 000 bps).
+fn per_unit(price_minor: i64, rate_bps: i32) -> i64 {
+    domain::commission_per_unit(Minor::new(price_minor), Bps::clamped(rate_bps)).get()
+}
+
 pub fn offer(product_record: &ProductRecord, rate_bps: i32) -> pb::ProductOffer {
     pb::ProductOffer {
         product: Some(product(product_record)),
         current_rate_bps: rate_bps,
-        commission_per_unit: Some(money(
-            domain::commission_per_unit(product_record.price_minor, rate_bps),
-            &product_record.currency,
-        )),
+        commission_per_unit: Some(money(per_unit(product_record.price_minor, rate_bps), &product_record.currency)),
     }
 }
 
@@ -144,10 +148,7 @@ pub fn managed(l: &ListedProduct) -> pb::ManagedListing {
         listing: Some(listing(&l.listing)),
         product: Some(product(&l.product)),
         current_rate_bps: rate_bps,
-        commission_per_unit: Some(money(
-            domain::commission_per_unit(l.product.price_minor, rate_bps),
-            &l.product.currency,
-        )),
+        commission_per_unit: Some(money(per_unit(l.product.price_minor, rate_bps), &l.product.currency)),
     }
 }
 

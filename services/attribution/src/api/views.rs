@@ -1,6 +1,7 @@
 //! What promoters, support and finance read: a promoter's lines, one line's
 //! explanation, and a period's totals and lines.
 use std::{collections::BTreeMap, pin::Pin};
+use xiaopu_money::Bps;
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -78,7 +79,7 @@ pub fn line(l: &LineRow, viewer: &Caller) -> Result<pb::OrderLine, sqlx::Error> 
         reason: reason(l.reason).into(),
         promoter_id: if l.attributed { l.promoter_id.clone().unwrap_or_default() } else { String::new() },
         shop_id: if l.attributed { l.shop_id.map(|s| s.to_string()).unwrap_or_default() } else { String::new() },
-        rate_bps: l.rate_bps.unwrap_or(0),
+        rate_bps: l.rate_bps.map_or(0, Bps::get),
         commission: money(l.commission_minor, &l.currency),
     })
 }
@@ -204,7 +205,7 @@ pub async fn explain_line(
         clicked_at: found.clicked_at.map(to_timestamp),
         window_days: i32::try_from(api.pipeline.engine.rules.window.num_days()).unwrap_or(i32::MAX),
         rate_id: found.rate_id.map(|r| r.to_string()).unwrap_or_default(),
-        rate_bps: found.rate_bps.unwrap_or(0),
+        rate_bps: found.rate_bps.map_or(0, Bps::get),
         decided_at: Some(to_timestamp(found.decided_at)),
     };
     let line = line(&found, &caller)?;

@@ -9,6 +9,7 @@ use xiaopu_api::{
     types::Money,
 };
 use xiaopu_common::{feed::OutboxEvent, time::to_timestamp};
+use xiaopu_money::{Bps, Minor};
 
 use crate::{
     domain::{
@@ -56,7 +57,9 @@ impl Engine {
 pub fn recompute(line: &mut LineRow) {
     line.state = line::state(line.paid_minor, line.refunded_minor, line.confirmed_at.is_some());
     line.commission_minor = match (line.attributed, line.rate_bps) {
-        (true, Some(bps)) => line::commission(line.paid_minor, line.refunded_minor, bps),
+        (true, Some(rate)) => {
+            line::commission(Minor::new(line.paid_minor), Minor::new(line.refunded_minor), rate).get()
+        }
         _ => 0,
     };
 }
@@ -101,7 +104,7 @@ pub fn events(before: Option<&LineRow>, after: &LineRow, cause: Cause<'_>) -> Re
                 commission: money(change.current),
                 previous_commission: money(change.previous),
                 state: line_state(change.state).into(),
-                rate_bps: after.rate_bps.unwrap_or(0),
+                rate_bps: after.rate_bps.map_or(0, Bps::get),
                 paid_amount: money(after.paid_minor),
                 refunded_amount: money(after.refunded_minor),
                 paid_at: Some(to_timestamp(after.paid_at)),

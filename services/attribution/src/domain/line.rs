@@ -1,6 +1,7 @@
 //! An order line's money and state (DOMAIN.md rules 6–7), and the commission changes
 //! between two versions of a line.
 use uuid::Uuid;
+use xiaopu_money::{Bps, Minor};
 
 xiaopu_common::text_enum! {
     /// An order line's state.
@@ -24,8 +25,8 @@ pub fn state(paid: i64, refunded: i64, confirmed: bool) -> State {
 
 /// round_half_even((paid − refunded) × rate / 10000): recomputed from the remaining
 /// amount, so a full refund gives exactly zero.
-pub fn commission(paid: i64, refunded: i64, rate_bps: i32) -> i64 {
-    xiaopu_money::apply_bps(paid - refunded, rate_bps).unwrap_or(0)
+pub fn commission(paid: Minor, refunded: Minor, rate: Bps) -> Minor {
+    (paid - refunded).at(rate)
 }
 
 /// A refund that would take a line below zero.
@@ -126,9 +127,9 @@ mod tests {
 
     #[test]
     fn refunds_recompute_from_what_remains() {
-        assert_eq!(commission(19900, 0, 550), 1094);
-        assert_eq!(commission(19900, 9950, 550), 547);
-        assert_eq!(commission(19900, 19900, 550), 0);
+        assert_eq!(commission(Minor::new(19900), Minor::new(0), Bps::clamped(550)), Minor::new(1094));
+        assert_eq!(commission(Minor::new(19900), Minor::new(9950), Bps::clamped(550)), Minor::new(547));
+        assert_eq!(commission(Minor::new(19900), Minor::new(19900), Bps::clamped(550)), Minor::new(0));
         assert_eq!(refund(100, 60, 40), Ok(100));
         assert!(refund(100, 60, 41).is_err());
         assert!(refund(100, i64::MAX, 1).is_err());

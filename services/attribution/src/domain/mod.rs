@@ -5,6 +5,7 @@ pub mod locks;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
+use xiaopu_money::Bps;
 
 /// The configured rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub struct Link {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
     pub rate_id: Uuid,
-    pub bps: i32,
+    pub bps: Bps,
 }
 
 /// What was true at the payment, as far as this service knows.

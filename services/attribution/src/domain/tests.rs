@@ -25,7 +25,7 @@ fn facts(age: TimeDelta) -> Facts {
         }),
         listed: true,
         shop_active: Some(true),
-        rate: Some(Rate { rate_id: Uuid::nil(), bps: 550 }),
+        rate: Some(Rate { rate_id: Uuid::nil(), bps: Bps::clamped(550) }),
     }
 }
 
@@ -34,7 +34,7 @@ fn the_last_click_within_the_window_attributes() {
     let d = decide(&facts(TimeDelta::days(2)), &rules());
     assert_eq!(d.reason, Reason::LastClick);
     assert_eq!(d.earner().map(|c| c.promoter_id.as_str()), Some("promoter"));
-    assert_eq!(d.rate.map(|r| r.bps), Some(550));
+    assert_eq!(d.rate.map(|r| r.bps.get()), Some(550));
     assert!(d.summary.contains("CODE1234"), "{}", d.summary);
 }
 

@@ -7,6 +7,7 @@ use xiaopu_common::{
     feed::{ApplyError, EventHandler, decode_payload},
     time::{SharedClock, from_timestamp},
 };
+use xiaopu_money::Bps;
 
 use crate::{
     app::Engine,
@@ -71,7 +72,11 @@ impl EventHandler for StorefrontFeed {
                 let r: sf::CommissionRateSet = decode_payload(event)?;
                 let product = uuid(event, &r.product_id)?;
                 let from = time(event, r.effective_from.as_ref())?;
-                read_model::insert_rate(conn, uuid(event, &r.rate_id)?, product, r.rate_bps, from).await?;
+                let rate = Bps::new(r.rate_bps).ok_or_else(|| ApplyError::Malformed {
+                    event_id: event.event_id.clone(),
+                    why: format!("rate_bps {} is not a rate of 0 to 100 %", r.rate_bps),
+                })?;
+                read_model::insert_rate(conn, uuid(event, &r.rate_id)?, product, rate, from).await?;
                 lines::of_product_since(conn, product, from).await?
             }
             topics::PRODUCT => {

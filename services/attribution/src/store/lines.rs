@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use xiaopu_common::db::unknown_value;
+use xiaopu_money::Bps;
 
 use crate::domain::{Click, Facts, Link, Rate, Reason, line::State};
 
@@ -35,7 +36,7 @@ pub struct LineRow {
     pub click_event_id: Option<String>,
     pub clicked_at: Option<DateTime<Utc>>,
     pub rate_id: Option<Uuid>,
-    pub rate_bps: Option<i32>,
+    pub rate_bps: Option<Bps>,
     pub commission_minor: i64,
     pub decided_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -99,7 +100,7 @@ impl TryFrom<StoredLine> for LineRow {
             click_event_id: r.click_event_id,
             clicked_at: r.clicked_at,
             rate_id: r.rate_id,
-            rate_bps: r.rate_bps,
+            rate_bps: r.rate_bps.map(|bps| rate("order_line.rate_bps", bps)).transpose()?,
             commission_minor: r.commission_minor,
             decided_at: r.decided_at,
             updated_at: r.updated_at,
@@ -154,8 +155,7 @@ pub async fn facts(conn: &mut PgConnection, lines: &[LineRow]) -> Result<HashMap
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
             let last_click = match (r.click_event_id, r.click_code, r.clicked_at) {
                 (Some(event_id), Some(code), Some(clicked_at)) => Some(Click { event_id, code, clicked_at }),
@@ -168,7 +168,7 @@ pub async fn facts(conn: &mut PgConnection, lines: &[LineRow]) -> Result<HashMap
                 _ => None,
             };
             let rate = match (r.rate_id, r.rate_bps) {
-                (Some(rate_id), Some(bps)) => Some(Rate { rate_id, bps }),
+                (Some(rate_id), Some(bps)) => Some(Rate { rate_id, bps: rate("rm_rate.rate_bps", bps)? }),
                 _ => None,
             };
             let facts = Facts {
@@ -181,9 +181,14 @@ pub async fn facts(conn: &mut PgConnection, lines: &[LineRow]) -> Result<HashMap
                 shop_active: r.shop_active,
                 rate,
             };
-            (r.line_id, facts)
+            Ok((r.line_id, facts))
         })
-        .collect())
+        .collect()
+}
+
+/// A stored rate, which every writer checked: one out of 0 to 100 % fails the read.
+fn rate(column: &str, bps: i32) -> Result<Bps, sqlx::Error> {
+    Bps::new(bps).ok_or_else(|| unknown_value(column, &bps.to_string()))
 }
 
 /// One field of every row as a column, for `UNNEST` writes.
@@ -229,7 +234,7 @@ pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         &column!(lines, click_event_id) as &[Option<String>],
         &column!(lines, clicked_at) as &[Option<DateTime<Utc>>],
         &column!(lines, rate_id) as &[Option<Uuid>],
-        &column!(lines, rate_bps) as &[Option<i32>],
+        &lines.iter().map(|l| l.rate_bps.map(Bps::get)).collect::<Vec<_>>() as &[Option<i32>],
         &column!(lines, commission_minor),
         &column!(lines, decided_at),
         &column!(lines, updated_at)
@@ -269,7 +274,7 @@ pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         &column!(lines, click_event_id) as &[Option<String>],
         &column!(lines, clicked_at) as &[Option<DateTime<Utc>>],
         &column!(lines, rate_id) as &[Option<Uuid>],
-        &column!(lines, rate_bps) as &[Option<i32>],
+        &lines.iter().map(|l| l.rate_bps.map(Bps::get)).collect::<Vec<_>>() as &[Option<i32>],
         &column!(lines, commission_minor),
         &column!(lines, decided_at),
         &column!(lines, updated_at)

@@ -2,6 +2,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
+use xiaopu_money::Bps;
 
 pub async fn publish_product(
     conn: &mut PgConnection,
@@ -99,7 +100,7 @@ pub async fn insert_rate(
     conn: &mut PgConnection,
     rate_id: Uuid,
     product_id: Uuid,
-    rate_bps: i32,
+    rate: Bps,
     effective_from: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -107,7 +108,7 @@ pub async fn insert_rate(
          ON CONFLICT (rate_id) DO NOTHING",
         rate_id,
         product_id,
-        rate_bps,
+        rate.get(),
         effective_from
     )
     .execute(conn)

@@ -172,6 +172,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use xiaopu_money::{Bps, Minor};
+
     use crate::domain::split;
 
     fn sum(b: &Balanced) -> i64 {
@@ -186,8 +188,8 @@ mod tests {
 
     #[test]
     fn a_refund_after_payout_becomes_a_clawback() {
-        let before = split(1094, 1000);
-        let after = split(547, 1000);
+        let before = split(Minor::new(1094), Bps::clamped(1000));
+        let after = split(Minor::new(547), Bps::clamped(1000));
         let journal = commission_change(Stage::Settled, "s", "p", before, after).expect("balanced");
         let netting = journal.entries().iter().find(|e| e.account == Account::PromoterNetting).expect("netting");
         assert_eq!(netting.amount, 985 - 492, "the promoter owes back their share of the difference");
@@ -201,7 +203,8 @@ mod tests {
         #[test]
         fn every_movement_balances(c1 in 0i64..10_000_000, c2 in 0i64..10_000_000, fee_bps in 0i32..=10_000, stage in 0usize..3) {
             let stage = [Stage::Estimated, Stage::Settleable, Stage::Settled][stage];
-            let (a, b) = (split(c1, fee_bps), split(c2, fee_bps));
+            let fee = Bps::clamped(fee_bps);
+            let (a, b) = (split(Minor::new(c1), fee), split(Minor::new(c2), fee));
             let change = commission_change(stage, "s", "p", a, b).expect("balanced");
             prop_assert_eq!(sum(&change), 0);
             let charged: i64 = change.entries().iter().filter(|e| e.account == Account::SupplierCharges).map(|e| e.amount).sum();

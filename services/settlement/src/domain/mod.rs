@@ -9,6 +9,7 @@ pub mod reconcile;
 pub mod withholding;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use xiaopu_money::{Bps, Minor};
 
 xiaopu_common::text_enum! {
     /// Where a line's commission is in its life cycle.
@@ -51,9 +52,10 @@ pub struct Split {
     pub share: i64,
 }
 
-pub fn split(commission: i64, fee_bps: i32) -> Split {
-    let fee = xiaopu_money::apply_bps(commission, fee_bps).unwrap_or(0);
-    Split { commission, fee, share: commission - fee }
+/// `commission` less the platform's `fee` rate.
+pub fn split(commission: Minor, fee: Bps) -> Split {
+    let fee = commission.at(fee);
+    Split { commission: commission.get(), fee: fee.get(), share: (commission - fee).get() }
 }
 
 #[cfg(test)]
@@ -71,9 +73,9 @@ mod tests {
 
     #[test]
     fn splits_follow_the_worked_examples() {
-        assert_eq!(split(1094, 1000), Split { commission: 1094, fee: 109, share: 985 });
-        assert_eq!(split(105, 1000), Split { commission: 105, fee: 10, share: 95 });
-        assert_eq!(split(6, 1000), Split { commission: 6, fee: 1, share: 5 });
-        assert_eq!(split(0, 1000), Split::default());
+        assert_eq!(split(Minor::new(1094), Bps::clamped(1000)), Split { commission: 1094, fee: 109, share: 985 });
+        assert_eq!(split(Minor::new(105), Bps::clamped(1000)), Split { commission: 105, fee: 10, share: 95 });
+        assert_eq!(split(Minor::new(6), Bps::clamped(1000)), Split { commission: 6, fee: 1, share: 5 });
+        assert_eq!(split(Minor::new(0), Bps::clamped(1000)), Split::default());
     }
 }

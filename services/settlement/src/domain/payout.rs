@@ -1,4 +1,6 @@
 //! A promoter's payout line, and the period statement's identity.
+use xiaopu_money::Minor;
+
 use super::withholding::Withholding;
 
 /// Why a line is held: its promoter has no payout profile to pay to.
@@ -70,7 +72,7 @@ pub fn payout_line(owed: Owed, currency: &str, has_payee: bool, rules: CloseRule
         return unpaid(LineStatus::Held, Some(PAYEE_MISSING));
     }
     let income = (owed.settled_share - owed.netting).max(0);
-    let withheld = rules.withholding.tax(income, currency).clamp(0, gross);
+    let withheld = rules.withholding.tax(Minor::new(income), currency).get().clamp(0, gross);
     PayoutLine {
         status: LineStatus::Pending,
         amount: gross - withheld,

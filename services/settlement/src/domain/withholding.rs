@@ -8,7 +8,7 @@
 //!
 //! 80 % × rate is one basis-point rate (1600, 2400, 3200), so the tax is rounded
 //! once, half to even, by DOMAIN.md's one rule.
-use xiaopu_money::apply_bps;
+use xiaopu_money::{Bps, Minor};
 
 /// Which rule withholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,23 +31,28 @@ impl Withholding {
     }
 
     /// The tax withheld from a payment of `income` (minor units of `currency`).
-    pub fn tax(self, income: i64, currency: &str) -> i64 {
+    pub fn tax(self, income: Minor, currency: &str) -> Minor {
         match self {
             Self::CnLabourRemuneration if currency == "CNY" => labour_remuneration(income),
-            _ => 0,
+            _ => Minor::ZERO,
         }
     }
 }
 
-fn labour_remuneration(income: i64) -> i64 {
-    let (bps, deduction) = match income {
-        i64::MIN..=80_000 => return 0,
-        80_001..=400_000 => return apply_bps(income - 800 * YUAN, 2000).unwrap_or(0),
-        400_001..=2_500_000 => (1600, 0),
-        2_500_001..=6_250_000 => (2400, 2000 * YUAN),
-        _ => (3200, 7000 * YUAN),
+/// A rate of this rule, written in the code (so always within 0 to 100 %).
+const fn rate(bps: i32) -> Bps {
+    Bps::clamped(bps)
+}
+
+fn labour_remuneration(income: Minor) -> Minor {
+    let (rate, deduction) = match income.get() {
+        i64::MIN..=80_000 => return Minor::ZERO,
+        80_001..=400_000 => return (income - Minor::new(800 * YUAN)).at(rate(2000)),
+        400_001..=2_500_000 => (rate(1600), 0),
+        2_500_001..=6_250_000 => (rate(2400), 2000 * YUAN),
+        _ => (rate(3200), 7000 * YUAN),
     };
-    apply_bps(income, bps).map_or(0, |tax| tax - deduction)
+    income.at(rate) - Minor::new(deduction)
 }
 
 #[cfg(test)]
@@ -60,16 +65,16 @@ mod tests {
 
     #[test]
     fn worked_examples() {
-        assert_eq!(RULE.tax(80_000, "CNY"), 0, "800 yuan: nothing");
-        assert_eq!(RULE.tax(300_000, "CNY"), 44_000, "(3000 − 800) × 20 % = 440");
-        assert_eq!(RULE.tax(400_000, "CNY"), 64_000, "(4000 − 800) × 20 % = 640");
-        assert_eq!(RULE.tax(500_000, "CNY"), 80_000, "5000 × 80 % × 20 % = 800");
-        assert_eq!(RULE.tax(3_000_000, "CNY"), 520_000, "30000 × 80 % × 30 % − 2000 = 5200");
-        assert_eq!(RULE.tax(10_000_000, "CNY"), 2_500_000, "100000 × 80 % × 40 % − 7000 = 25000");
-        assert_eq!(RULE.tax(80_003, "CNY"), 1, "0.6 fen rounds to 1");
-        assert_eq!(RULE.tax(400_001, "CNY"), 64_000, "640.0016 yuan rounds to 640.00");
-        assert_eq!(RULE.tax(500_000, "USD"), 0, "the rule is for CNY");
-        assert_eq!(Withholding::None.tax(10_000_000, "CNY"), 0);
+        assert_eq!(RULE.tax(Minor::new(80_000), "CNY").get(), 0, "800 yuan: nothing");
+        assert_eq!(RULE.tax(Minor::new(300_000), "CNY").get(), 44_000, "(3000 − 800) × 20 % = 440");
+        assert_eq!(RULE.tax(Minor::new(400_000), "CNY").get(), 64_000, "(4000 − 800) × 20 % = 640");
+        assert_eq!(RULE.tax(Minor::new(500_000), "CNY").get(), 80_000, "5000 × 80 % × 20 % = 800");
+        assert_eq!(RULE.tax(Minor::new(3_000_000), "CNY").get(), 520_000, "30000 × 80 % × 30 % − 2000 = 5200");
+        assert_eq!(RULE.tax(Minor::new(10_000_000), "CNY").get(), 2_500_000, "100000 × 80 % × 40 % − 7000 = 25000");
+        assert_eq!(RULE.tax(Minor::new(80_003), "CNY").get(), 1, "0.6 fen rounds to 1");
+        assert_eq!(RULE.tax(Minor::new(400_001), "CNY").get(), 64_000, "640.0016 yuan rounds to 640.00");
+        assert_eq!(RULE.tax(Minor::new(500_000), "USD").get(), 0, "the rule is for CNY");
+        assert_eq!(Withholding::None.tax(Minor::new(10_000_000), "CNY").get(), 0);
     }
 
     proptest! {
@@ -77,10 +82,10 @@ mod tests {
         /// less left after tax across the bracket edges.
         #[test]
         fn tax_is_bounded_and_monotone(income in 0i64..20_000_000, more in 1i64..100_000) {
-            let tax = RULE.tax(income, "CNY");
+            let tax = RULE.tax(Minor::new(income), "CNY").get();
             prop_assert!((0..=income).contains(&tax));
-            prop_assert!(RULE.tax(income + more, "CNY") >= tax);
-            prop_assert!(income + more - RULE.tax(income + more, "CNY") >= income - tax);
+            prop_assert!(RULE.tax(Minor::new(income + more), "CNY").get() >= tax);
+            prop_assert!(income + more - RULE.tax(Minor::new(income + more), "CNY").get() >= income - tax);
         }
     }
 }

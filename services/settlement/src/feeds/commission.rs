@@ -12,6 +12,7 @@ use xiaopu_common::{
     feed::{ApplyError, EventHandler, decode_payload},
     time::{SharedClock, from_timestamp},
 };
+use xiaopu_money::{Bps, Minor};
 
 use crate::{
     domain::{
@@ -23,7 +24,8 @@ use crate::{
 };
 
 pub struct CommissionFeed {
-    pub fee_bps: i32,
+    /// The platform's fee on a line first seen now.
+    pub fee: Bps,
     pub clock: SharedClock,
 }
 
@@ -48,13 +50,19 @@ impl EventHandler for CommissionFeed {
         let now = self.clock.now();
         let occurred_at = time(event, c.occurred_at.as_ref(), "no occurred_at")?;
         let existing = store::positions::get_for_update(conn, &c.line_id, &c.promoter_id).await?;
-        let fee_bps = existing.as_ref().map_or(self.fee_bps, |p| p.fee_bps);
+        // A line keeps the fee rate it was first split at.
+        let fee = match existing.as_ref() {
+            Some(p) => Bps::new(p.fee_bps).ok_or_else(|| {
+                sqlx::Error::Decode(format!("position.fee_bps {} is not a rate of 0 to 100 %", p.fee_bps).into())
+            })?,
+            None => self.fee,
+        };
         let before = existing.as_ref().map_or(Split::default(), |p| Split {
             commission: p.commission,
             fee: p.fee,
             share: p.share,
         });
-        let after = split(commission.minor_units, fee_bps);
+        let after = split(Minor::new(commission.minor_units), fee);
         let stage = match existing.as_ref() {
             Some(p) => p.stage,
             None => Stage::Estimated,
@@ -76,7 +84,7 @@ impl EventHandler for CommissionFeed {
             confirmed_at: c.confirmed_at.as_ref().and_then(from_timestamp),
             line_state: state,
             commission: after.commission,
-            fee_bps,
+            fee_bps: fee.get(),
             fee: after.fee,
             share: after.share,
             stage,

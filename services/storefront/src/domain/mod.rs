@@ -2,6 +2,7 @@
 pub mod share_code;
 
 use chrono::{DateTime, Utc};
+use xiaopu_money::{Bps, Minor};
 
 /// DOMAIN.md rule 2: at most this many listings in one shop.
 pub const MAX_LISTINGS_PER_SHOP: i32 = 1000;
@@ -73,8 +74,8 @@ impl RateBounds {
 }
 
 /// What one unit sold at `price` earns at `rate_bps`, by the one rounding rule.
-pub fn commission_per_unit(price_minor: i64, rate_bps: i32) -> i64 {
-    xiaopu_money::apply_bps(price_minor, rate_bps).unwrap_or(0)
+pub fn commission_per_unit(price: Minor, rate: Bps) -> Minor {
+    price.at(rate)
 }
 
 /// The shop's status after eligibility says the promoter is (not) suspended.
@@ -125,8 +126,8 @@ mod tests {
 
     #[test]
     fn commission_per_unit_rounds_half_even() {
-        assert_eq!(commission_per_unit(19900, 550), 1094);
-        assert_eq!(commission_per_unit(250, 250), 6);
+        assert_eq!(commission_per_unit(Minor::new(19900), Bps::clamped(550)), Minor::new(1094));
+        assert_eq!(commission_per_unit(Minor::new(250), Bps::clamped(250)), Minor::new(6));
     }
 
     #[test]

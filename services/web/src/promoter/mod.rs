@@ -14,6 +14,7 @@ use axum::{
     routing::{get, post},
 };
 use xiaopu_api::storefront as sf;
+use xiaopu_money::{Bps, Minor};
 
 use crate::{
     SharedApp,
@@ -57,7 +58,7 @@ const CHANNELS: &[sf::Channel] = &[
 /// What one unit earns the promoter after the platform's service fee.
 fn share_per_unit(offer_price: Option<&xiaopu_api::types::Money>, rate_bps: i32, fee_bps: i32) -> String {
     let Some(price) = offer_price else { return String::new() };
-    let share = xiaopu_money::split(price.minor_units.max(0), rate_bps.clamp(0, 10_000), fee_bps.clamp(0, 10_000))
-        .promoter_share;
-    money(Some(&xiaopu_api::types::Money { minor_units: share, currency: price.currency.clone() }))
+    let commissionable = Minor::new(price.minor_units.max(0));
+    let share = xiaopu_money::split(commissionable, Bps::clamped(rate_bps), Bps::clamped(fee_bps)).promoter_share;
+    money(Some(&xiaopu_api::types::Money { minor_units: share.get(), currency: price.currency.clone() }))
 }

@@ -1,6 +1,7 @@
 //! My orders (titles, masked buyers, state and why each line is mine) and my
 //! earnings by stage, net of the platform's service fee.
 use std::collections::HashMap;
+use xiaopu_money::{Bps, Minor};
 
 use axum::{
     extract::{Path, Query, State},
@@ -40,8 +41,9 @@ async fn titles(app: &SharedApp, session: &Session, lines: &[at::OrderLine]) -> 
 /// A line's commission and, after the platform's fee, the promoter's share.
 fn commission(lang: Lang, line: &at::OrderLine, fee_bps: i32) -> String {
     let Some(c) = line.commission.as_ref() else { return String::new() };
-    let fee = xiaopu_money::apply_bps(c.minor_units, fee_bps).unwrap_or(0);
-    let share = Money { minor_units: c.minor_units - fee, currency: c.currency.clone() };
+    let commission = Minor::new(c.minor_units);
+    let share = commission - commission.at(Bps::clamped(fee_bps));
+    let share = Money { minor_units: share.get(), currency: c.currency.clone() };
     format!("{} {} · {} {}", lang.t("佣金"), money(Some(c)), lang.t("到手"), money(Some(&share)))
 }
 
