@@ -9,6 +9,7 @@ pub mod feed;
 pub mod group_commit;
 pub mod grpc_client;
 pub mod idempotency;
+pub mod ids;
 pub mod malformed;
 pub mod paging;
 mod route;

@@ -8,6 +8,7 @@ use xiaopu_api::{
     topics,
     types::Money,
 };
+use xiaopu_common::ids::PromoterId;
 use xiaopu_common::{feed::OutboxEvent, time::to_timestamp};
 use xiaopu_money::{Bps, Minor};
 
@@ -42,7 +43,7 @@ impl Engine {
         line.attributed = d.attributed();
         line.reason = d.reason;
         line.summary = d.summary;
-        line.promoter_id = candidate.map(|c| c.promoter_id.clone());
+        line.promoter_id = candidate.map(|c| c.promoter_id.to_string());
         line.shop_id = candidate.map(|c| c.shop_id);
         line.share_code = d.code;
         line.click_event_id = d.click.as_ref().map(|c| c.event_id.clone());
@@ -68,9 +69,9 @@ pub fn recompute(line: &mut LineRow) {
 pub fn earning(line: &LineRow) -> Result<Option<Earning>, sqlx::Error> {
     Ok(match (line.attributed, &line.promoter_id, line.shop_id) {
         (true, Some(promoter_id), Some(shop_id)) => Some(Earning {
-            promoter_id: promoter_id.clone(),
+            promoter_id: PromoterId::new(promoter_id),
             shop_id,
-            commission: line.commission_minor,
+            commission: Minor::new(line.commission_minor),
             state: line.state,
         }),
         _ => None,
@@ -89,7 +90,7 @@ pub struct Cause<'a> {
 /// The commission events between two versions of a line (none if nobody's
 /// commission or state moved).
 pub fn events(before: Option<&LineRow>, after: &LineRow, cause: Cause<'_>) -> Result<Vec<OutboxEvent>, sqlx::Error> {
-    let money = |minor| Some(Money { minor_units: minor, currency: after.currency.clone() });
+    let money = |minor: Minor| Some(Money { minor_units: minor.get(), currency: after.currency.clone() });
     let earned_before = before.map(earning).transpose()?.flatten();
     Ok(line::changes(earned_before.as_ref(), earning(after)?.as_ref())
         .into_iter()
@@ -97,7 +98,7 @@ pub fn events(before: Option<&LineRow>, after: &LineRow, cause: Cause<'_>) -> Re
             let event = CommissionChanged {
                 line_id: after.line_id.clone(),
                 order_id: after.order_id.clone(),
-                promoter_id: change.promoter_id.clone(),
+                promoter_id: change.promoter_id.to_string(),
                 shop_id: change.shop_id.to_string(),
                 supplier_id: after.supplier_id.clone(),
                 product_id: after.product_id.to_string(),
@@ -105,8 +106,8 @@ pub fn events(before: Option<&LineRow>, after: &LineRow, cause: Cause<'_>) -> Re
                 previous_commission: money(change.previous),
                 state: line_state(change.state).into(),
                 rate_bps: after.rate_bps.map_or(0, Bps::get),
-                paid_amount: money(after.paid_minor),
-                refunded_amount: money(after.refunded_minor),
+                paid_amount: money(Minor::new(after.paid_minor)),
+                refunded_amount: money(Minor::new(after.refunded_minor)),
                 paid_at: Some(to_timestamp(after.paid_at)),
                 confirmed_at: after.confirmed_at.map(to_timestamp),
                 cause: cause.kind.into(),

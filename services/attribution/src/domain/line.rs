@@ -1,6 +1,7 @@
 //! An order line's money and state (DOMAIN.md rules 6–7), and the commission changes
 //! between two versions of a line.
 use uuid::Uuid;
+use xiaopu_common::ids::PromoterId;
 use xiaopu_money::{Bps, Minor};
 
 xiaopu_common::text_enum! {
@@ -60,19 +61,19 @@ pub fn refund(paid: i64, already_refunded: i64, amount: i64) -> Result<i64, Over
 /// What a line earns its promoter now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Earning {
-    pub promoter_id: String,
+    pub promoter_id: PromoterId,
     pub shop_id: Uuid,
-    pub commission: i64,
+    pub commission: Minor,
     pub state: State,
 }
 
 /// One promoter's commission on a line moving from `previous` to `current`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommissionChange {
-    pub promoter_id: String,
+    pub promoter_id: PromoterId,
     pub shop_id: Uuid,
-    pub previous: i64,
-    pub current: i64,
+    pub previous: Minor,
+    pub current: Minor,
     pub state: State,
 }
 
@@ -90,12 +91,12 @@ pub fn changes(before: Option<&Earning>, after: Option<&Earning>) -> Vec<Commiss
         promoter_id: e.promoter_id.clone(),
         shop_id: e.shop_id,
         previous: e.commission,
-        current: 0,
+        current: Minor::ZERO,
         state: State::Void,
     };
     match (before, after) {
         (None, None) => vec![],
-        (None, Some(a)) => vec![open(a, 0)],
+        (None, Some(a)) => vec![open(a, Minor::ZERO)],
         (Some(b), None) => vec![close(b)],
         (Some(b), Some(a)) if b.promoter_id == a.promoter_id => {
             if b == a {
@@ -104,7 +105,7 @@ pub fn changes(before: Option<&Earning>, after: Option<&Earning>) -> Vec<Commiss
                 vec![open(a, b.commission)]
             }
         }
-        (Some(b), Some(a)) => vec![close(b), open(a, 0)],
+        (Some(b), Some(a)) => vec![close(b), open(a, Minor::ZERO)],
     }
 }
 
@@ -115,7 +116,12 @@ mod tests {
     use super::*;
 
     fn earning(promoter: &str, commission: i64, state: State) -> Earning {
-        Earning { promoter_id: promoter.into(), shop_id: Uuid::nil(), commission, state }
+        Earning {
+            promoter_id: PromoterId::new(promoter),
+            shop_id: Uuid::nil(),
+            commission: Minor::new(commission),
+            state,
+        }
     }
 
     #[test]
@@ -141,8 +147,9 @@ mod tests {
         let b = earning("b", 500, State::Paid);
         let moved = changes(Some(&a), Some(&b));
         assert_eq!(moved.len(), 2);
-        assert_eq!((moved[0].promoter_id.as_str(), moved[0].previous, moved[0].current), ("a", 500, 0));
-        assert_eq!((moved[1].promoter_id.as_str(), moved[1].previous, moved[1].current), ("b", 0, 500));
+        let seen = |c: &CommissionChange| (c.promoter_id.as_str().to_owned(), c.previous.get(), c.current.get());
+        assert_eq!(seen(&moved[0]), ("a".to_owned(), 500, 0));
+        assert_eq!(seen(&moved[1]), ("b".to_owned(), 0, 500));
         assert!(changes(Some(&a), Some(&a)).is_empty());
         let received = earning("a", 500, State::Received);
         assert_eq!(changes(Some(&a), Some(&received)).len(), 1, "a state change is news for settlement");
@@ -161,12 +168,12 @@ mod tests {
             for v in versions {
                 let after = v.map(|(p, c, s)| earning(promoters[p], c, states[s]));
                 for change in changes(before.as_ref(), after.as_ref()) {
-                    *totals.entry(change.promoter_id.clone()).or_default() += change.current - change.previous;
+                    *totals.entry(change.promoter_id.to_string()).or_default() += (change.current - change.previous).get();
                 }
                 before = after;
             }
             for p in promoters {
-                let expected = before.as_ref().filter(|e| e.promoter_id == p).map_or(0, |e| e.commission);
+                let expected = before.as_ref().filter(|e| e.promoter_id.as_str() == p).map_or(0, |e| e.commission.get());
                 prop_assert_eq!(totals.get(p).copied().unwrap_or(0), expected);
             }
         }

@@ -5,6 +5,7 @@ pub mod locks;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
+use xiaopu_common::ids::PromoterId;
 use xiaopu_money::Bps;
 
 /// The configured rules.
@@ -27,7 +28,7 @@ pub struct Click {
 pub struct Link {
     pub code: String,
     pub shop_id: Uuid,
-    pub promoter_id: String,
+    pub promoter_id: PromoterId,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -77,7 +78,7 @@ xiaopu_common::text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub shop_id: Uuid,
-    pub promoter_id: String,
+    pub promoter_id: PromoterId,
     pub code: String,
 }
 
@@ -174,7 +175,7 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
         decision.summary = format!("the shop of {code} was not active when the order was paid");
         return decision;
     }
-    if !rules.allow_self_purchase && facts.buyer_id == link.promoter_id {
+    if !rules.allow_self_purchase && facts.buyer_id == link.promoter_id.as_str() {
         decision.reason = Reason::SelfPurchase;
         decision.summary = "the promoter bought through their own link, which earns nothing".into();
         return decision;

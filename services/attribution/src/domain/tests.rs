@@ -19,7 +19,7 @@ fn facts(age: TimeDelta) -> Facts {
         link: Some(Link {
             code: "CODE1234".into(),
             shop_id: Uuid::nil(),
-            promoter_id: "promoter".into(),
+            promoter_id: PromoterId::new("promoter"),
             created_at: paid_at - TimeDelta::days(30),
             revoked_at: None,
         }),
@@ -76,7 +76,11 @@ fn every_reason_for_not_attributing() {
     f.listed = false;
     let d = decide(&f, &rules());
     assert_eq!(d.reason, Reason::ProductNotListed);
-    assert_eq!(d.candidate.map(|c| c.promoter_id), Some("promoter".into()), "the candidate is kept for the record");
+    assert_eq!(
+        d.candidate.map(|c| c.promoter_id),
+        Some(PromoterId::new("promoter")),
+        "the candidate is kept for the record"
+    );
 
     let mut f = facts(TimeDelta::days(1));
     f.shop_active = Some(false);

@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use xiaopu_common::db::unknown_value;
+use xiaopu_common::ids::PromoterId;
 use xiaopu_money::Bps;
 
 use crate::domain::{Click, Facts, Link, Rate, Reason, line::State};
@@ -162,9 +163,13 @@ pub async fn facts(conn: &mut PgConnection, lines: &[LineRow]) -> Result<HashMap
                 _ => None,
             };
             let link = match (r.link_code, r.link_shop_id, r.link_promoter_id, r.link_created_at) {
-                (Some(code), Some(shop_id), Some(promoter_id), Some(created_at)) => {
-                    Some(Link { code, shop_id, promoter_id, created_at, revoked_at: r.link_revoked_at })
-                }
+                (Some(code), Some(shop_id), Some(promoter_id), Some(created_at)) => Some(Link {
+                    code,
+                    shop_id,
+                    promoter_id: PromoterId::new(promoter_id),
+                    created_at,
+                    revoked_at: r.link_revoked_at,
+                }),
                 _ => None,
             };
             let rate = match (r.rate_id, r.rate_bps) {

@@ -1,6 +1,8 @@
 //! Periods and payout batches: close (idempotent per period), four-eyes approval,
 //! export, and each line's payment or failure.
 use std::collections::{BTreeMap, BTreeSet};
+use xiaopu_common::ids::PromoterId;
+use xiaopu_money::Minor;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -145,7 +147,9 @@ pub async fn close(
                 reissued.1.push(id);
             }
             let posted = Posted { at: now, by: &caller.subject, currency: &currency };
-            let postings = ledger::close(&promoter, o.settled_share, fee, line.netted)?;
+            let payee = PromoterId::new(&promoter);
+            let netted = Minor::new(line.netted);
+            let postings = ledger::close(&payee, Minor::new(o.settled_share), Minor::new(fee), netted)?;
             journals.push(Journal::of_payout_line(
                 JournalKind::Close,
                 &promoter,
@@ -156,7 +160,7 @@ pub async fn close(
             ));
             if line.withheld > 0 {
                 let memo = format!("income tax withheld ({})", api.settings.withholding);
-                let postings = ledger::withholding(&promoter, line.withheld)?;
+                let postings = ledger::withholding(&payee, Minor::new(line.withheld))?;
                 journals.push(Journal::of_payout_line(JournalKind::Withholding, &promoter, id, posted, memo, postings));
             }
         }

@@ -2,12 +2,14 @@
 use tonic::{Request, Response};
 use uuid::Uuid;
 use xiaopu_api::settlement as pb;
+use xiaopu_common::ids::PromoterId;
 use xiaopu_common::{
     auth::CallerExt,
     error::Violations,
     idempotency::{self, Claim},
     validate,
 };
+use xiaopu_money::Minor;
 
 use super::{Error, SettlementApi, batches::FINANCE, convert};
 use crate::{
@@ -147,7 +149,7 @@ pub async fn create_adjustment(
         created_by: caller.subject.clone(),
         memo: reason.to_owned(),
         currency: api.settings.currency.clone(),
-        postings: ledger::adjustment(promoter, amount)?,
+        postings: ledger::adjustment(&PromoterId::new(promoter), Minor::new(amount))?,
     };
     let ids = store::post(&mut tx, &[journal], now).await?;
     let adjustment = AdjustmentRow {

@@ -5,11 +5,13 @@
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use xiaopu_api::settlement as pb;
+use xiaopu_common::ids::PromoterId;
 use xiaopu_common::{
     auth::{Caller, CallerExt},
     error::{Invalid, Violations, status_details},
     validate,
 };
+use xiaopu_money::Minor;
 
 use super::{Error, SettlementApi, batches::FINANCE, convert};
 use crate::{
@@ -81,7 +83,7 @@ async fn record(
     store::batches::record_outcome(&mut tx, line_id, outcome.as_str(), paid_ref, failure, &caller.subject, now).await?;
     if outcome == LineStatus::Paid {
         let posted = Posted { at: now, by: &caller.subject, currency: &line.currency };
-        let postings = ledger::payout(&line.promoter_id, line.amount)?;
+        let postings = ledger::payout(&PromoterId::new(&line.promoter_id), Minor::new(line.amount))?;
         let memo = format!("paid, reference {reference}");
         let journal = Journal::of_payout_line(JournalKind::Payout, &line.promoter_id, line_id, posted, memo, postings);
         store::post(&mut tx, &[journal], now).await?;

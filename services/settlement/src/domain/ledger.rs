@@ -1,5 +1,8 @@
 //! Double entry: the accounts, and the postings of every movement. Debits are
 //! positive, credits negative; a journal is only built if it sums to zero.
+use xiaopu_common::ids::{PromoterId, SupplierId};
+use xiaopu_money::Minor;
+
 use super::{Split, Stage};
 
 xiaopu_common::text_enum! {
@@ -65,11 +68,12 @@ pub const PLATFORM: &str = "platform";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub account: Account,
+    /// A promoter's id, a supplier's id, or [`PLATFORM`].
     pub party: String,
-    pub amount: i64,
+    pub amount: Minor,
 }
 
-fn entry(account: Account, party: &str, amount: i64) -> Entry {
+fn entry(account: Account, party: &str, amount: Minor) -> Entry {
     Entry { account, party: party.to_owned(), amount }
 }
 
@@ -79,13 +83,13 @@ pub struct Balanced(Vec<Entry>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("postings sum to {0}, not zero")]
-pub struct Unbalanced(pub i64);
+pub struct Unbalanced(pub Minor);
 
 impl Balanced {
     pub fn new(entries: Vec<Entry>) -> Result<Self, Unbalanced> {
-        let entries: Vec<Entry> = entries.into_iter().filter(|e| e.amount != 0).collect();
-        let sum: i64 = entries.iter().map(|e| e.amount).sum();
-        if sum == 0 { Ok(Self(entries)) } else { Err(Unbalanced(sum)) }
+        let entries: Vec<Entry> = entries.into_iter().filter(|e| e.amount != Minor::ZERO).collect();
+        let sum: Minor = entries.iter().map(|e| e.amount).sum();
+        if sum == Minor::ZERO { Ok(Self(entries)) } else { Err(Unbalanced(sum)) }
     }
 
     pub fn entries(&self) -> &[Entry] {
@@ -111,32 +115,34 @@ fn stage_accounts(stage: Stage) -> (Account, Account) {
 /// supplier is charged the difference, split between promoter and platform.
 pub fn commission_change(
     stage: Stage,
-    supplier: &str,
-    promoter: &str,
+    supplier: &SupplierId,
+    promoter: &PromoterId,
     before: Split,
     after: Split,
 ) -> Result<Balanced, Unbalanced> {
     let (promoter_account, fee_account) = stage_accounts(stage);
     Balanced::new(vec![
-        entry(Account::SupplierCharges, supplier, after.commission - before.commission),
-        entry(promoter_account, promoter, -(after.share - before.share)),
+        entry(Account::SupplierCharges, supplier.as_str(), after.commission - before.commission),
+        entry(promoter_account, promoter.as_str(), -(after.share - before.share)),
         entry(fee_account, PLATFORM, -(after.fee - before.fee)),
     ])
 }
 
 /// Lines becoming settleable: their share and fee move one stage on.
-pub fn sweep(promoter: &str, share: i64, fee: i64) -> Result<Balanced, Unbalanced> {
+pub fn sweep(promoter: &PromoterId, moved: Split) -> Result<Balanced, Unbalanced> {
+    let promoter = promoter.as_str();
     Balanced::new(vec![
-        entry(Account::PromoterEstimated, promoter, share),
-        entry(Account::PromoterSettleable, promoter, -share),
-        entry(Account::FeeEstimated, PLATFORM, fee),
-        entry(Account::FeeSettleable, PLATFORM, -fee),
+        entry(Account::PromoterEstimated, promoter, moved.share),
+        entry(Account::PromoterSettleable, promoter, -moved.share),
+        entry(Account::FeeEstimated, PLATFORM, moved.fee),
+        entry(Account::FeeSettleable, PLATFORM, -moved.fee),
     ])
 }
 
-/// A period closing into a payout line: settleable share becomes payable, the fee
-/// becomes revenue, and the netting balance is cleared against the payable.
-pub fn close(promoter: &str, share: i64, fee: i64, netted: i64) -> Result<Balanced, Unbalanced> {
+/// A period closing into a payout line: settleable `share` becomes payable, the
+/// `fee` becomes revenue, and the `netted` balance is cleared against the payable.
+pub fn close(promoter: &PromoterId, share: Minor, fee: Minor, netted: Minor) -> Result<Balanced, Unbalanced> {
+    let promoter = promoter.as_str();
     Balanced::new(vec![
         entry(Account::PromoterSettleable, promoter, share),
         entry(Account::PromoterPayable, promoter, -share),
@@ -148,22 +154,24 @@ pub fn close(promoter: &str, share: i64, fee: i64, netted: i64) -> Result<Balanc
 }
 
 /// A payout line paid.
-pub fn payout(promoter: &str, amount: i64) -> Result<Balanced, Unbalanced> {
+pub fn payout(promoter: &PromoterId, amount: Minor) -> Result<Balanced, Unbalanced> {
+    let promoter = promoter.as_str();
     Balanced::new(vec![entry(Account::PromoterPayable, promoter, amount), entry(Account::Payouts, promoter, -amount)])
 }
 
 /// Tax withheld from a payout line at its close: less is payable to the promoter,
 /// the same is owed to the tax authority.
-pub fn withholding(promoter: &str, tax: i64) -> Result<Balanced, Unbalanced> {
+pub fn withholding(promoter: &PromoterId, tax: Minor) -> Result<Balanced, Unbalanced> {
+    let promoter = promoter.as_str();
     Balanced::new(vec![entry(Account::PromoterPayable, promoter, tax), entry(Account::TaxWithheld, promoter, -tax)])
 }
 
 /// A manual adjustment: positive credits the promoter (due at the next payout),
 /// negative debits them; the platform bears the other side.
-pub fn adjustment(promoter: &str, amount: i64) -> Result<Balanced, Unbalanced> {
+pub fn adjustment(promoter: &PromoterId, amount: Minor) -> Result<Balanced, Unbalanced> {
     Balanced::new(vec![
         entry(Account::Adjustments, PLATFORM, amount),
-        entry(Account::PromoterNetting, promoter, -amount),
+        entry(Account::PromoterNetting, promoter.as_str(), -amount),
     ])
 }
 
@@ -171,30 +179,35 @@ pub fn adjustment(promoter: &str, amount: i64) -> Result<Balanced, Unbalanced> {
 mod tests {
     use proptest::prelude::*;
 
-    use super::*;
-    use xiaopu_money::{Bps, Minor};
+    use xiaopu_money::Bps;
 
+    use super::*;
     use crate::domain::split;
 
     fn sum(b: &Balanced) -> i64 {
-        b.entries().iter().map(|e| e.amount).sum()
+        b.entries().iter().map(|e| e.amount).sum::<Minor>().get()
+    }
+
+    fn m(minor: i64) -> Minor {
+        Minor::new(minor)
     }
 
     #[test]
     fn an_unbalanced_journal_cannot_be_built() {
-        assert_eq!(Balanced::new(vec![entry(Account::Payouts, "p", 1)]), Err(Unbalanced(1)));
-        assert!(Balanced::new(vec![entry(Account::Payouts, "p", 0)]).expect("zero").is_empty());
+        assert_eq!(Balanced::new(vec![entry(Account::Payouts, "p", m(1))]), Err(Unbalanced(m(1))));
+        assert!(Balanced::new(vec![entry(Account::Payouts, "p", m(0))]).expect("zero").is_empty());
     }
 
     #[test]
     fn a_refund_after_payout_becomes_a_clawback() {
         let before = split(Minor::new(1094), Bps::clamped(1000));
         let after = split(Minor::new(547), Bps::clamped(1000));
-        let journal = commission_change(Stage::Settled, "s", "p", before, after).expect("balanced");
+        let journal = commission_change(Stage::Settled, &SupplierId::new("s"), &PromoterId::new("p"), before, after)
+            .expect("balanced");
         let netting = journal.entries().iter().find(|e| e.account == Account::PromoterNetting).expect("netting");
-        assert_eq!(netting.amount, 985 - 492, "the promoter owes back their share of the difference");
+        assert_eq!(netting.amount, m(985 - 492), "the promoter owes back their share of the difference");
         let supplier = journal.entries().iter().find(|e| e.account == Account::SupplierCharges).expect("supplier");
-        assert_eq!(supplier.amount, -(1094 - 547), "the supplier is credited the commission difference");
+        assert_eq!(supplier.amount, m(-(1094 - 547)), "the supplier is credited the commission difference");
     }
 
     proptest! {
@@ -205,16 +218,17 @@ mod tests {
             let stage = [Stage::Estimated, Stage::Settleable, Stage::Settled][stage];
             let fee = Bps::clamped(fee_bps);
             let (a, b) = (split(Minor::new(c1), fee), split(Minor::new(c2), fee));
-            let change = commission_change(stage, "s", "p", a, b).expect("balanced");
+            let p = PromoterId::new("p");
+            let change = commission_change(stage, &SupplierId::new("s"), &p, a, b).expect("balanced");
             prop_assert_eq!(sum(&change), 0);
-            let charged: i64 = change.entries().iter().filter(|e| e.account == Account::SupplierCharges).map(|e| e.amount).sum();
-            let credited: i64 = change.entries().iter().filter(|e| e.account != Account::SupplierCharges).map(|e| -e.amount).sum();
+            let charged: i64 = change.entries().iter().filter(|e| e.account == Account::SupplierCharges).map(|e| e.amount.get()).sum();
+            let credited: i64 = change.entries().iter().filter(|e| e.account != Account::SupplierCharges).map(|e| -e.amount.get()).sum();
             prop_assert_eq!(charged, credited);
-            prop_assert_eq!(sum(&sweep("p", b.share, b.fee).expect("balanced")), 0);
-            prop_assert_eq!(sum(&close("p", b.share, b.fee, c1 - c2).expect("balanced")), 0);
-            prop_assert_eq!(sum(&payout("p", c2).expect("balanced")), 0);
-            prop_assert_eq!(sum(&withholding("p", c1).expect("balanced")), 0);
-            prop_assert_eq!(sum(&adjustment("p", c1 - c2).expect("balanced")), 0);
+            prop_assert_eq!(sum(&sweep(&p, b).expect("balanced")), 0);
+            prop_assert_eq!(sum(&close(&p, b.share, b.fee, m(c1 - c2)).expect("balanced")), 0);
+            prop_assert_eq!(sum(&payout(&p, m(c2)).expect("balanced")), 0);
+            prop_assert_eq!(sum(&withholding(&p, m(c1)).expect("balanced")), 0);
+            prop_assert_eq!(sum(&adjustment(&p, m(c1 - c2)).expect("balanced")), 0);
         }
     }
 }

@@ -47,15 +47,15 @@ pub fn is_settleable(confirmed_at: Option<DateTime<Utc>>, hold: TimeDelta, now: 
 /// A line's commission split (DOMAIN.md rule 7): the fee is rounded once, on the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Split {
-    pub commission: i64,
-    pub fee: i64,
-    pub share: i64,
+    pub commission: Minor,
+    pub fee: Minor,
+    pub share: Minor,
 }
 
 /// `commission` less the platform's `fee` rate.
 pub fn split(commission: Minor, fee: Bps) -> Split {
     let fee = commission.at(fee);
-    Split { commission: commission.get(), fee: fee.get(), share: (commission - fee).get() }
+    Split { commission, fee, share: commission - fee }
 }
 
 #[cfg(test)]
@@ -73,9 +73,18 @@ mod tests {
 
     #[test]
     fn splits_follow_the_worked_examples() {
-        assert_eq!(split(Minor::new(1094), Bps::clamped(1000)), Split { commission: 1094, fee: 109, share: 985 });
-        assert_eq!(split(Minor::new(105), Bps::clamped(1000)), Split { commission: 105, fee: 10, share: 95 });
-        assert_eq!(split(Minor::new(6), Bps::clamped(1000)), Split { commission: 6, fee: 1, share: 5 });
+        assert_eq!(
+            split(Minor::new(1094), Bps::clamped(1000)),
+            Split { commission: Minor::new(1094), fee: Minor::new(109), share: Minor::new(985) }
+        );
+        assert_eq!(
+            split(Minor::new(105), Bps::clamped(1000)),
+            Split { commission: Minor::new(105), fee: Minor::new(10), share: Minor::new(95) }
+        );
+        assert_eq!(
+            split(Minor::new(6), Bps::clamped(1000)),
+            Split { commission: Minor::new(6), fee: Minor::new(1), share: Minor::new(5) }
+        );
         assert_eq!(split(Minor::new(0), Bps::clamped(1000)), Split::default());
     }
 }

@@ -8,6 +8,7 @@ use xiaopu_api::{
     feed::Event,
     topics,
 };
+use xiaopu_common::ids::{PromoterId, SupplierId};
 use xiaopu_common::{
     feed::{ApplyError, EventHandler, decode_payload},
     time::{SharedClock, from_timestamp},
@@ -58,9 +59,9 @@ impl EventHandler for CommissionFeed {
             None => self.fee,
         };
         let before = existing.as_ref().map_or(Split::default(), |p| Split {
-            commission: p.commission,
-            fee: p.fee,
-            share: p.share,
+            commission: Minor::new(p.commission),
+            fee: Minor::new(p.fee),
+            share: Minor::new(p.share),
         });
         let after = split(Minor::new(commission.minor_units), fee);
         let stage = match existing.as_ref() {
@@ -83,10 +84,10 @@ impl EventHandler for CommissionFeed {
             paid_at: time(event, c.paid_at.as_ref(), "no paid_at")?,
             confirmed_at: c.confirmed_at.as_ref().and_then(from_timestamp),
             line_state: state,
-            commission: after.commission,
+            commission: after.commission.get(),
             fee_bps: fee.get(),
-            fee: after.fee,
-            share: after.share,
+            fee: after.fee.get(),
+            share: after.share.get(),
             stage,
             settleable_at: existing.as_ref().and_then(|p| p.settleable_at),
             batch_line_id: existing.as_ref().and_then(|p| p.batch_line_id),
@@ -95,8 +96,14 @@ impl EventHandler for CommissionFeed {
             updated_at: now,
         };
         store::positions::upsert(conn, &position).await?;
-        let postings = ledger::commission_change(stage, &c.supplier_id, &c.promoter_id, before, after)
-            .map_err(|e| malformed(event, &e.to_string()))?;
+        let postings = ledger::commission_change(
+            stage,
+            &SupplierId::new(&c.supplier_id),
+            &PromoterId::new(&c.promoter_id),
+            before,
+            after,
+        )
+        .map_err(|e| malformed(event, &e.to_string()))?;
         let journal = Journal {
             kind: JournalKind::Commission,
             line_id: Some(c.line_id.clone()),

@@ -3,6 +3,8 @@
 //! (another replica's run is skipped, not repeated) and each row moves once under
 //! its row lock.
 use std::time::Duration;
+use xiaopu_common::ids::PromoterId;
+use xiaopu_money::Minor;
 
 use chrono::TimeDelta;
 use sqlx::PgPool;
@@ -11,7 +13,10 @@ use xiaopu_common::time::SharedClock;
 
 use crate::{
     Error,
-    domain::ledger::{self, JournalKind},
+    domain::{
+        Split,
+        ledger::{self, JournalKind},
+    },
     store::{self, Journal},
 };
 
@@ -37,7 +42,14 @@ pub async fn run(pool: &PgPool, clock: &SharedClock, hold: TimeDelta) -> Result<
                 created_by: "settleable-sweep".into(),
                 memo: format!("{} lines past the after-sale hold", m.lines),
                 currency: m.currency.clone(),
-                postings: ledger::sweep(&m.promoter_id, m.share, m.fee)?,
+                postings: ledger::sweep(
+                    &PromoterId::new(&m.promoter_id),
+                    Split {
+                        commission: Minor::new(m.share + m.fee),
+                        fee: Minor::new(m.fee),
+                        share: Minor::new(m.share),
+                    },
+                )?,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;

@@ -123,7 +123,7 @@ pub async fn post(conn: &mut PgConnection, journals: &[Journal], now: DateTime<U
             account.push(e.account.as_str());
             party.push(e.party.as_str());
             currency.push(j.currency.as_str());
-            amount.push(e.amount);
+            amount.push(e.amount.get());
             occurred.push(j.occurred_at);
         }
     }
