@@ -449,7 +449,6 @@ const EN: &[(&str, &str)] = &[
     ("批次已审批", "The batch is approved"),
     ("已记为已付", "Recorded as paid"),
     ("已记为失败，将在下个批次补发", "Recorded as failed: it is re-issued in the next batch"),
-    ("未设置收款信息", "No payout details"),
     ("已结算（含已付）", "Settled (including paid)"),
     ("最高 ¥{}", "Highest ¥{}"),
     ("已结算", "Settled"),

@@ -11,7 +11,10 @@ use axum::{
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use futures::{StreamExt, future::join_all};
 use serde::Deserialize;
-use xiaopu_api::settlement::{self as st, BatchLineStatus, BatchStatus};
+use xiaopu_api::{
+    reasons,
+    settlement::{self as st, BatchLineStatus, BatchStatus},
+};
 use xiaopu_common::time::{from_timestamp, to_timestamp};
 
 use super::{
@@ -317,10 +320,8 @@ fn line_row(lang: Lang, l: &st::BatchLine, records: bool) -> LineRow {
         status: lang.t(line_status_label(l.status())).into(),
         recordable: records && l.status() == BatchLineStatus::Pending,
         withheld: money(l.withheld.as_ref()),
-        hold_reason: match l.hold_reason.as_str() {
-            "PAYEE_MISSING" => lang.t("未设置收款信息").into(),
-            other => other.to_owned(),
-        },
+        // A code the catalogue does not know (a newer settlement's) shows as sent.
+        hold_reason: reasons::describe(&l.hold_reason, lang.0).map_or_else(|| l.hold_reason.clone(), str::to_owned),
         settled_share: money(l.settled_share.as_ref()),
         service_fee: money(l.service_fee.as_ref()),
         reissued: money(l.reissued.as_ref()),
