@@ -20,7 +20,7 @@ mod views;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
@@ -211,10 +211,25 @@ pub struct TypedPeriod {
     pub to_at: DateTime<Utc>,
 }
 
+/// Which month a period page shows when the user typed no dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultMonth {
+    /// This month so far: what a promoter watches.
+    This,
+    /// Last month: the period finance has most likely closed.
+    Last,
+}
+
 impl App {
-    /// `from`/`to` as typed, each defaulting to its date in `default`; None when a
-    /// bound cannot be read.
-    pub fn typed_period(&self, from: &str, to: &str, default: (NaiveDate, NaiveDate)) -> Option<TypedPeriod> {
+    /// `from`/`to` as typed, each defaulting to its bound of `month` (in the
+    /// platform's time zone); None when a bound cannot be read.
+    pub fn typed_period(&self, from: &str, to: &str, month: DefaultMonth) -> Option<TypedPeriod> {
+        let today = self.local_date(Utc::now());
+        let this_month = today.with_day(1).unwrap_or(today);
+        let default = match month {
+            DefaultMonth::This => (this_month, this_month.checked_add_months(Months::new(1)).unwrap_or(today)),
+            DefaultMonth::Last => (this_month.checked_sub_months(Months::new(1)).unwrap_or(this_month), this_month),
+        };
         let from = if from.is_empty() { default.0.to_string() } else { from.to_owned() };
         let to = if to.is_empty() { default.1.to_string() } else { to.to_owned() };
         Some(TypedPeriod { from_at: self.day_start(&from)?, to_at: self.day_start(&to)?, from, to })

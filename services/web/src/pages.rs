@@ -12,7 +12,7 @@ use serde::Deserialize;
 use xiaopu_api::reasons;
 use xiaopu_common::error::status_details;
 
-use crate::{i18n::Lang, views::Notice};
+use crate::{App, DefaultMonth, TypedPeriod, i18n::Lang, views::Notice};
 
 /// `?done=…`, `?error=…` (what the last action did) and `?page=…`.
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +32,15 @@ pub struct PeriodQuery {
     pub from: String,
     #[serde(default)]
     pub to: String,
+}
+
+impl PeriodQuery {
+    /// The period asked for, defaulting to `month`; a date that cannot be read sends
+    /// the user back to `page`, saying how to type one.
+    pub fn typed(&self, app: &App, lang: Lang, page: &str, month: DefaultMonth) -> Result<TypedPeriod, Box<Response>> {
+        let how = || tonic::Status::invalid_argument(lang.t("日期格式：YYYY-MM-DD"));
+        app.typed_period(&self.from, &self.to, month).ok_or_else(|| Box::new(back(lang, page, Err(how()))))
+    }
 }
 
 /// What every signed-in page shows around its content.

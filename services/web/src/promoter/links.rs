@@ -6,7 +6,6 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use chrono::{Datelike, Months, Utc};
 use serde::Deserialize;
 use xiaopu_api::{attribution as at, storefront as sf, types::Money};
 use xiaopu_common::time::to_timestamp;
@@ -17,7 +16,7 @@ use super::{
     views::{FigureRow, LinkRow, LinksPage, StatsPage, Tabs},
 };
 use crate::{
-    SharedApp, TypedPeriod,
+    DefaultMonth, SharedApp, TypedPeriod,
     pages::{PageQuery, PeriodQuery, back, failed, money, render},
     session::Posted,
 };
@@ -121,19 +120,11 @@ pub async fn stats(
     Query(query): Query<PageQuery>,
     Query(period): Query<PeriodQuery>,
 ) -> Response {
-    // This month so far, by default (in the platform's time zone).
-    let today = app.local_date(Utc::now());
-    let month_start = today.with_day(1).unwrap_or(today);
-    let next_month = month_start.checked_add_months(Months::new(1)).unwrap_or(today);
-    let Some(TypedPeriod { from, to, from_at, to_at }) =
-        app.typed_period(&period.from, &period.to, (month_start, next_month))
-    else {
-        return back(
-            session.lang,
-            "/app/stats",
-            Err(tonic::Status::invalid_argument(session.lang.t("日期格式：YYYY-MM-DD"))),
-        );
-    };
+    let TypedPeriod { from, to, from_at, to_at } =
+        match period.typed(&app, session.lang, "/app/stats", DefaultMonth::This) {
+            Ok(period) => period,
+            Err(page) => return *page,
+        };
     let request = at::GetLinkStatsRequest {
         promoter_id: session.user.clone(),
         from: Some(to_timestamp(from_at)),

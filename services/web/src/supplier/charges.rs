@@ -7,7 +7,6 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
-use chrono::{Datelike, Months, Utc};
 use xiaopu_api::{attribution as at, settlement as st, storefront as sf};
 use xiaopu_common::time::to_timestamp;
 
@@ -16,8 +15,8 @@ use super::{
     views::{ChargeLine, ChargesPage},
 };
 use crate::{
-    SharedApp, TypedPeriod,
-    pages::{PageQuery, PeriodQuery, back, failed, money, percent, render, url_encode},
+    DefaultMonth, SharedApp, TypedPeriod,
+    pages::{PageQuery, PeriodQuery, failed, money, percent, render, url_encode},
 };
 
 pub async fn charges(
@@ -26,19 +25,11 @@ pub async fn charges(
     Query(query): Query<PageQuery>,
     Query(period): Query<PeriodQuery>,
 ) -> Response {
-    // Last month by default: the period finance has most likely closed.
-    let today = app.local_date(Utc::now());
-    let this_month = today.with_day(1).unwrap_or(today);
-    let last_month = this_month.checked_sub_months(Months::new(1)).unwrap_or(this_month);
-    let Some(TypedPeriod { from, to, from_at, to_at }) =
-        app.typed_period(&period.from, &period.to, (last_month, this_month))
-    else {
-        return back(
-            session.lang,
-            "/supplier/charges",
-            Err(tonic::Status::invalid_argument(session.lang.t("日期格式：YYYY-MM-DD"))),
-        );
-    };
+    let TypedPeriod { from, to, from_at, to_at } =
+        match period.typed(&app, session.lang, "/supplier/charges", DefaultMonth::Last) {
+            Ok(period) => period,
+            Err(page) => return *page,
+        };
     let (from_ts, to_ts) = (Some(to_timestamp(from_at)), Some(to_timestamp(to_at)));
     let request = st::GetSupplierChargesRequest { supplier_id: session.user.clone(), from: from_ts, to: to_ts };
     let totals = match app.settlement_as_user.clone().get_supplier_charges(session.request(request)).await {
