@@ -160,6 +160,20 @@ fn cases(rng: &mut StdRng, world: &World, now: DateTime<Utc>, n: u32) -> Vec<Cas
         ),
         case(
             ST,
+            "CreateWebhook",
+            (Role::Promoter, "p1"),
+            st::CreateWebhookRequest {
+                request_id: id.clone(),
+                url: format!("https://erp.example.com/hooks/{n}"),
+                events: vec![st::WebhookEvent::LineAttributed.into(), st::WebhookEvent::PayoutPaid.into()],
+            },
+            vec![
+                ("url", Box::new(|r| r.url = "https://other.example.com/hooks".into())),
+                ("events", Box::new(|r| r.events = vec![st::WebhookEvent::LineVoided.into()])),
+            ],
+        ),
+        case(
+            ST,
             "ClosePeriod",
             (Role::Finance, "f1"),
             st::ClosePeriodRequest {

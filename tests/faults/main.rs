@@ -8,3 +8,4 @@ mod jetstream_cluster;
 mod nats_down;
 mod settlement_crash;
 mod storefront_down;
+mod webhook_sender_crash;

@@ -46,6 +46,8 @@ reasons! {
     PERIOD_NOT_ENDED => "结算期尚未结束，结束后才能结算", "The period has not ended yet; close it once it has";
     PERIOD_OVERLAPS => "与已结算的结算期重叠", "The period overlaps a closed one";
     NOT_HELD => "该推广者没有被冻结", "The promoter is not on hold";
+    WEBHOOK_DELETED => "该推送地址已删除，请重新创建", "The webhook has been deleted; create another";
+    DELIVERY_NOT_FAILED => "只有发送失败的推送可以重发", "Only a failed delivery can be sent again";
     UNKNOWN_PROMOTER => "结算中没有这个推广者的任何记录", "Settlement has no record of this promoter";
     WRONG_BATCH => "付款明细不属于这个批次", "The payout line is not in this batch";
     INVALID_ROW => "这一行的内容不完整或有误", "This row is incomplete or wrong";
@@ -115,6 +117,14 @@ pub const VALUES: &[(&str, &str, &str)] = &[
     ("BATCH_LINE_STATUS_FAILED", "付款失败，将在下期重付", "Failed; re-issued next period"),
     ("BATCH_LINE_STATUS_CARRIED_FORWARD", "未达起付金额，结转下期", "Under the minimum; carried forward"),
     ("BATCH_LINE_STATUS_HELD", "暂缓付款", "Held"),
+    ("WEBHOOK_EVENT_LINE_ATTRIBUTED", "订单计入佣金", "A line earns commission"),
+    ("WEBHOOK_EVENT_LINE_VOIDED", "订单退款失效", "A line was voided"),
+    ("WEBHOOK_EVENT_BATCH_APPROVED", "付款批次已审批", "A payout batch was approved"),
+    ("WEBHOOK_EVENT_PAYOUT_PAID", "佣金已到账", "A payout was paid"),
+    ("WEBHOOK_EVENT_PAYOUT_FAILED", "佣金付款失败", "A payout failed"),
+    ("DELIVERY_STATUS_PENDING", "等待发送", "Waiting to be sent"),
+    ("DELIVERY_STATUS_DELIVERED", "已送达", "Delivered"),
+    ("DELIVERY_STATUS_FAILED", "发送失败", "Failed"),
 ];
 
 /// The language words are shown in.

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod malformed;
 pub mod paging;
 mod route;
+pub mod schedule;
 pub mod sealed;
 pub mod server;
 pub mod service;
@@ -21,6 +22,7 @@ pub mod telemetry;
 mod text_enum;
 pub mod time;
 pub mod validate;
+pub mod webhook;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -31,6 +31,10 @@ pub enum Error {
     AlreadyHeld(String),
     #[error("promoter {0} is not on hold")]
     NotHeld(String),
+    #[error("webhook {0} has been deleted; create another")]
+    WebhookDeleted(String),
+    #[error("delivery {delivery_id} is {status}; only a failed delivery is sent again")]
+    DeliveryNotFailed { delivery_id: String, status: &'static str },
     #[error("attribution: {0}")]
     Upstream(Status),
     #[error("ledger: {0}")]
@@ -69,6 +73,10 @@ impl From<Error> for Status {
             Error::Sealing(why) => internal_status(&why),
             Error::AlreadyHeld(_) => status_with_reason(Code::AlreadyExists, reason::ALREADY_EXISTS, message),
             Error::NotHeld(_) => status_with_reason(Code::FailedPrecondition, reason::NOT_HELD, message),
+            Error::WebhookDeleted(_) => status_with_reason(Code::FailedPrecondition, reason::WEBHOOK_DELETED, message),
+            Error::DeliveryNotFailed { .. } => {
+                status_with_reason(Code::FailedPrecondition, reason::DELIVERY_NOT_FAILED, message)
+            }
             Error::Upstream(status) => upstream_status("attribution", status),
             Error::Unbalanced(unbalanced) => internal_status(&unbalanced),
         }

@@ -2,6 +2,7 @@
 //! and payout batches with four-eyes approval, clawbacks, holds, and reconciliation
 //! (DOMAIN.md rules 6–8). It follows attribution's commission feed.
 pub mod api;
+pub mod app;
 pub mod domain;
 mod error;
 pub mod feeds;
@@ -57,6 +58,14 @@ pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<Run
     let limit = settings.common.server.max_message_bytes;
     let attribution = infra.upstream(&s.attribution, "settlement.attribution")?;
     let payee_key = s.payee_key()?;
+    tokio::spawn(jobs::webhooks::schedule(
+        infra.pool.clone(),
+        clock.clone(),
+        payee_key.clone(),
+        s.webhook_policy(),
+        Duration::from_millis(s.webhook_interval_ms),
+        infra.shutdown.clone(),
+    ));
     let api = api::SettlementApi::new(infra.pool.clone(), clock, settings.service.clone(), attribution, payee_key);
     let api = SettlementServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
     infra.server().add_service(api).add_service(infra.feed_service()).bind().await

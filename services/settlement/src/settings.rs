@@ -1,15 +1,20 @@
 //! Settlement's settings: what can be configured, its defaults and the rules a
 //! value must meet (a bad value stops the service at start, naming the key).
-use crate::domain::{payout::CloseRules, withholding::Withholding};
+use std::{path::PathBuf, time::Duration};
+
 use chrono::TimeDelta;
 use serde::Deserialize;
-use std::path::PathBuf;
 use xiaopu_common::{
     config::{self, ConfigError, Section, UpstreamSettings, Validate},
     sealed::SealingKey,
     time::Zone,
 };
 use xiaopu_money::Bps;
+
+use crate::{
+    domain::{payout::CloseRules, withholding::Withholding},
+    jobs::webhooks::Policy,
+};
 
 /// The service's whole configuration.
 pub type Settings = config::Settings<SettlementSettings>;
@@ -39,6 +44,15 @@ pub struct SettlementSettings {
     /// The key payees' details are sealed with: a file of 32 random bytes in base64,
     /// mounted from a Secret (required).
     pub payee_key_path: Option<PathBuf>,
+    /// How often due webhook deliveries are sent.
+    pub webhook_interval_ms: u64,
+    /// The wait after a delivery's first failed attempt; it doubles after each, up
+    /// to an hour.
+    pub webhook_retry_base_ms: u64,
+    /// Attempts before a delivery is failed (the owner may then send it again).
+    pub webhook_max_attempts: i32,
+    /// How long a receiver has to answer one delivery.
+    pub webhook_timeout_ms: u64,
 }
 
 impl Default for SettlementSettings {
@@ -53,6 +67,10 @@ impl Default for SettlementSettings {
             time_zone: "Asia/Shanghai".into(),
             withholding: "none".into(),
             payee_key_path: None,
+            webhook_interval_ms: 1_000,
+            webhook_retry_base_ms: 10_000,
+            webhook_max_attempts: 8,
+            webhook_timeout_ms: 5_000,
         }
     }
 }
@@ -80,7 +98,16 @@ impl SettlementSettings {
         }
     }
 
-    /// Reads the payee key.
+    /// How webhook deliveries are sent (values checked by `validate`).
+    pub fn webhook_policy(&self) -> Policy {
+        Policy {
+            retry_base: TimeDelta::milliseconds(i64::try_from(self.webhook_retry_base_ms).unwrap_or(i64::MAX)),
+            max_attempts: self.webhook_max_attempts,
+            timeout: Duration::from_millis(self.webhook_timeout_ms),
+        }
+    }
+
+    /// Reads the payee key (which also seals webhooks' signing secrets).
     pub fn payee_key(&self) -> Result<SealingKey, ConfigError> {
         let path = self.payee_key_path.as_ref().ok_or_else(|| {
             ConfigError::invalid("settlement.payee_key_path", "is required: a file with the payee key")
@@ -103,6 +130,12 @@ impl Validate for SettlementSettings {
             return Err(ConfigError::invalid("settlement.min_payout_minor", "must be at least 1"));
         }
         config::positive("settlement.sweep_interval_ms", self.sweep_interval_ms)?;
+        config::positive("settlement.webhook_interval_ms", self.webhook_interval_ms)?;
+        config::positive("settlement.webhook_retry_base_ms", self.webhook_retry_base_ms)?;
+        config::positive("settlement.webhook_timeout_ms", self.webhook_timeout_ms)?;
+        if !(1..=30).contains(&self.webhook_max_attempts) {
+            return Err(ConfigError::invalid("settlement.webhook_max_attempts", "must be between 1 and 30"));
+        }
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ConfigError::invalid("settlement.currency", "must be an ISO 4217 code, e.g. CNY"));
         }

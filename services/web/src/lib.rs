@@ -17,6 +17,7 @@ mod session;
 mod shop;
 mod supplier;
 mod views;
+mod webhooks;
 
 use std::sync::Arc;
 

@@ -78,6 +78,12 @@ pub async fn settlement(
             withholding: options.withholding.into(),
             payee_key_path: Some(testing::payee_key_file()),
             sweep_interval_ms: 3_600_000,
+            // Webhooks go out at once, and a failing receiver fails for good after
+            // three quick attempts.
+            webhook_interval_ms: 50,
+            webhook_retry_base_ms: 100,
+            webhook_max_attempts: 3,
+            webhook_timeout_ms: 2_000,
             ..Default::default()
         },
     };

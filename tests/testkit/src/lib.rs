@@ -4,6 +4,7 @@
 pub mod events;
 pub mod in_process;
 pub mod processes;
+pub mod webhooks;
 pub mod world;
 
 use std::{sync::Arc, time::Duration};

@@ -1,7 +1,6 @@
 //! What promoters, support and finance read: a promoter's lines, one line's
 //! explanation, and a period's totals and lines.
 use std::{collections::BTreeMap, pin::Pin};
-use xiaopu_money::Bps;
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -15,6 +14,7 @@ use xiaopu_common::{
     time::to_timestamp,
     validate::{self, period},
 };
+use xiaopu_money::Bps;
 
 use super::AttributionApi;
 use crate::{

@@ -8,8 +8,7 @@ use xiaopu_api::{
     topics,
     types::Money,
 };
-use xiaopu_common::ids::PromoterId;
-use xiaopu_common::{feed::OutboxEvent, time::to_timestamp};
+use xiaopu_common::{feed::OutboxEvent, ids::PromoterId, time::to_timestamp};
 use xiaopu_money::{Bps, Minor};
 
 use crate::{

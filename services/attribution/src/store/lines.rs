@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
-
-use xiaopu_common::db::unknown_value;
-use xiaopu_common::ids::PromoterId;
+use xiaopu_common::{db::unknown_value, ids::PromoterId};
 use xiaopu_money::Bps;
 
 use crate::domain::{Click, Facts, Link, Rate, Reason, line::State};

@@ -1,8 +1,6 @@
 //! Periods and payout batches: close (idempotent per period), four-eyes approval,
 //! export, and each line's payment or failure.
 use std::collections::{BTreeMap, BTreeSet};
-use xiaopu_common::ids::PromoterId;
-use xiaopu_money::Minor;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -13,13 +11,16 @@ use xiaopu_common::{
     auth::{Caller, CallerExt, Role},
     error::{Invalid, Violations},
     idempotency::{self, Claim},
+    ids::PromoterId,
     paging::{Page, next_page},
     time::to_timestamp,
     validate,
 };
+use xiaopu_money::Minor;
 
 use super::{Error, SettlementApi, convert, period};
 use crate::{
+    app,
     domain::{
         batch::{BatchStatus, may_close},
         ledger::{self, JournalKind},
@@ -301,7 +302,9 @@ pub async fn approve_batch(
     if creator == caller.subject {
         return Err(Error::FourEyes { batch_id: id.to_string(), creator });
     }
-    store::batches::approve(&mut tx, id, &caller.subject, api.clock.now()).await?;
+    let now = api.clock.now();
+    store::batches::approve(&mut tx, id, &caller.subject, now).await?;
+    app::webhooks::batch_approved(&mut tx, id, now).await?;
     tx.commit().await?;
     tracing::info!(batch_id = %id, approver = %caller.subject, "batch approved");
     Ok(Response::new(pb::ApproveBatchResponse { batch: Some(batch_message(api, id).await?) }))

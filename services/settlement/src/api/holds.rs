@@ -2,11 +2,11 @@
 use tonic::{Request, Response};
 use uuid::Uuid;
 use xiaopu_api::settlement as pb;
-use xiaopu_common::ids::PromoterId;
 use xiaopu_common::{
     auth::CallerExt,
     error::Violations,
     idempotency::{self, Claim},
+    ids::PromoterId,
     validate,
 };
 use xiaopu_money::Minor;

@@ -11,6 +11,7 @@ mod payees;
 mod payouts;
 mod reconcile;
 mod views;
+mod webhooks;
 
 use chrono::TimeDelta;
 use sqlx::PgPool;
@@ -141,5 +142,12 @@ xiaopu_common::route! {
         export_period_report => exports::export_period_report:
             pb::ExportPeriodReportRequest => Self::ExportPeriodReportStream;
         reconcile => reconcile::reconcile: pb::ReconcileRequest => pb::ReconcileResponse;
+        create_webhook => webhooks::create_webhook: pb::CreateWebhookRequest => pb::CreateWebhookResponse;
+        list_webhooks => webhooks::list_webhooks: pb::ListWebhooksRequest => pb::ListWebhooksResponse;
+        delete_webhook => webhooks::delete_webhook: pb::DeleteWebhookRequest => pb::DeleteWebhookResponse;
+        list_webhook_deliveries => webhooks::list_webhook_deliveries:
+            pb::ListWebhookDeliveriesRequest => pb::ListWebhookDeliveriesResponse;
+        redeliver_webhook => webhooks::redeliver_webhook:
+            pb::RedeliverWebhookRequest => pb::RedeliverWebhookResponse;
     }
 }

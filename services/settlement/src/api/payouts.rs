@@ -2,23 +2,26 @@
 //! reason (re-issued at a later close) — one line by hand, or a whole result file
 //! from the bank or Alipay, row by row. Recording the same outcome again changes
 //! nothing; a different outcome for a recorded line is refused.
+use serde_json::json;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use xiaopu_api::settlement as pb;
-use xiaopu_common::ids::PromoterId;
 use xiaopu_common::{
     auth::{Caller, CallerExt},
     error::{Invalid, Violations, status_details},
+    ids::PromoterId,
     validate,
 };
 use xiaopu_money::Minor;
 
 use super::{Error, SettlementApi, batches::FINANCE, convert};
 use crate::{
+    app,
     domain::{
         batch::BatchStatus,
         ledger::{self, JournalKind},
         payout::LineStatus,
+        webhooks::WebhookEvent,
     },
     store::{self, Journal, Posted, batches::LineRow},
 };
@@ -88,6 +91,15 @@ async fn record(
         let journal = Journal::of_payout_line(JournalKind::Payout, &line.promoter_id, line_id, posted, memo, postings);
         store::post(&mut tx, &[journal], now).await?;
     }
+    let news = if outcome == LineStatus::Paid { WebhookEvent::PayoutPaid } else { WebhookEvent::PayoutFailed };
+    let data = json!({
+        "batch_id": line.batch_id,
+        "batch_line_id": line_id,
+        "promoter_id": line.promoter_id,
+        "amount": { "minor_units": line.amount, "currency": line.currency },
+        "reference": reference,
+    });
+    app::webhooks::tell(&mut tx, news, &[line.promoter_id.as_str()], &line_id.to_string(), data, now).await?;
     // The batch follows its lines: paid, or partially paid, once none is pending.
     let (pending, failed) = store::batches::payable_outcomes(&mut tx, line.batch_id).await?;
     store::batches::set_status(&mut tx, line.batch_id, BatchStatus::after_payouts(pending, failed).as_str()).await?;

@@ -6,6 +6,7 @@ pub mod ledger;
 pub mod payee;
 pub mod payout;
 pub mod reconcile;
+pub mod webhooks;
 pub mod withholding;
 
 use chrono::{DateTime, TimeDelta, Utc};

@@ -3,23 +3,26 @@
 //! (a clawback once settled). The consumer records the event id in the same
 //! transaction, so a redelivery posts nothing.
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use xiaopu_api::{
     attribution::{self as pb, CommissionChanged},
     feed::Event,
     topics,
 };
-use xiaopu_common::ids::{PromoterId, SupplierId};
 use xiaopu_common::{
     feed::{ApplyError, EventHandler, decode_payload},
+    ids::{PromoterId, SupplierId},
     time::{SharedClock, from_timestamp},
 };
 use xiaopu_money::{Bps, Minor};
 
 use crate::{
+    app,
     domain::{
         LineState, Split, Stage,
         ledger::{self, JournalKind},
         split,
+        webhooks::line_event,
     },
     store::{self, Journal, positions::Position},
 };
@@ -118,6 +121,21 @@ impl EventHandler for CommissionFeed {
             postings,
         };
         store::post(conn, &[journal], now).await?;
+        if let Some(news) = line_event(existing.as_ref().map(|p| p.line_state), state) {
+            let data = json!({
+                "line_id": c.line_id,
+                "order_id": c.order_id,
+                "promoter_id": c.promoter_id,
+                "supplier_id": c.supplier_id,
+                "shop_id": c.shop_id,
+                "product_id": c.product_id,
+                "state": state.as_str(),
+                "commission": { "minor_units": commission.minor_units, "currency": commission.currency },
+                "paid_at": position.paid_at.to_rfc3339(),
+            });
+            let owners = [c.promoter_id.as_str(), c.supplier_id.as_str()];
+            app::webhooks::tell(conn, news, &owners, &event.event_id, data, now).await?;
+        }
         Ok(())
     }
 }

@@ -1,2 +1,3 @@
 //! Background work of settlement.
 pub mod sweep;
+pub mod webhooks;

@@ -3,13 +3,12 @@
 //! (another replica's run is skipped, not repeated) and each row moves once under
 //! its row lock.
 use std::time::Duration;
-use xiaopu_common::ids::PromoterId;
-use xiaopu_money::Minor;
 
 use chrono::TimeDelta;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use xiaopu_common::time::SharedClock;
+use xiaopu_common::{ids::PromoterId, schedule::every, time::SharedClock};
+use xiaopu_money::Minor;
 
 use crate::{
     Error,
@@ -70,13 +69,5 @@ pub async fn schedule(
     interval: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.cancelled() => return,
-        }
-        if let Err(err) = run(&pool, &clock, hold).await {
-            tracing::warn!(error = %err, "settleable sweep failed; retrying next round");
-        }
-    }
+    every("settleable sweep", interval, shutdown, || run(&pool, &clock, hold)).await;
 }

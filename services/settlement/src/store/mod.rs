@@ -5,6 +5,7 @@ pub mod payees;
 pub mod periods;
 pub mod positions;
 pub mod reports;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;

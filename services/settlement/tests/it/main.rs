@@ -8,3 +8,4 @@ mod life_cycle;
 mod payouts;
 mod periods;
 mod support;
+mod webhooks;

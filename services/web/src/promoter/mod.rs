@@ -9,6 +9,8 @@ mod listings;
 mod orders;
 mod views;
 
+pub use views::Tabs;
+
 use axum::{
     Router,
     routing::{get, post},
@@ -20,6 +22,7 @@ use crate::{
     SharedApp,
     pages::{money, percent},
     session::{self, Promoter},
+    webhooks,
 };
 
 /// A signed-in promoter.
@@ -42,6 +45,9 @@ pub fn router() -> Router<SharedApp> {
         .route("/orders", get(orders::orders))
         .route("/orders/{line_id}", get(orders::line))
         .route("/earnings", get(orders::earnings_page))
+        .route("/webhooks", get(webhooks::page::<Promoter>).post(webhooks::create::<Promoter>))
+        .route("/webhooks/{webhook_id}/delete", post(webhooks::delete::<Promoter>))
+        .route("/webhooks/deliveries/{delivery_id}/resend", post(webhooks::resend::<Promoter>))
 }
 
 /// The channels a promoter shares through, in the order the app offers them.

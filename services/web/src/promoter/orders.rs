@@ -1,7 +1,6 @@
 //! My orders (titles, masked buyers, state and why each line is mine) and my
 //! earnings by stage, net of the platform's service fee.
 use std::collections::HashMap;
-use xiaopu_money::{Bps, Minor};
 
 use axum::{
     extract::{Path, Query, State},
@@ -9,6 +8,7 @@ use axum::{
     response::Response,
 };
 use xiaopu_api::{attribution as at, storefront as sf, types::Money};
+use xiaopu_money::{Bps, Minor};
 
 use super::{
     Session,

@@ -15,6 +15,7 @@ impl Tabs {
         ("orders", "/app/orders", "订单"),
         ("earnings", "/app/earnings", "收益"),
         ("stats", "/app/stats", "数据"),
+        ("webhooks", "/app/webhooks", "推送"),
     ];
 
     pub fn is(&self, tab: &str) -> bool {

@@ -16,6 +16,7 @@ use axum::{
 use crate::{
     SharedApp,
     session::{self, Supplier},
+    webhooks,
 };
 
 /// A signed-in supplier.
@@ -33,4 +34,7 @@ pub fn router() -> Router<SharedApp> {
         .route("/products/{product_id}/rates", post(products::set_rate))
         .route("/products/{product_id}/rates/{rate_id}/cancel", post(products::cancel_rate))
         .route("/charges", get(charges::charges))
+        .route("/webhooks", get(webhooks::page::<Supplier>).post(webhooks::create::<Supplier>))
+        .route("/webhooks/{webhook_id}/delete", post(webhooks::delete::<Supplier>))
+        .route("/webhooks/deliveries/{delivery_id}/resend", post(webhooks::resend::<Supplier>))
 }

@@ -5,3 +5,4 @@ mod areas;
 mod console;
 mod harness;
 mod shop;
+mod webhooks;

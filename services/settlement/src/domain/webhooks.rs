@@ -1,0 +1,137 @@
+//! Webhooks' rules: which events there are, who may hear of each, the address a
+//! delivery may go to, the id that makes a delivery the same on every attempt, and
+//! how long to wait after a failed attempt.
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::LineState;
+
+xiaopu_common::text_enum! {
+    /// What a webhook is told of, as named in a delivery's body.
+    pub enum WebhookEvent {
+        LineAttributed = "line.attributed",
+        LineVoided = "line.voided",
+        BatchApproved = "batch.approved",
+        PayoutPaid = "payout.paid",
+        PayoutFailed = "payout.failed",
+    }
+}
+
+impl WebhookEvent {
+    /// Whether a supplier may subscribe to it: their lines, never promoters' payouts.
+    pub fn for_suppliers(self) -> bool {
+        matches!(self, WebhookEvent::LineAttributed | WebhookEvent::LineVoided)
+    }
+}
+
+xiaopu_common::text_enum! {
+    /// Where a delivery is.
+    pub enum DeliveryStatus {
+        Pending = "pending",
+        Delivered = "delivered",
+        Failed = "failed",
+    }
+}
+
+/// What a line's change tells its promoter and supplier: attributed when it starts
+/// earning (first seen, or earning again after it was void), voided when it stops;
+/// nothing for a change of amount or a receipt.
+pub fn line_event(before: Option<LineState>, after: LineState) -> Option<WebhookEvent> {
+    match (before, after) {
+        (None | Some(LineState::Void), LineState::Void) => None,
+        (None | Some(LineState::Void), _) => Some(WebhookEvent::LineAttributed),
+        (Some(_), LineState::Void) => Some(WebhookEvent::LineVoided),
+        (Some(_), _) => None,
+    }
+}
+
+/// The longest URL a webhook may have.
+pub const MAX_URL_CHARS: usize = 2000;
+
+/// The rule a webhook's URL breaks, if any: absolute http(s) with a host, no
+/// credentials, no fragment.
+pub fn url_rule(url: &str) -> Result<(), &'static str> {
+    if url.chars().count() > MAX_URL_CHARS {
+        return Err("must be at most 2000 characters");
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("must start with https:// or http://")?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err("must name a host");
+    }
+    if authority.contains('@') {
+        return Err("must not carry a user name or password");
+    }
+    if url.contains('#') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain a fragment, spaces or control characters");
+    }
+    Ok(())
+}
+
+/// The delivery of `source` (the change it reports, e.g. a feed event's id) to
+/// `webhook`: the same id however often the change is applied, so a redelivered
+/// feed event or a retried write never makes a second delivery.
+pub fn delivery_id(webhook: Uuid, event: WebhookEvent, source: &str) -> Uuid {
+    Uuid::new_v5(&webhook, format!("{}:{source}", event.as_str()).as_bytes())
+}
+
+/// When to try again after failed attempt number `attempts` (1 for the first):
+/// `base`, doubling each time, never more than an hour.
+pub fn next_attempt(now: DateTime<Utc>, attempts: i32, base: TimeDelta) -> DateTime<Utc> {
+    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let wait = base.checked_mul(1 << doublings).unwrap_or(TimeDelta::hours(1)).min(TimeDelta::hours(1));
+    now + wait
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_absolute_http_with_a_host_and_nothing_hidden() {
+        assert_eq!(url_rule("https://erp.example.com/hooks/xiaopu?k=1"), Ok(()));
+        assert_eq!(url_rule("http://127.0.0.1:8080/hook"), Ok(()));
+        assert!(url_rule("ftp://example.com").is_err());
+        assert!(url_rule("https://").is_err());
+        assert!(url_rule("https://user:pw@example.com/").is_err());
+        assert!(url_rule("https://example.com/#top").is_err());
+        assert!(url_rule("https://example.com/a b").is_err());
+        assert!(url_rule(&format!("https://example.com/{}", "a".repeat(2000))).is_err());
+    }
+
+    #[test]
+    fn a_delivery_id_is_the_same_for_the_same_change_and_differs_otherwise() {
+        let (w1, w2) = (Uuid::now_v7(), Uuid::now_v7());
+        let id = delivery_id(w1, WebhookEvent::LineAttributed, "event-1");
+        assert_eq!(id, delivery_id(w1, WebhookEvent::LineAttributed, "event-1"));
+        assert_ne!(id, delivery_id(w2, WebhookEvent::LineAttributed, "event-1"));
+        assert_ne!(id, delivery_id(w1, WebhookEvent::LineVoided, "event-1"));
+        assert_ne!(id, delivery_id(w1, WebhookEvent::LineAttributed, "event-2"));
+    }
+
+    #[test]
+    fn a_line_is_news_when_it_starts_or_stops_earning() {
+        use LineState::*;
+        assert_eq!(line_event(None, Paid), Some(WebhookEvent::LineAttributed));
+        assert_eq!(line_event(Some(Void), Received), Some(WebhookEvent::LineAttributed));
+        assert_eq!(line_event(Some(Paid), Void), Some(WebhookEvent::LineVoided));
+        assert_eq!(line_event(Some(Received), Void), Some(WebhookEvent::LineVoided));
+        assert_eq!(line_event(Some(Paid), Received), None, "a receipt is not news");
+        assert_eq!(line_event(Some(Paid), Paid), None, "nor a partial refund");
+        assert_eq!(line_event(None, Void), None);
+        assert_eq!(line_event(Some(Void), Void), None);
+    }
+
+    #[test]
+    fn retries_back_off_doubling_up_to_an_hour() {
+        let now = Utc::now();
+        let base = TimeDelta::seconds(10);
+        assert_eq!(next_attempt(now, 1, base) - now, TimeDelta::seconds(10));
+        assert_eq!(next_attempt(now, 2, base) - now, TimeDelta::seconds(20));
+        assert_eq!(next_attempt(now, 4, base) - now, TimeDelta::seconds(80));
+        assert_eq!(next_attempt(now, 30, base) - now, TimeDelta::hours(1));
+    }
+}
