@@ -3,6 +3,8 @@
 //! `api` decodes, authorises and orchestrates; `domain` holds the rules; `store` the
 //! SQL. [`start`] builds the whole server from settings, for `main` and tests alike.
 pub mod api;
+pub mod app;
+mod convert;
 pub mod domain;
 mod error;
 mod settings;

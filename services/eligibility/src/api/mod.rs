@@ -1,20 +1,15 @@
-//! The gRPC face of eligibility: decode and validate, authorise, orchestrate the
-//! store and the rules, and answer.
-mod convert;
+//! The gRPC face of eligibility: decode and validate, authorise, run the use case
+//! (`app`) or read the store, and answer.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::PgPool;
 use tonic::{Request, Response};
 use uuid::Uuid;
-use xiaopu_api::{
-    eligibility::{self as pb, eligibility_service_server::EligibilityService},
-    topics,
-};
+use xiaopu_api::eligibility::{self as pb, eligibility_service_server::EligibilityService};
 use xiaopu_common::{
-    auth::{Caller, CallerExt, Role},
+    auth::{CallerExt, Role},
     error::{Invalid, Violations},
-    feed::{OutboxEvent, publish},
-    idempotency::{self, Claim},
+    idempotency::{self},
     paging::{self, Page},
     time::{SharedClock, to_timestamp},
     validate,
@@ -22,8 +17,10 @@ use xiaopu_common::{
 
 pub use crate::Error;
 use crate::{
-    domain::{self, Evidence, MAX_SCORE, MIN_SCORE, Rule, Status as PromoterStatus},
-    store::{self, DecisionRecord, PromoterRecord, ScoreRecord},
+    app::scores::{self, NewScore},
+    convert,
+    domain::{self, MAX_SCORE, MIN_SCORE, Rule, Status as PromoterStatus},
+    store,
 };
 
 /// Roles that may read and check anyone.
@@ -44,21 +41,6 @@ impl EligibilityApi {
     pub fn new(pool: PgPool, rule: Rule, clock: SharedClock) -> Self {
         Self { pool, rule, clock }
     }
-}
-
-/// The idempotency scope of `RecordCreditScore`'s request ids.
-const SCOPE_RECORD: &str = "eligibility.RecordCreditScore";
-
-/// A validated `RecordCreditScore` request.
-struct NewScore {
-    request_id: String,
-    /// What makes a retry "the same request" (see `idempotency`).
-    fingerprint: Vec<u8>,
-    person_id: String,
-    score: i32,
-    source: String,
-    /// None when the client left it to default to now.
-    observed_at: Option<DateTime<Utc>>,
 }
 
 fn validate_record(r: &pb::RecordCreditScoreRequest, now: DateTime<Utc>) -> Result<NewScore, Invalid> {
@@ -88,119 +70,6 @@ fn person_id(value: &str) -> Result<&str, Invalid> {
     validate::id("person_id", value).map_err(Invalid::from)
 }
 
-impl EligibilityApi {
-    /// Records the score and re-decides the person's status, in one transaction with
-    /// the status event; a retried request answers as the first one did.
-    async fn record(&self, caller: &Caller, new: NewScore) -> Result<pb::RecordCreditScoreResponse, Error> {
-        let mut tx = self.pool.begin().await?;
-        store::lock_person(&mut tx, &new.person_id).await?;
-        let key = match idempotency::claim(&mut tx, SCOPE_RECORD, &caller.subject, &new.request_id, &new.fingerprint)
-            .await?
-        {
-            Claim::Replay(first) => return Ok(first),
-            Claim::New(key) => key,
-        };
-        let now = self.clock.now();
-        let recorded = Evidence { score: new.score, source: new.source, observed_at: new.observed_at.unwrap_or(now) };
-        let score = ScoreRecord {
-            score_id: Uuid::now_v7(),
-            person_id: new.person_id,
-            evidence: recorded,
-            recorded_at: now,
-            recorded_by: caller.subject.clone(),
-            request_id: new.request_id,
-        };
-        if !store::insert_score(&mut *tx, &score).await? {
-            // Recorded before idempotency keys were kept: answer as the first time.
-            return self.replay_recorded(&mut tx, caller, &score.request_id).await;
-        }
-        let current = store::promoter(&mut *tx, &score.person_id).await?;
-        let (evidence_id, evidence) = match &current {
-            Some(p) if !domain::is_newer(&p.latest, &score.evidence) => (p.latest_score_id, p.latest.clone()),
-            _ => (score.score_id, score.evidence.clone()),
-        };
-        let verdict = domain::decide(Some(&evidence), &self.rule, now);
-        let previous = current.as_ref().map_or(PromoterStatus::None, |p| p.status);
-        let status = domain::next_status(previous, &verdict);
-        let decision = DecisionRecord {
-            decision_id: Uuid::now_v7(),
-            person_id: score.person_id.clone(),
-            trigger_score_id: score.score_id,
-            score_id: evidence_id,
-            evidence: evidence.clone(),
-            verdict,
-            rule: self.rule.clone(),
-            previous_status: previous,
-            status,
-            decided_at: now,
-        };
-        store::insert_decision(&mut *tx, &decision).await?;
-        let status_since = match &current {
-            Some(p) if p.status == status => p.status_since,
-            _ => now,
-        };
-        store::upsert_promoter(
-            &mut *tx,
-            &PromoterRecord {
-                person_id: score.person_id.clone(),
-                status,
-                status_since,
-                latest_score_id: evidence_id,
-                latest: evidence,
-                latest_decision_id: decision.decision_id,
-                updated_at: now,
-            },
-        )
-        .await?;
-        let changed = previous != status;
-        if changed {
-            let event = pb::PromoterStatusChanged {
-                person_id: score.person_id.clone(),
-                previous_status: convert::status(previous).into(),
-                status: convert::status(status).into(),
-                decision_id: decision.decision_id.to_string(),
-                score: decision.evidence.score,
-                changed_at: Some(to_timestamp(now)),
-            };
-            // The decision id is the event id: one decision, at most one change.
-            publish(
-                &mut tx,
-                &OutboxEvent::new(decision.decision_id, topics::PROMOTER_STATUS, &score.person_id, &event),
-            )
-            .await?;
-        }
-        let answer = pb::RecordCreditScoreResponse {
-            credit_score: Some(convert::score(&score)),
-            decision: Some(convert::decision(&decision)),
-            status_changed: changed,
-        };
-        key.remember(&mut tx, &answer).await?;
-        tx.commit().await?;
-        tracing::info!(person_id = %score.person_id, score = score.evidence.score, status = status.as_str(), changed, "credit score recorded");
-        Ok(answer)
-    }
-
-    /// Answers a retry of a recording made before idempotency keys kept answers.
-    async fn replay_recorded(
-        &self,
-        tx: &mut sqlx::PgConnection,
-        caller: &Caller,
-        request_id: &str,
-    ) -> Result<pb::RecordCreditScoreResponse, Error> {
-        let existing = store::score_by_request(&mut *tx, &caller.subject, request_id)
-            .await?
-            .ok_or_else(|| sqlx::Error::Decode("a claimed request id has no credit score".into()))?;
-        let decision = store::decision_triggered_by(&mut *tx, existing.score_id)
-            .await?
-            .ok_or_else(|| sqlx::Error::Decode("a recorded score has no decision".into()))?;
-        Ok(pb::RecordCreditScoreResponse {
-            credit_score: Some(convert::score(&existing)),
-            status_changed: decision.previous_status != decision.status,
-            decision: Some(convert::decision(&decision)),
-        })
-    }
-}
-
 /// The RPC handlers, routed at the end of this file.
 impl EligibilityApi {
     #[tracing::instrument(skip_all, fields(person_id = %request.get_ref().person_id))]
@@ -211,7 +80,7 @@ impl EligibilityApi {
         let caller = request.caller()?.clone();
         caller.require_role(PRIVILEGED)?;
         let new = validate_record(request.get_ref(), self.clock.now())?;
-        Ok(Response::new(self.record(&caller, new).await?))
+        Ok(Response::new(scores::record(&self.pool, &self.rule, &self.clock, &caller, new).await?))
     }
 
     #[tracing::instrument(skip_all, fields(person_id = %request.get_ref().person_id))]

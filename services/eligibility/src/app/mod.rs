@@ -1,0 +1,2 @@
+//! Eligibility's use cases: what a write does beyond one statement.
+pub mod scores;
