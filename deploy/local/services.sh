@@ -30,11 +30,13 @@ upstream_env() {
     storefront) echo "XIAOPU_STOREFRONT__ELIGIBILITY__URL=http://127.0.0.1:$(cat "$state/eligibility.port")" ;;
     attribution) echo "XIAOPU_ATTRIBUTION__STOREFRONT__URL=http://127.0.0.1:$(cat "$state/storefront.port")" ;;
     # Locally the after-sale hold is zero and the sweep frequent, so the demo's
-    # money becomes settleable at once instead of after 7 days.
+    # money becomes settleable at once instead of after 7 days; webhooks may go to a
+    # receiver on this machine.
     settlement) echo "XIAOPU_SETTLEMENT__ATTRIBUTION__URL=http://127.0.0.1:$(cat "$state/attribution.port")" \
                      "XIAOPU_SETTLEMENT__HOLD_HOURS=${XIAOPU_SETTLEMENT__HOLD_HOURS:-0}" \
                      "XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS=${XIAOPU_SETTLEMENT__SWEEP_INTERVAL_MS:-1000}" \
-                     "XIAOPU_SETTLEMENT__PAYEE_KEY_PATH=$(payee_key)" ;;
+                     "XIAOPU_SETTLEMENT__PAYEE_KEY_PATH=$(payee_key)" \
+                     "XIAOPU_SETTLEMENT__WEBHOOK_ALLOW_PRIVATE_ADDRESSES=${XIAOPU_SETTLEMENT__WEBHOOK_ALLOW_PRIVATE_ADDRESSES:-true}" ;;
     # The web front calls all four services; locally it serves plain HTTP and offers the
     # development sign-in (console, promoter app, supplier portal).
     web) echo "XIAOPU_WEB__ELIGIBILITY__URL=http://127.0.0.1:$(cat "$state/eligibility.port")" \

@@ -18,8 +18,15 @@ const ORDERS: usize = 200;
 async fn settlement_killed_while_delivering_webhooks_sends_each_event_under_one_id() {
     xiaopu_common::testing::init_logs();
     let mut system = System::up_to_attribution(FeedTransportKind::Outbox).await;
-    let quick: Vec<(&str, &str)> =
-        QUICK_SETTLEMENT.iter().copied().chain([("XIAOPU_SETTLEMENT__WEBHOOK_INTERVAL_MS", "50")]).collect();
+    let quick: Vec<(&str, &str)> = QUICK_SETTLEMENT
+        .iter()
+        .copied()
+        .chain([
+            ("XIAOPU_SETTLEMENT__WEBHOOK_INTERVAL_MS", "50"),
+            // The receiver listens on loopback.
+            ("XIAOPU_SETTLEMENT__WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
+        ])
+        .collect();
     system.add("settlement", "settlement", Some("attribution"), &quick).await;
     let product = publish(&system, "s-hook", "Tieguanyin", 10_000, 800).await;
     let (_, code) = onboard(&system, "p-hook", std::slice::from_ref(&product)).await;

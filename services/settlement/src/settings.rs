@@ -53,6 +53,10 @@ pub struct SettlementSettings {
     pub webhook_max_attempts: i32,
     /// How long a receiver has to answer one delivery.
     pub webhook_timeout_ms: u64,
+    /// Let webhooks reach private, loopback and link-local addresses. Off in
+    /// production: a receiver is on the internet, and a URL must never make
+    /// settlement call into the platform's own network.
+    pub webhook_allow_private_addresses: bool,
 }
 
 impl Default for SettlementSettings {
@@ -71,6 +75,7 @@ impl Default for SettlementSettings {
             webhook_retry_base_ms: 10_000,
             webhook_max_attempts: 8,
             webhook_timeout_ms: 5_000,
+            webhook_allow_private_addresses: false,
         }
     }
 }
@@ -104,6 +109,7 @@ impl SettlementSettings {
             retry_base: TimeDelta::milliseconds(i64::try_from(self.webhook_retry_base_ms).unwrap_or(i64::MAX)),
             max_attempts: self.webhook_max_attempts,
             timeout: Duration::from_millis(self.webhook_timeout_ms),
+            allow_private: self.webhook_allow_private_addresses,
         }
     }
 

@@ -84,6 +84,7 @@ pub async fn settlement(
             webhook_retry_base_ms: 100,
             webhook_max_attempts: 3,
             webhook_timeout_ms: 2_000,
+            webhook_allow_private_addresses: options.webhooks_to_private_addresses,
             ..Default::default()
         },
     };

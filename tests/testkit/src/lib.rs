@@ -32,11 +32,19 @@ pub struct Options {
     pub fee_bps: i32,
     /// `settlement.withholding`.
     pub withholding: &'static str,
+    /// `settlement.webhook_allow_private_addresses`: on, for receivers on loopback.
+    pub webhooks_to_private_addresses: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { hold_hours: 7 * 24, min_payout_minor: 1000, fee_bps: 1000, withholding: "none" }
+        Self {
+            hold_hours: 7 * 24,
+            min_payout_minor: 1000,
+            fee_bps: 1000,
+            withholding: "none",
+            webhooks_to_private_addresses: true,
+        }
     }
 }
 

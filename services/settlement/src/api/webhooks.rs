@@ -16,7 +16,7 @@ use xiaopu_common::{
 
 use super::{Error, SettlementApi};
 use crate::{
-    domain::webhooks::{DeliveryStatus, WebhookEvent, url_rule},
+    domain::webhooks::{DeliveryStatus, WebhookEvent, host_rule, url_rule},
     store::{
         self,
         webhooks::{DeliveryRow, WebhookRow},
@@ -113,6 +113,10 @@ pub async fn create_webhook(
     let request_id = v.check(validate::id("request_id", &r.request_id));
     let url = r.url.trim();
     if let Err(rule) = url_rule(url) {
+        v.add("url", rule);
+    } else if let Err(rule) = host_rule(url)
+        && !api.settings.webhook_allow_private_addresses
+    {
         v.add("url", rule);
     }
     let mut events: Vec<WebhookEvent> = Vec::new();

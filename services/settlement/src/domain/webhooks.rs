@@ -1,6 +1,8 @@
 //! Webhooks' rules: which events there are, who may hear of each, the address a
 //! delivery may go to, the id that makes a delivery the same on every attempt, and
 //! how long to wait after a failed attempt.
+use std::net::IpAddr;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
@@ -71,6 +73,61 @@ pub fn url_rule(url: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The rule a URL's host breaks when it names the platform's own network outright
+/// (`localhost`, a private or loopback address); a name that resolves there is
+/// refused when a delivery is sent.
+pub fn host_rule(url: &str) -> Result<(), &'static str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return Err("must not point at this machine (localhost)");
+    }
+    match host.parse::<IpAddr>() {
+        Ok(ip) if !is_public(ip) => Err("must not point at a private, loopback or link-local address"),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `ip` is an address on the public internet. A webhook may not reach the
+/// platform's own network — loopback, private ranges, link-local (where cloud
+/// metadata services answer), carrier-grade NAT, multicast — or the URL would let
+/// any promoter make settlement call inside the cluster.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+    }
+}
+
 /// The delivery of `source` (the change it reports, e.g. a feed event's id) to
 /// `webhook`: the same id however often the change is applied, so a redelivered
 /// feed event or a retried write never makes a second delivery.
@@ -123,6 +180,49 @@ mod tests {
         assert_eq!(line_event(Some(Paid), Paid), None, "nor a partial refund");
         assert_eq!(line_event(None, Void), None);
         assert_eq!(line_event(Some(Void), Void), None);
+    }
+
+    #[test]
+    fn only_public_addresses_are_reachable() {
+        let public = |ip: &str| is_public(ip.parse().expect("an address"));
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"] {
+            assert!(public(ip), "{ip}");
+        }
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!public(ip), "{ip}");
+        }
+    }
+
+    #[test]
+    fn a_url_naming_the_platforms_own_network_is_refused() {
+        assert_eq!(host_rule("https://erp.example.com/hook"), Ok(()));
+        assert_eq!(host_rule("https://93.184.216.34:8443/hook"), Ok(()));
+        for url in [
+            "http://localhost/x",
+            "http://api.localhost:8080/x",
+            "http://127.0.0.1:50053/",
+            "http://10.0.0.7/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]:80/",
+            "http://[fd00::2]/",
+        ] {
+            assert!(host_rule(url).is_err(), "{url}");
+        }
     }
 
     #[test]

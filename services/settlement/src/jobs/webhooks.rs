@@ -15,7 +15,7 @@ use xiaopu_common::{schedule::every, sealed::SealingKey, time::SharedClock, webh
 
 use crate::{
     Error,
-    domain::webhooks::{DeliveryStatus, next_attempt},
+    domain::webhooks::{DeliveryStatus, is_public, next_attempt},
     store::webhooks::{self, Attempt, Due},
 };
 
@@ -28,6 +28,8 @@ pub struct Policy {
     pub max_attempts: i32,
     /// How long one POST may take.
     pub timeout: Duration,
+    /// Whether receivers may be on private addresses (tests and development only).
+    pub allow_private: bool,
 }
 
 /// Deliveries one round sends at most.
@@ -83,15 +85,17 @@ async fn send(d: &Due, key: &SealingKey, policy: Policy) -> Result<u16, String> 
         .header(webhook::SIGNATURE_HEADER, signature)
         .body(Full::new(Bytes::from(d.body.clone())))
         .map_err(|e| format!("request: {e}"))?;
-    match tokio::time::timeout(policy.timeout, post(request)).await {
+    match tokio::time::timeout(policy.timeout, post(request, policy.allow_private)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(format!("no answer within {} ms", policy.timeout.as_millis())),
     }
 }
 
 /// One request on a connection of its own (plain HTTP, or HTTPS checked against the
-/// public roots).
-async fn post(mut request: http::Request<Full<Bytes>>) -> Result<u16, String> {
+/// public roots), to a public address of the host unless `allow_private`. The
+/// connection goes to the address checked, so a name cannot resolve elsewhere
+/// between the check and the call.
+async fn post(mut request: http::Request<Full<Bytes>>, allow_private: bool) -> Result<u16, String> {
     let uri = request.uri().clone();
     let host = uri.host().ok_or("the URL has no host")?.to_owned();
     let https = uri.scheme_str() == Some("https");
@@ -103,7 +107,13 @@ async fn post(mut request: http::Request<Full<Bytes>>) -> Result<u16, String> {
     // Origin form on the wire: the path and query only.
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     *request.uri_mut() = path.parse().map_err(|e| format!("path: {e}"))?;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("connect: {e}"))?;
+    let addresses: Vec<std::net::SocketAddr> =
+        tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| format!("resolve {host}: {e}"))?.collect();
+    let address = addresses
+        .into_iter()
+        .find(|a| allow_private || is_public(a.ip()))
+        .ok_or_else(|| format!("{host} has no public address; private addresses are refused"))?;
+    let tcp = tokio::net::TcpStream::connect(address).await.map_err(|e| format!("connect: {e}"))?;
     if https {
         let tls = tls_connector()?;
         let name = rustls::pki_types::ServerName::try_from(host).map_err(|e| format!("host name: {e}"))?;

@@ -221,3 +221,20 @@ async fn a_webhook_is_checked_before_it_is_stored_and_a_retry_answers_the_same()
     let deleted = stack.settlement().delete_webhook(delete("p1")).await.expect("delete").into_inner();
     assert!(deleted.webhook.expect("webhook").deleted_at.is_some());
 }
+
+#[tokio::test]
+async fn a_webhook_may_not_point_into_the_platforms_own_network() {
+    let stack =
+        Stack::spawn(xiaopu_testkit::Options { webhooks_to_private_addresses: false, ..Default::default() }).await;
+    for url in ["http://127.0.0.1:50053/", "http://localhost/hook", "http://169.254.169.254/latest", "http://[::1]/"] {
+        let request = pb::CreateWebhookRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            url: url.into(),
+            events: vec![pb::WebhookEvent::LineAttributed.into()],
+        };
+        let refused = stack.settlement().create_webhook(authed(request, Role::Promoter, "p1")).await;
+        let refused = refused.expect_err("an address inside");
+        assert_eq!(refused.code(), Code::InvalidArgument, "{url}");
+        assert!(refused.message().starts_with("`url` must not point at"), "{url}: {}", refused.message());
+    }
+}
