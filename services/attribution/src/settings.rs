@@ -21,6 +21,9 @@ pub struct AttributionSettings {
     pub allow_self_purchase: bool,
     /// Accepted currencies, comma-separated.
     pub currencies: String,
+    /// What wins when an order carries a share code and its buyer clicked another
+    /// link within the window: `order_code` (default) or `last_click`.
+    pub code_precedence: String,
 }
 
 impl Default for AttributionSettings {
@@ -30,6 +33,7 @@ impl Default for AttributionSettings {
             window_days: 15,
             allow_self_purchase: false,
             currencies: "CNY".into(),
+            code_precedence: domain::Precedence::OrderCode.as_str().into(),
         }
     }
 }
@@ -39,6 +43,8 @@ impl AttributionSettings {
         domain::Rules {
             window: TimeDelta::days(i64::from(self.window_days)),
             allow_self_purchase: self.allow_self_purchase,
+            // Checked by `validate`.
+            precedence: domain::Precedence::parse(&self.code_precedence).unwrap_or(domain::Precedence::OrderCode),
         }
     }
 
@@ -56,6 +62,9 @@ impl Validate for AttributionSettings {
         self.storefront.validate("attribution.storefront")?;
         if !(1..=365).contains(&self.window_days) {
             return Err(ConfigError::invalid("attribution.window_days", "must be between 1 and 365"));
+        }
+        if domain::Precedence::parse(&self.code_precedence).is_none() {
+            return Err(ConfigError::invalid("attribution.code_precedence", "must be order_code or last_click"));
         }
         let currencies = self.currency_list();
         if currencies.is_empty()

@@ -145,7 +145,7 @@ impl Engine {
             return Ok(0);
         }
         let before = crate::store::lines::lock(&mut *conn, &line_ids).await?;
-        let facts = crate::store::lines::facts(&mut *conn, &before).await?;
+        let facts = crate::store::lines::facts(&mut *conn, &before, &self.rules).await?;
         let cause = Cause { kind: CommissionCause::Reattribution, id: cause_id, at: now };
         let mut changed = Vec::new();
         let mut outgoing = Vec::new();

@@ -15,6 +15,21 @@ pub struct Rules {
     pub window: TimeDelta,
     /// Whether a promoter buying through their own link earns.
     pub allow_self_purchase: bool,
+    /// What wins when the order carries a code and its buyer also clicked a link.
+    pub precedence: Precedence,
+}
+
+xiaopu_common::text_enum! {
+    /// Which wins when an order carries a share code (a promo code the buyer typed,
+    /// or the link the order was placed through) and its buyer's last click within
+    /// the window was on another promoter's link.
+    pub enum Precedence {
+        /// The order's code: the default, as a coupon beats a browsing click.
+        OrderCode = "order_code",
+        /// The buyer's last click within the window; the order's code counts only
+        /// when there is none.
+        LastClick = "last_click",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +142,15 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
         click: None,
         rate: None,
     };
+    // Under last-click precedence a click within the window beats the order's code.
+    let click_first = facts.order_code.is_some()
+        && rules.precedence == Precedence::LastClick
+        && facts.last_click.as_ref().is_some_and(|c| facts.paid_at - c.clicked_at <= rules.window);
     let (code, used_at) = match (&facts.order_code, &facts.last_click) {
+        (Some(_), Some(click)) if click_first => {
+            decision.click = Some(click.clone());
+            (click.code.clone(), click.clicked_at)
+        }
         (Some(code), _) => (code.clone(), facts.paid_at),
         (None, None) => {
             decision.summary = "no share code on the order and no click by the buyer before paying".into();
@@ -151,8 +174,8 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
         }
     };
     decision.code = Some(code.clone());
-    let via =
-        if facts.order_code.is_some() { "the order's share code" } else { "the buyer's last click on share code" };
+    let by_order_code = facts.order_code.is_some() && !click_first;
+    let via = if by_order_code { "the order's share code" } else { "the buyer's last click on share code" };
     let Some(link) = &facts.link else {
         decision.reason = Reason::UnknownCode;
         decision.summary = format!("{via} {code} is not a known share code");
@@ -186,7 +209,7 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
         return decision;
     };
     decision.rate = Some(rate);
-    if facts.order_code.is_some() {
+    if by_order_code {
         decision.reason = Reason::OrderCode;
         decision.summary =
             format!("attributed to {} through the order's share code {code}, at {} bps", link.promoter_id, rate.bps);
@@ -198,6 +221,11 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
             days(facts.paid_at - used_at),
             rate.bps
         );
+        if let Some(order_code) = facts.order_code.as_ref().filter(|_| click_first) {
+            decision
+                .summary
+                .push_str(&format!("; the click comes before the order's code {order_code} (last-click precedence)"));
+        }
     }
     decision
 }

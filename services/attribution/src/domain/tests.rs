@@ -4,7 +4,7 @@ use uuid::Uuid;
 use super::*;
 
 fn rules() -> Rules {
-    Rules { window: TimeDelta::days(15), allow_self_purchase: false }
+    Rules { window: TimeDelta::days(15), allow_self_purchase: false, precedence: Precedence::OrderCode }
 }
 
 /// Facts for a paid line reached through a click `age` before paying, with every
@@ -113,4 +113,25 @@ fn reasons_round_trip() {
     for r in Reason::ALL {
         assert_eq!(Reason::parse(r.as_str()), Some(*r));
     }
+}
+
+#[test]
+fn under_last_click_precedence_a_click_in_the_window_beats_the_orders_code_and_says_so() {
+    let last_click = Rules { precedence: Precedence::LastClick, ..rules() };
+    let mut f = facts(TimeDelta::days(2));
+    f.order_code = Some("PROMO618".into());
+    let d = decide(&f, &last_click);
+    assert_eq!(d.reason, Reason::LastClick);
+    assert_eq!(d.code.as_deref(), Some("CODE1234"));
+    assert!(d.click.is_some());
+    assert!(d.summary.contains("before the order's code PROMO618 (last-click precedence)"), "{}", d.summary);
+    // The default precedence: the order's code wins over the same click.
+    assert_eq!(decide(&f, &rules()).reason, Reason::OrderCode);
+
+    // A click beyond the window does not beat the code.
+    let mut stale = facts(TimeDelta::days(16));
+    stale.order_code = Some("CODE1234".into());
+    let d = decide(&stale, &last_click);
+    assert_eq!(d.reason, Reason::OrderCode);
+    assert!(d.click.is_none());
 }

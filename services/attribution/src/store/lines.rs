@@ -8,7 +8,7 @@ use uuid::Uuid;
 use xiaopu_common::{db::unknown_value, ids::PromoterId};
 use xiaopu_money::Bps;
 
-use crate::domain::{Click, Facts, Link, Rate, Reason, line::State};
+use crate::domain::{Click, Facts, Link, Precedence, Rate, Reason, Rules, line::State};
 
 /// An order line, decision included.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,15 @@ pub(super) fn checked(rows: Vec<StoredLine>) -> Result<Vec<LineRow>, sqlx::Error
 }
 
 /// The facts of each line (by line id), read in one statement for the whole batch.
-pub async fn facts(conn: &mut PgConnection, lines: &[LineRow]) -> Result<HashMap<String, Facts>, sqlx::Error> {
+/// The click is read for a line with a code only when a click may win over it (the
+/// domain's `decide` makes the same choice from these facts).
+pub async fn facts(
+    conn: &mut PgConnection,
+    lines: &[LineRow],
+    rules: &Rules,
+) -> Result<HashMap<String, Facts>, sqlx::Error> {
+    let click_first = rules.precedence == Precedence::LastClick;
+    let window_seconds = rules.window.as_seconds_f64();
     let ids: Vec<&str> = lines.iter().map(|l| l.line_id.as_str()).collect();
     let buyers: Vec<&str> = lines.iter().map(|l| l.buyer_id.as_str()).collect();
     let times: Vec<DateTime<Utc>> = lines.iter().map(|l| l.paid_at).collect();
@@ -137,10 +145,13 @@ pub async fn facts(conn: &mut PgConnection, lines: &[LineRow]) -> Result<HashMap
                 AS i(line_id, buyer_id, paid_at, order_code, product_id)
            LEFT JOIN LATERAL (
                SELECT k.event_id, k.share_code, k.clicked_at FROM click k
-               WHERE i.order_code IS NULL AND k.visitor_id = i.buyer_id AND k.clicked_at <= i.paid_at
+               WHERE (i.order_code IS NULL OR $6) AND k.visitor_id = i.buyer_id AND k.clicked_at <= i.paid_at
                ORDER BY k.clicked_at DESC, k.event_id DESC LIMIT 1
            ) c ON true
-           LEFT JOIN rm_share_link l ON l.code = COALESCE(i.order_code, c.share_code)
+           LEFT JOIN rm_share_link l ON l.code = CASE
+               WHEN $6 AND c.clicked_at >= i.paid_at - make_interval(secs => $7) THEN c.share_code
+               ELSE COALESCE(i.order_code, c.share_code)
+           END
            LEFT JOIN LATERAL (
                SELECT rr.rate_id, rr.rate_bps FROM rm_rate rr
                WHERE rr.product_id = i.product_id AND rr.effective_from <= i.paid_at
@@ -150,7 +161,9 @@ pub async fn facts(conn: &mut PgConnection, lines: &[LineRow]) -> Result<HashMap
         &buyers as &[&str],
         &times,
         &codes as &[Option<&str>],
-        &products
+        &products,
+        click_first,
+        window_seconds
     )
     .fetch_all(conn)
     .await?;

@@ -34,6 +34,11 @@ pub struct TestApp {
 }
 
 pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// The same, with `adjust` applied to attribution's settings.
+pub async fn spawn_with(adjust: impl FnOnce(&mut xiaopu_attribution::Settings)) -> TestApp {
     testing::init_logs();
     let eligibility_db = TestDatabase::create("at_elig").await;
     let eligibility = in_process::eligibility(&eligibility_db).await;
@@ -45,6 +50,7 @@ pub async fn spawn() -> TestApp {
     let clock = OffsetClock::default();
     let attribution = in_process::attribution(&db, storefront.local_addr, Arc::new(clock.clone()), |settings| {
         settings.common.server.concurrency_limit = 64;
+        adjust(settings);
     })
     .await;
     let storefront_channel = testing::channel(storefront.local_addr).await;

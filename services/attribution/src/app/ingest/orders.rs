@@ -120,7 +120,7 @@ async fn create_lines(
             })
         })
         .collect();
-    let facts = lines::facts(conn, &rows).await?;
+    let facts = lines::facts(conn, &rows, &engine.rules).await?;
     for row in &mut rows {
         if let Some(f) = facts.get(&row.line_id) {
             engine.decide(row, f, now);
