@@ -143,6 +143,49 @@ pub fn next_attempt(now: DateTime<Utc>, attempts: i32, base: TimeDelta) -> DateT
     now + wait
 }
 
+/// Where a delivery stands after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AfterAttempt {
+    pub status: DeliveryStatus,
+    pub next_attempt_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The receiver's HTTP status; 0 when none came.
+    pub status_code: i32,
+    pub error: String,
+}
+
+/// Attempt number `attempts` (1 for the first), made at `now`, was answered
+/// `answer` (an HTTP status, or why none came): a 2xx delivers; anything else waits
+/// [`next_attempt`], or fails for good once `max_attempts` were made.
+pub fn after_attempt(
+    attempts: i32,
+    answer: Result<u16, String>,
+    now: DateTime<Utc>,
+    retry_base: TimeDelta,
+    max_attempts: i32,
+) -> AfterAttempt {
+    let (status_code, error) = match answer {
+        Ok(code) if (200..300).contains(&code) => {
+            let status_code = i32::from(code);
+            return AfterAttempt {
+                status: DeliveryStatus::Delivered,
+                next_attempt_at: now,
+                delivered_at: Some(now),
+                status_code,
+                error: String::new(),
+            };
+        }
+        Ok(code) => (i32::from(code), format!("the receiver answered HTTP {code}")),
+        Err(error) => (0, error),
+    };
+    let (status, next_attempt_at) = if attempts >= max_attempts {
+        (DeliveryStatus::Failed, now)
+    } else {
+        (DeliveryStatus::Pending, next_attempt(now, attempts, retry_base))
+    };
+    AfterAttempt { status, next_attempt_at, delivered_at: None, status_code, error }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +266,27 @@ mod tests {
         ] {
             assert!(host_rule(url).is_err(), "{url}");
         }
+    }
+
+    #[test]
+    fn a_2xx_delivers_anything_else_waits_then_fails_for_good() {
+        let now = Utc::now();
+        let base = TimeDelta::seconds(10);
+        let delivered = after_attempt(2, Ok(204), now, base, 3);
+        assert_eq!(
+            (delivered.status, delivered.delivered_at, delivered.status_code),
+            (DeliveryStatus::Delivered, Some(now), 204)
+        );
+        let refused = after_attempt(1, Ok(500), now, base, 3);
+        assert_eq!((refused.status, refused.next_attempt_at - now), (DeliveryStatus::Pending, base));
+        assert_eq!(refused.error, "the receiver answered HTTP 500");
+        let silent = after_attempt(2, Err("connect: refused".into()), now, base, 3);
+        assert_eq!(
+            (silent.status, silent.status_code, silent.next_attempt_at - now),
+            (DeliveryStatus::Pending, 0, base * 2)
+        );
+        let last = after_attempt(3, Ok(302), now, base, 3);
+        assert_eq!((last.status, last.delivered_at), (DeliveryStatus::Failed, None));
     }
 
     #[test]

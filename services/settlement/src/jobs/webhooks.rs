@@ -15,8 +15,8 @@ use xiaopu_common::{schedule::every, sealed::SealingKey, time::SharedClock, webh
 
 use crate::{
     Error,
-    domain::webhooks::{DeliveryStatus, is_public, next_attempt},
-    store::webhooks::{self, Attempt, Due},
+    domain::webhooks::{DeliveryStatus, after_attempt, is_public},
+    store::webhooks::{self, Due},
 };
 
 /// How the sender behaves (settings).
@@ -41,30 +41,13 @@ pub async fn run(pool: &PgPool, clock: &SharedClock, key: &SealingKey, policy: P
     let now = clock.now();
     let due = webhooks::claim_due(&mut tx, now, ROUND).await?;
     let sent = futures::future::join_all(due.iter().map(|d| send(d, key, policy))).await;
-    for (d, outcome) in due.iter().zip(sent) {
+    for (d, answer) in due.iter().zip(sent) {
         let attempts = d.attempts + 1;
-        let (status, delivered_at, next, code, error) = match outcome {
-            Ok(code) if (200..300).contains(&code) => (DeliveryStatus::Delivered, Some(now), now, code, String::new()),
-            Ok(code) => (DeliveryStatus::Pending, None, now, code, format!("the receiver answered HTTP {code}")),
-            Err(error) => (DeliveryStatus::Pending, None, now, 0, error),
-        };
-        let (status, next) = match status {
-            DeliveryStatus::Pending if attempts >= policy.max_attempts => (DeliveryStatus::Failed, next),
-            DeliveryStatus::Pending => (status, next_attempt(now, attempts, policy.retry_base)),
-            other => (other, next),
-        };
-        if status == DeliveryStatus::Failed {
-            tracing::warn!(delivery = %d.delivery_id, attempts, error, "webhook delivery failed for good");
+        let after = after_attempt(attempts, answer, now, policy.retry_base, policy.max_attempts);
+        if after.status == DeliveryStatus::Failed {
+            tracing::warn!(delivery = %d.delivery_id, attempts, error = %after.error, "webhook delivery failed for good");
         }
-        let attempt = Attempt {
-            delivery_id: d.delivery_id,
-            status,
-            next_attempt_at: next,
-            delivered_at,
-            status_code: i32::from(code),
-            error: &error,
-        };
-        webhooks::record(&mut tx, &attempt).await?;
+        webhooks::record(&mut tx, d.delivery_id, &after).await?;
     }
     tx.commit().await?;
     Ok(due.len())

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::webhooks::{DeliveryStatus, WebhookEvent, delivery_id};
+use crate::domain::webhooks::{AfterAttempt, DeliveryStatus, WebhookEvent, delivery_id};
 
 xiaopu_common::text_enum_column!(DeliveryStatus, "webhook_delivery.status");
 xiaopu_common::text_enum_column!(WebhookEvent, "webhook_delivery.event");
@@ -216,28 +216,19 @@ pub async fn claim_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) 
     .await
 }
 
-/// An attempt's outcome.
-pub struct Attempt<'a> {
-    pub delivery_id: Uuid,
-    pub status: DeliveryStatus,
-    pub next_attempt_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub status_code: i32,
-    pub error: &'a str,
-}
-
-pub async fn record(conn: &mut PgConnection, a: &Attempt<'_>) -> Result<(), sqlx::Error> {
+/// Records where a delivery stands after an attempt.
+pub async fn record(conn: &mut PgConnection, delivery_id: Uuid, after: &AfterAttempt) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE webhook_delivery
          SET status = $2, attempts = attempts + 1, next_attempt_at = $3, delivered_at = $4,
              last_status_code = $5, last_error = $6
          WHERE delivery_id = $1",
-        a.delivery_id,
-        a.status.as_str(),
-        a.next_attempt_at,
-        a.delivered_at,
-        a.status_code,
-        a.error
+        delivery_id,
+        after.status.as_str(),
+        after.next_attempt_at,
+        after.delivered_at,
+        after.status_code,
+        after.error
     )
     .execute(conn)
     .await?;
