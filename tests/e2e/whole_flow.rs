@@ -80,7 +80,10 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace(transp
     };
     let code = alice.create_share_link(link).await.expect("link").into_inner().share_link.expect("link").code;
 
-    // A buyer clicks and pays; the order is confirmed.
+    // A buyer clicks and pays; the order is confirmed. Attribution knows the link by
+    // then (a line whose code it learns later is decided again, asynchronously, and
+    // the explanation below would race that).
+    system.caught_up("storefront", "attribution").await;
     let mut orders = AttributionServiceClient::new(system.client("attribution", Role::Service, "order-system"));
     let now = Utc::now();
     let click = at::Click {
