@@ -104,7 +104,7 @@ impl System {
     /// upstreams and durable consumer names.
     pub async fn add_replica(&mut self, name: &str, of: &str) {
         let original = &self.processes[of];
-        let process = processes::start(&original.name.clone(), original.env().clone()).await;
+        let process = processes::start(&original.name, original.env().clone()).await;
         self.processes.insert(name.to_owned(), process);
     }
 

@@ -191,7 +191,12 @@ pub struct CommissionSplit {
 /// `rate`, with the platform's `fee`.
 pub fn split(commissionable: Minor, rate: Bps, fee: Bps) -> CommissionSplit {
     debug_assert!(commissionable >= Minor::ZERO);
-    let commission = commissionable.at(rate);
+    after_fee(commissionable.at(rate), fee)
+}
+
+/// A line's `commission` split between the platform's `fee` and the promoter: the
+/// fee is rounded once, on the line.
+pub fn after_fee(commission: Minor, fee: Bps) -> CommissionSplit {
     let service_fee = commission.at(fee);
     CommissionSplit { commission, service_fee, promoter_share: commission - service_fee }
 }

@@ -183,10 +183,13 @@ pub async fn delete_webhook(
     caller.require_role(OWNERS)?;
     let id =
         validate::uuid("webhook_id", &request.get_ref().webhook_id).map_err(xiaopu_common::error::Invalid::from)?;
-    owned(api, &caller, id).await?;
-    store::webhooks::delete(&api.pool, id, api.clock.now()).await?;
-    let after = owned(api, &caller, id).await?;
-    Ok(Response::new(pb::DeleteWebhookResponse { webhook: Some(webhook_message(&after)) }))
+    let mut webhook = owned(api, &caller, id).await?;
+    if webhook.deleted_at.is_none() {
+        let at = api.clock.now();
+        store::webhooks::delete(&api.pool, id, at).await?;
+        webhook.deleted_at = Some(at);
+    }
+    Ok(Response::new(pb::DeleteWebhookResponse { webhook: Some(webhook_message(&webhook)) }))
 }
 
 #[tracing::instrument(skip_all)]
@@ -225,9 +228,10 @@ pub async fn redeliver_webhook(
     }
     // Only a failed delivery goes back in line: sending one on its way or delivered
     // again would be a second copy.
-    if !store::webhooks::redeliver(&api.pool, id, api.clock.now()).await? {
+    let at = api.clock.now();
+    if !store::webhooks::redeliver(&api.pool, id, at).await? {
         return Err(Error::DeliveryNotFailed { delivery_id: id.to_string(), status: delivery.status.as_str() });
     }
-    let after = store::webhooks::delivery(&api.pool, id).await?.ok_or_else(|| Error::not_found("delivery", id))?;
-    Ok(Response::new(pb::RedeliverWebhookResponse { delivery: Some(delivery_message(&after)) }))
+    let queued = DeliveryRow { status: DeliveryStatus::Pending, next_attempt_at: at, ..delivery };
+    Ok(Response::new(pb::RedeliverWebhookResponse { delivery: Some(delivery_message(&queued)) }))
 }

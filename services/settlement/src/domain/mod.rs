@@ -55,8 +55,8 @@ pub struct Split {
 
 /// `commission` less the platform's `fee` rate.
 pub fn split(commission: Minor, fee: Bps) -> Split {
-    let fee = commission.at(fee);
-    Split { commission, fee, share: commission - fee }
+    let s = xiaopu_money::after_fee(commission, fee);
+    Split { commission: s.commission, fee: s.service_fee, share: s.promoter_share }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use xiaopu_api::{
     topics,
 };
 use xiaopu_common::{
+    db::unknown_value,
     feed::{ApplyError, EventHandler, decode_payload},
     ids::{PromoterId, SupplierId},
     time::{SharedClock, from_timestamp},
@@ -56,9 +57,7 @@ impl EventHandler for CommissionFeed {
         let existing = store::positions::get_for_update(conn, &c.line_id, &c.promoter_id).await?;
         // A line keeps the fee rate it was first split at.
         let fee = match existing.as_ref() {
-            Some(p) => Bps::new(p.fee_bps).ok_or_else(|| {
-                sqlx::Error::Decode(format!("position.fee_bps {} is not a rate of 0 to 100 %", p.fee_bps).into())
-            })?,
+            Some(p) => Bps::new(p.fee_bps).ok_or_else(|| unknown_value("position.fee_bps", &p.fee_bps.to_string()))?,
             None => self.fee,
         };
         let before = existing.as_ref().map_or(Split::default(), |p| Split {

@@ -121,16 +121,21 @@ where
     Ok(answer.status().as_u16())
 }
 
-/// TLS to a receiver, checked against the public roots, with ring as the provider.
+/// TLS to a receiver, checked against the public roots, with ring as the provider:
+/// built once per process, not per delivery.
 fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)))
+    static CONNECTOR: std::sync::LazyLock<Result<tokio_rustls::TlsConnector, String>> =
+        std::sync::LazyLock::new(|| {
+            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("TLS: {e}"))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)))
+        });
+    CONNECTOR.clone()
 }
 
 /// Sends due deliveries every `interval` until shutdown.

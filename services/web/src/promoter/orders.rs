@@ -41,8 +41,7 @@ async fn titles(app: &SharedApp, session: &Session, lines: &[at::OrderLine]) -> 
 /// A line's commission and, after the platform's fee, the promoter's share.
 fn commission(lang: Lang, line: &at::OrderLine, fee_bps: i32) -> String {
     let Some(c) = line.commission.as_ref() else { return String::new() };
-    let commission = Minor::new(c.minor_units);
-    let share = commission - commission.at(Bps::clamped(fee_bps));
+    let share = xiaopu_money::after_fee(Minor::new(c.minor_units), Bps::clamped(fee_bps)).promoter_share;
     let share = Money { minor_units: share.get(), currency: c.currency.clone() };
     format!("{} {} · {} {}", lang.t("佣金"), money(Some(c)), lang.t("到手"), money(Some(&share)))
 }
