@@ -74,6 +74,7 @@ fn case<M: Message + Clone>(
 const EL: &str = "xiaopu.eligibility.v1.EligibilityService";
 const SF: &str = "xiaopu.storefront.v1.StorefrontService";
 const ST: &str = "xiaopu.settlement.v1.SettlementService";
+const AT: &str = "xiaopu.attribution.v1.AttributionService";
 
 /// A fresh, valid request of every retryable write (case `n` of the run).
 fn cases(rng: &mut StdRng, world: &World, now: DateTime<Utc>, n: u32) -> Vec<Case> {
@@ -141,6 +142,18 @@ fn cases(rng: &mut StdRng, world: &World, now: DateTime<Utc>, n: u32) -> Vec<Cas
                 channel: sf::Channel::Wechat.into(),
             },
             vec![("channel", Box::new(|r| r.channel = sf::Channel::Douyin.into()))],
+        ),
+        case(
+            AT,
+            "SetBudget",
+            (Role::Supplier, "s1"),
+            at::SetBudgetRequest {
+                request_id: id.clone(),
+                supplier_id: "s1".into(),
+                product_id: world.product.clone(),
+                cap: cny(100_000 + i64::from(n)),
+            },
+            vec![("cap", Box::new(|r| r.cap = cny(1))), ("product_id", Box::new(|r| r.product_id = String::new()))],
         ),
         case(
             ST,

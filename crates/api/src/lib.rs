@@ -69,4 +69,6 @@ pub mod topics {
     pub const SHOP: &str = "storefront.shop";
     /// `attribution.v1.CommissionChanged`, keyed by line id.
     pub const COMMISSION: &str = "attribution.commission";
+    /// `attribution.v1.BudgetAlert`, keyed by budget id.
+    pub const BUDGET: &str = "attribution.budget";
 }

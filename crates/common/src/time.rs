@@ -5,7 +5,7 @@ use std::sync::{
     atomic::{AtomicI64, Ordering},
 };
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, Utc};
 
 pub fn to_timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: time.timestamp(), nanos: time.timestamp_subsec_nanos() as i32 }
@@ -54,6 +54,40 @@ impl Zone {
     pub fn to_second(&self, at: DateTime<Utc>) -> String {
         at.with_timezone(&self.0).format("%Y-%m-%d %H:%M:%S").to_string()
     }
+
+    /// The calendar month `at` falls in, here.
+    pub fn month_of(&self, at: DateTime<Utc>) -> Month {
+        let local = at.with_timezone(&self.0);
+        self.month_from(local.year(), local.month()).unwrap_or(Month { label: String::new(), start: at, end: at })
+    }
+
+    /// The month a `YYYY-MM` label names, here.
+    pub fn month(&self, label: &str) -> Option<Month> {
+        let (year, month) = label.split_once('-')?;
+        if year.len() != 4 || month.len() != 2 {
+            return None;
+        }
+        self.month_from(year.parse().ok()?, month.parse().ok()?)
+    }
+
+    fn month_from(&self, year: i32, month: u32) -> Option<Month> {
+        let first = NaiveDate::from_ymd_opt(year, month, 1)?;
+        let next = first.checked_add_months(Months::new(1))?;
+        // Midnight exists in every zone chrono-tz knows on the first of a month
+        // (no zone shifts its clocks there); `earliest` covers a fold.
+        let start = first.and_hms_opt(0, 0, 0)?.and_local_timezone(self.0).earliest()?.with_timezone(&Utc);
+        let end = next.and_hms_opt(0, 0, 0)?.and_local_timezone(self.0).earliest()?.with_timezone(&Utc);
+        Some(Month { label: format!("{year:04}-{month:02}"), start, end })
+    }
+}
+
+/// A calendar month in the business zone: `2026-12`, from its first instant up to
+/// (not including) the next month's. Labels sort as the months do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Month {
+    pub label: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
 }
 
 /// Where services read the current time from.
@@ -111,6 +145,22 @@ mod tests {
         let before = clock.now();
         clock.advance(TimeDelta::days(7));
         assert!(clock.now() - before >= TimeDelta::days(7));
+    }
+
+    #[test]
+    fn months_are_local() {
+        let zone = Zone::default();
+        // 16:00 UTC on 30 November is midnight of 1 December in Shanghai.
+        let at = DateTime::parse_from_rfc3339("2026-11-30T16:00:00Z").expect("time").with_timezone(&Utc);
+        let month = zone.month_of(at);
+        assert_eq!(month.label, "2026-12");
+        assert_eq!(month.start, at);
+        assert_eq!(month.end.to_rfc3339(), "2026-12-31T16:00:00+00:00");
+        assert_eq!(zone.month_of(at - TimeDelta::microseconds(1)).label, "2026-11");
+        assert_eq!(zone.month("2026-12"), Some(month));
+        assert_eq!(zone.month("2026-13"), None);
+        assert_eq!(zone.month("2026-1"), None);
+        assert_eq!(zone.month("x"), None);
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl ServiceApp for Attribution {
 /// Starts attribution, its follower of the storefront's feed and its lock pruning.
 pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
     let infra = Infra::start::<Attribution>(&settings.common).await?;
-    let engine = app::Engine { rules: settings.service.rules() };
+    let engine = app::Engine { rules: settings.service.rules(), zone: settings.service.zone() };
     let source = infra.feed_transport(&settings.service.storefront, "attribution.storefront")?;
     let consumer = FeedConsumer::new(
         "storefront",

@@ -2,7 +2,10 @@
 //! value must meet (a bad value stops the service at start, naming the key).
 use chrono::TimeDelta;
 use serde::Deserialize;
-use xiaopu_common::config::{self, ConfigError, Section, UpstreamSettings, Validate};
+use xiaopu_common::{
+    config::{self, ConfigError, Section, UpstreamSettings, Validate},
+    time::Zone,
+};
 
 use crate::domain;
 
@@ -24,6 +27,8 @@ pub struct AttributionSettings {
     /// What wins when an order carries a share code and its buyer clicked another
     /// link within the window: `order_code` (default) or `last_click`.
     pub code_precedence: String,
+    /// The business time zone: where a budget's month begins (`Asia/Shanghai`).
+    pub time_zone: String,
 }
 
 impl Default for AttributionSettings {
@@ -34,6 +39,7 @@ impl Default for AttributionSettings {
             allow_self_purchase: false,
             currencies: "CNY".into(),
             code_precedence: domain::Precedence::OrderCode.as_str().into(),
+            time_zone: "Asia/Shanghai".into(),
         }
     }
 }
@@ -46,6 +52,11 @@ impl AttributionSettings {
             // Checked by `validate`.
             precedence: domain::Precedence::parse(&self.code_precedence).unwrap_or(domain::Precedence::OrderCode),
         }
+    }
+
+    /// The business time zone (checked by `validate`).
+    pub fn zone(&self) -> Zone {
+        Zone::parse(&self.time_zone).unwrap_or_default()
     }
 
     pub fn currency_list(&self) -> Vec<String> {
@@ -66,6 +77,7 @@ impl Validate for AttributionSettings {
         if domain::Precedence::parse(&self.code_precedence).is_none() {
             return Err(ConfigError::invalid("attribution.code_precedence", "must be order_code or last_click"));
         }
+        ConfigError::zone("attribution.time_zone", &self.time_zone)?;
         let currencies = self.currency_list();
         if currencies.is_empty()
             || currencies.iter().any(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()))

@@ -45,7 +45,8 @@ pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<Run
     let s = &settings.service;
     let source = infra.feed_transport(&s.attribution, "settlement.attribution")?;
     let handler = feeds::CommissionFeed { fee: s.fee(), clock: clock.clone() };
-    let consumer = FeedConsumer::new("attribution", infra.pool.clone(), source, &[topics::COMMISSION], handler);
+    let consumer =
+        FeedConsumer::new("attribution", infra.pool.clone(), source, &[topics::COMMISSION, topics::BUDGET], handler);
     tokio::spawn(consumer.run(infra.shutdown.clone()));
     tokio::spawn(jobs::sweep::schedule(
         infra.pool.clone(),

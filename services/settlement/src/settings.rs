@@ -145,9 +145,7 @@ impl Validate for SettlementSettings {
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ConfigError::invalid("settlement.currency", "must be an ISO 4217 code, e.g. CNY"));
         }
-        if Zone::parse(&self.time_zone).is_none() {
-            return Err(ConfigError::invalid("settlement.time_zone", "must be an IANA zone name, e.g. Asia/Shanghai"));
-        }
+        ConfigError::zone("settlement.time_zone", &self.time_zone)?;
         if Withholding::parse(&self.withholding).is_none() {
             return Err(ConfigError::invalid("settlement.withholding", "must be none or cn_labour_remuneration"));
         }

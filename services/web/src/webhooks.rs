@@ -43,8 +43,9 @@ impl HookArea for Promoter {
 }
 
 impl HookArea for Supplier {
-    // A supplier hears of its lines, never of promoters' payouts.
-    const EVENTS: &'static [WebhookEvent] = &[WebhookEvent::LineAttributed, WebhookEvent::LineVoided];
+    // A supplier hears of its lines and budgets, never of promoters' payouts.
+    const EVENTS: &'static [WebhookEvent] =
+        &[WebhookEvent::LineAttributed, WebhookEvent::LineVoided, WebhookEvent::BudgetAlert];
     fn page(frame: Frame, body: Body) -> Response {
         render(StatusCode::OK, &SupplierWebhooksPage { frame, body })
     }

@@ -33,6 +33,12 @@ impl ConfigError {
     pub fn invalid(key: impl Into<String>, rule: impl Into<String>) -> Self {
         Self::Invalid { key: key.into(), rule: rule.into() }
     }
+
+    /// The business time zone `name` (the value of `key`), if it is one.
+    pub fn zone(key: &str, name: &str) -> Result<crate::time::Zone, Self> {
+        crate::time::Zone::parse(name)
+            .ok_or_else(|| Self::invalid(key, "must be an IANA zone name, e.g. Asia/Shanghai"))
+    }
 }
 
 /// Checks the values serde cannot: ranges, consistency between keys.

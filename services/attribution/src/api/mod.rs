@@ -1,5 +1,6 @@
 //! The gRPC face of attribution: ingest for the order system and link redirector,
 //! views for promoters, support and finance. Handlers live in the modules below.
+mod budgets;
 mod views;
 
 use sqlx::PgPool;
@@ -77,5 +78,8 @@ xiaopu_common::route! {
         get_period_totals => views::get_period_totals: pb::GetPeriodTotalsRequest => pb::GetPeriodTotalsResponse;
         stream_period_lines => views::stream_period_lines:
             pb::StreamPeriodLinesRequest => Self::StreamPeriodLinesStream;
+        set_budget => budgets::set_budget: pb::SetBudgetRequest => pb::SetBudgetResponse;
+        list_budgets => budgets::list_budgets: pb::ListBudgetsRequest => pb::ListBudgetsResponse;
+        remove_budget => budgets::remove_budget: pb::RemoveBudgetRequest => pb::RemoveBudgetResponse;
     }
 }

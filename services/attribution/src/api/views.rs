@@ -57,12 +57,15 @@ fn reason(reason: Reason) -> pb::AttributionReason {
         Reason::ShopSuspended => pb::AttributionReason::ShopSuspended,
         Reason::SelfPurchase => pb::AttributionReason::SelfPurchase,
         Reason::NoRate => pb::AttributionReason::NoRate,
+        Reason::BudgetExhausted => pb::AttributionReason::BudgetExhausted,
     }
 }
 
 /// A line as `viewer` may see it (buyers masked except for service and admin).
 pub fn line(l: &LineRow, viewer: &Caller) -> Result<pb::OrderLine, sqlx::Error> {
     let unmasked = matches!(viewer.role, Role::Service | Role::Admin);
+    // A line refused for want of budget was decided for its promoter: it names them.
+    let named = l.attributed || l.reason == Reason::BudgetExhausted;
     Ok(pb::OrderLine {
         line_id: l.line_id.clone(),
         order_id: l.order_id.clone(),
@@ -77,8 +80,8 @@ pub fn line(l: &LineRow, viewer: &Caller) -> Result<pb::OrderLine, sqlx::Error> 
         state: line_state(l.state).into(),
         attributed: l.attributed,
         reason: reason(l.reason).into(),
-        promoter_id: if l.attributed { l.promoter_id.clone().unwrap_or_default() } else { String::new() },
-        shop_id: if l.attributed { l.shop_id.map(|s| s.to_string()).unwrap_or_default() } else { String::new() },
+        promoter_id: if named { l.promoter_id.clone().unwrap_or_default() } else { String::new() },
+        shop_id: if named { l.shop_id.map(|s| s.to_string()).unwrap_or_default() } else { String::new() },
         rate_bps: l.rate_bps.map_or(0, Bps::get),
         commission: money(l.commission_minor, &l.currency),
     })

@@ -8,10 +8,15 @@ use xiaopu_api::{
     topics,
     types::Money,
 };
-use xiaopu_common::{feed::OutboxEvent, ids::PromoterId, time::to_timestamp};
+use xiaopu_common::{
+    feed::OutboxEvent,
+    ids::PromoterId,
+    time::{Zone, to_timestamp},
+};
 use xiaopu_money::{Bps, Minor};
 
 use crate::{
+    app::budgets,
     domain::{
         self, Facts, Rules,
         line::{self, Earning, State},
@@ -25,6 +30,8 @@ const EVENT_NAMESPACE: Uuid = Uuid::from_u128(0x8c1e_7d0a_4f6b_4a55_9d2c_3b4a_5e
 #[derive(Debug, Clone, Copy)]
 pub struct Engine {
     pub rules: Rules,
+    /// Where a budget's month begins.
+    pub zone: Zone,
 }
 
 impl Engine {
@@ -147,12 +154,16 @@ impl Engine {
         let before = crate::store::lines::lock(&mut *conn, &line_ids).await?;
         let facts = crate::store::lines::facts(&mut *conn, &before, &self.rules).await?;
         let cause = Cause { kind: CommissionCause::Reattribution, id: cause_id, at: now };
+        let mut decided: Vec<LineRow> = before.clone();
+        for new in &mut decided {
+            if let Some(f) = facts.get(&new.line_id) {
+                self.decide(new, f, now);
+            }
+        }
+        budgets::charge(&mut *conn, self.zone, now, before.iter().map(Some).zip(decided.iter_mut())).await?;
         let mut changed = Vec::new();
         let mut outgoing = Vec::new();
-        for old in &before {
-            let Some(f) = facts.get(&old.line_id) else { continue };
-            let mut new = old.clone();
-            self.decide(&mut new, f, now);
+        for (old, mut new) in before.iter().zip(decided) {
             if new != *old {
                 new.updated_at = now;
                 outgoing.extend(events(Some(old), &new, cause)?);

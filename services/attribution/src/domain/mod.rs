@@ -1,5 +1,6 @@
 //! Attribution's rules (DOMAIN.md rules 5–7), pure: who earns an order line, why or
 //! why not, what it earns, and which commission changes that makes.
+pub mod budget;
 pub mod line;
 pub mod locks;
 
@@ -86,6 +87,8 @@ xiaopu_common::text_enum! {
         ShopSuspended = "shop_suspended",
         SelfPurchase = "self_purchase",
         NoRate = "no_rate",
+        /// Decided for a promoter, but the supplier's budget had no room for it.
+        BudgetExhausted = "budget_exhausted",
     }
 }
 

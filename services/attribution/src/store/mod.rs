@@ -1,6 +1,7 @@
 //! The attribution database: the storefront read model, the raw inputs, and the
 //! order lines with their decisions. Batch operations are set-based (one statement
 //! over arrays), so ingesting a thousand events costs a handful of round trips.
+pub mod budgets;
 pub mod inputs;
 pub mod lines;
 pub mod read_model;

@@ -35,6 +35,7 @@ fn event_of(e: pb::WebhookEvent) -> Option<WebhookEvent> {
         pb::WebhookEvent::BatchApproved => Some(WebhookEvent::BatchApproved),
         pb::WebhookEvent::PayoutPaid => Some(WebhookEvent::PayoutPaid),
         pb::WebhookEvent::PayoutFailed => Some(WebhookEvent::PayoutFailed),
+        pb::WebhookEvent::BudgetAlert => Some(WebhookEvent::BudgetAlert),
         pb::WebhookEvent::Unspecified => None,
     }
 }
@@ -46,6 +47,7 @@ fn event_message(e: WebhookEvent) -> pb::WebhookEvent {
         WebhookEvent::BatchApproved => pb::WebhookEvent::BatchApproved,
         WebhookEvent::PayoutPaid => pb::WebhookEvent::PayoutPaid,
         WebhookEvent::PayoutFailed => pb::WebhookEvent::PayoutFailed,
+        WebhookEvent::BudgetAlert => pb::WebhookEvent::BudgetAlert,
     }
 }
 
@@ -124,7 +126,10 @@ pub async fn create_webhook(
         match pb::WebhookEvent::try_from(*raw).ok().and_then(event_of) {
             None => v.add(format!("events[{i}]"), "must be a known event, not UNSPECIFIED"),
             Some(e) if caller.role == Role::Supplier && !e.for_suppliers() => {
-                v.add(format!("events[{i}]"), "a supplier may subscribe to line events only")
+                v.add(format!("events[{i}]"), "a supplier may subscribe to line and budget events only")
+            }
+            Some(e) if caller.role == Role::Promoter && !e.for_promoters() => {
+                v.add(format!("events[{i}]"), "budget alerts are for suppliers")
             }
             Some(e) if !events.contains(&e) => events.push(e),
             Some(_) => {}

@@ -16,13 +16,20 @@ xiaopu_common::text_enum! {
         BatchApproved = "batch.approved",
         PayoutPaid = "payout.paid",
         PayoutFailed = "payout.failed",
+        BudgetAlert = "budget.alert",
     }
 }
 
 impl WebhookEvent {
-    /// Whether a supplier may subscribe to it: their lines, never promoters' payouts.
+    /// Whether a supplier may subscribe to it: their lines and budgets, never
+    /// promoters' payouts.
     pub fn for_suppliers(self) -> bool {
-        matches!(self, WebhookEvent::LineAttributed | WebhookEvent::LineVoided)
+        matches!(self, WebhookEvent::LineAttributed | WebhookEvent::LineVoided | WebhookEvent::BudgetAlert)
+    }
+
+    /// Whether a promoter may subscribe to it: everything but suppliers' budgets.
+    pub fn for_promoters(self) -> bool {
+        self != WebhookEvent::BudgetAlert
     }
 }
 

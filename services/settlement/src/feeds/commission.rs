@@ -44,6 +44,9 @@ fn time(event: &Event, ts: Option<&prost_types::Timestamp>, what: &str) -> Resul
 
 impl EventHandler for CommissionFeed {
     async fn apply(&self, conn: &mut sqlx::PgConnection, event: &Event) -> Result<(), ApplyError> {
+        if event.topic == topics::BUDGET {
+            return super::budget::apply(conn, event, self.clock.now()).await;
+        }
         if event.topic != topics::COMMISSION {
             return Ok(());
         }

@@ -238,3 +238,45 @@ async fn a_webhook_may_not_point_into_the_platforms_own_network() {
         assert!(refused.message().starts_with("`url` must not point at"), "{url}: {}", refused.message());
     }
 }
+
+#[tokio::test]
+async fn a_supplier_hears_once_when_a_budget_nears_its_cap_and_a_promoter_may_not_ask_to() {
+    let stack = spawn().await;
+    let system = Receiver::start().await;
+    let hook = subscribe(&stack, Role::Supplier, "s1", &system.url(), &[pb::WebhookEvent::BudgetAlert]).await;
+    system.set_secret(&hook.secret);
+    let budget = xiaopu_api::attribution::SetBudgetRequest {
+        request_id: "budget".into(),
+        supplier_id: "s1".into(),
+        product_id: String::new(),
+        cap: xiaopu_testkit::events::cny(1200),
+    };
+    stack.attribution().set_budget(authed(budget, Role::Supplier, "s1")).await.expect("budget");
+    // One sale earns 1094 of the 1200: past 80 %, not spent.
+    let w = world_with_sale(&stack).await;
+    stack.feeds_caught_up().await;
+    let ids = accepted(&system, 1).await;
+    let body = system.received()[0].json();
+    assert_eq!(body["type"], "budget.alert");
+    assert_eq!(body["id"], ids[0].as_str());
+    assert_eq!(
+        (body["data"]["level"].as_str(), body["data"]["spent"]["minor_units"].as_i64()),
+        (Some("warning"), Some(1094))
+    );
+    // A second sale does not fit: the month is spent, said once more.
+    sale(&stack, &w, "o2", 19900, w.since + chrono::TimeDelta::hours(1), w.since + chrono::TimeDelta::hours(2)).await;
+    stack.feeds_caught_up().await;
+    let ids = accepted(&system, 2).await;
+    let spent = system.received().into_iter().find(|r| r.id == ids[1]).expect("the second alert");
+    assert_eq!(spent.json()["data"]["level"], "exhausted");
+    assert_eq!(system.accepted_ids().len(), 2, "each level once");
+
+    let request = pb::CreateWebhookRequest {
+        request_id: "promoter-budget".into(),
+        url: system.url(),
+        events: vec![pb::WebhookEvent::BudgetAlert.into()],
+    };
+    let refused = stack.settlement().create_webhook(authed(request, Role::Promoter, "p1")).await.expect_err("refused");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(refused.message().contains("events[0]"), "{}", refused.message());
+}

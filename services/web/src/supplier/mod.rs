@@ -2,8 +2,10 @@
 //! the identity provider, or the local development sign-in) and manages their
 //! products and commission rates (history kept; a scheduled rate can be cancelled
 //! until it applies), sees how many shops list each product, and what they have
-//! been charged in a period with the order lines behind it. Every call carries the
-//! supplier's own token.
+//! been charged in a period with the order lines behind it, caps the commission a
+//! month may cost (budgets, warned from 80 %), and subscribes its systems to events.
+//! Every call carries the supplier's own token.
+mod budgets;
 mod charges;
 mod products;
 mod views;
@@ -34,6 +36,8 @@ pub fn router() -> Router<SharedApp> {
         .route("/products/{product_id}/rates", post(products::set_rate))
         .route("/products/{product_id}/rates/{rate_id}/cancel", post(products::cancel_rate))
         .route("/charges", get(charges::charges))
+        .route("/budgets", get(budgets::page).post(budgets::set))
+        .route("/budgets/{budget_id}/remove", post(budgets::remove))
         .route("/webhooks", get(webhooks::page::<Supplier>).post(webhooks::create::<Supplier>))
         .route("/webhooks/{webhook_id}/delete", post(webhooks::delete::<Supplier>))
         .route("/webhooks/deliveries/{delivery_id}/resend", post(webhooks::resend::<Supplier>))

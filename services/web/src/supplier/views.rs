@@ -96,3 +96,33 @@ pub struct ChargesPage {
     pub lines: Vec<ChargeLine>,
     pub next_page: Option<String>,
 }
+
+pub struct BudgetRow {
+    pub budget_id: String,
+    /// 全部商品, or the product's title.
+    pub scope: String,
+    pub cap: String,
+    pub spent: String,
+    pub remaining: String,
+    /// Whole percent of the cap spent, at most 100.
+    pub used: i64,
+    pub refused_lines: i64,
+    pub status: String,
+    /// 80 % or more spent.
+    pub alarm: bool,
+}
+
+#[derive(Template)]
+#[template(path = "supplier/budgets.html")]
+pub struct BudgetsPage {
+    pub frame: Frame,
+    /// `YYYY-MM` shown.
+    pub month: String,
+    pub rows: Vec<BudgetRow>,
+    /// The scopes at or past 80 %.
+    pub warnings: Vec<String>,
+    /// (product id, title) the form offers.
+    pub products: Vec<(String, String)>,
+    /// The form's request id: a resubmitted form sets the budget once.
+    pub request_id: String,
+}

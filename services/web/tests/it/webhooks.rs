@@ -9,7 +9,7 @@ use xiaopu_testkit::{Options, webhooks::Receiver, world};
 use crate::harness::Web;
 
 #[tokio::test]
-async fn a_promoter_adds_a_webhook_sees_it_fail_and_sends_it_again_and_a_supplier_sees_line_events_only() {
+async fn a_promoter_adds_a_webhook_sees_it_fail_and_sends_it_again_and_a_supplier_sees_line_and_budget_events() {
     let web = Web::start(Options::default()).await;
     let receiver = Receiver::start().await;
     receiver.set_down(true);
@@ -63,12 +63,14 @@ async fn a_promoter_adds_a_webhook_sees_it_fail_and_sends_it_again_and_a_supplie
     })
     .await;
 
-    // A supplier is offered line events only.
+    // A supplier is offered line events and budget alerts, never payouts.
     let supplier =
         web.post("/supplier/sign-in", &[("token", &token(xiaopu_common::auth::Role::Supplier, "s1"))], &[]).await;
     let portal = web.get("/supplier/webhooks", &supplier.cookies()).await;
     assert_eq!(portal.status, StatusCode::OK, "{}", portal.body);
-    assert!(portal.body.contains("订单计入佣金") && !portal.body.contains("佣金已到账"), "{}", portal.body);
+    assert!(
+        portal.body.contains("订单计入佣金") && portal.body.contains("佣金预算") && !portal.body.contains("佣金已到账")
+    );
     assert!(portal.body.contains("还没有推送地址"), "the promoter's webhook is not theirs");
 
     // Deleted: the list says so and offers no more resends.

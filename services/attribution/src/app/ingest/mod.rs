@@ -297,6 +297,6 @@ async fn apply(
     clicks::apply_clicks(engine, conn, batch, now, &mut outcomes).await?;
     orders::apply_orders(engine, conn, batch, now, &mut outcomes).await?;
     confirmations::apply_confirmations(conn, batch, now, &mut outcomes).await?;
-    refunds::apply_refunds(conn, batch, now, &mut outcomes).await?;
+    refunds::apply_refunds(engine, conn, batch, now, &mut outcomes).await?;
     Ok(outcomes)
 }

@@ -10,7 +10,10 @@ use xiaopu_common::feed::publish_all;
 
 use super::{Batch, Outcome, PaidOrder, refunds::refund_onto};
 use crate::{
-    app::engine::{Cause, Engine, events, recompute},
+    app::{
+        budgets,
+        engine::{Cause, Engine, events, recompute},
+    },
     domain::{Reason, line::State},
     store::{
         inputs,
@@ -139,6 +142,7 @@ async fn create_lines(
     for row in &mut rows {
         recompute(row);
     }
+    budgets::charge(conn, engine.zone, now, rows.iter_mut().map(|row| (None, row))).await?;
     lines::insert(conn, &rows).await?;
     inputs::settle_refunds(conn, &settled).await?;
     let by_order: HashMap<&str, &PaidOrder> = orders.iter().map(|o| (o.order.order_id.as_str(), *o)).collect();

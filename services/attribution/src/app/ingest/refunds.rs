@@ -10,7 +10,10 @@ use xiaopu_common::feed::publish_all;
 
 use super::{Batch, Outcome};
 use crate::{
-    app::engine::{Cause, events, recompute},
+    app::{
+        budgets,
+        engine::{Cause, Engine, events, recompute},
+    },
     domain::line,
     store::{
         inputs::{self, StoredRefund},
@@ -19,6 +22,7 @@ use crate::{
 };
 
 pub(super) async fn apply_refunds(
+    engine: &Engine,
     conn: &mut PgConnection,
     batch: &Batch,
     now: DateTime<Utc>,
@@ -106,6 +110,9 @@ pub(super) async fn apply_refunds(
             }
         }
     }
+    // A refund only lowers commission (charging never refuses it): what it gives
+    // back returns to the budgets.
+    budgets::charge(conn, engine.zone, now, current.values_mut().map(|row| (before.get(&row.line_id), row))).await?;
     let changed: Vec<LineRow> = current.into_values().filter(|row| before.get(&row.line_id) != Some(row)).collect();
     lines::update(conn, &changed).await?;
     inputs::settle_refunds(conn, &settled).await?;
