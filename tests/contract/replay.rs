@@ -14,7 +14,7 @@ use xiaopu_api::{attribution as at, eligibility as el, settlement as st, storefr
 use xiaopu_common::{
     auth::Role,
     error::{reason, status_details},
-    testing::token,
+    testing::{authed, token},
     time::to_timestamp,
 };
 use xiaopu_testkit::{Options, Stack, World, events};
@@ -76,8 +76,9 @@ const SF: &str = "xiaopu.storefront.v1.StorefrontService";
 const ST: &str = "xiaopu.settlement.v1.SettlementService";
 const AT: &str = "xiaopu.attribution.v1.AttributionService";
 
-/// A fresh, valid request of every retryable write (case `n` of the run).
-fn cases(rng: &mut StdRng, world: &World, now: DateTime<Utc>, n: u32) -> Vec<Case> {
+/// A fresh, valid request of every retryable write (case `n` of the run); `group` is
+/// a promoter group of the world's supplier.
+fn cases(rng: &mut StdRng, world: &World, group: &str, now: DateTime<Utc>, n: u32) -> Vec<Case> {
     let id = format!("replay-{n}-{}", rng.random::<u32>());
     let days = i64::from(n);
     vec![
@@ -156,6 +157,39 @@ fn cases(rng: &mut StdRng, world: &World, now: DateTime<Utc>, n: u32) -> Vec<Cas
             vec![("cap", Box::new(|r| r.cap = cny(1))), ("product_id", Box::new(|r| r.product_id = String::new()))],
         ),
         case(
+            AT,
+            "CreateGroup",
+            (Role::Supplier, "s1"),
+            at::CreateGroupRequest {
+                request_id: id.clone(),
+                supplier_id: "s1".into(),
+                name: format!("等级 {n}"),
+                promote_at: None,
+            },
+            vec![
+                ("name", Box::new(|r| r.name = "另一个等级".into())),
+                ("promote_at", Box::new(|r| r.promote_at = cny(1000))),
+            ],
+        ),
+        case(
+            AT,
+            "SetGroupRule",
+            (Role::Supplier, "s1"),
+            at::SetGroupRuleRequest {
+                request_id: id.clone(),
+                group_id: group.to_owned(),
+                product_id: world.product.clone(),
+                kind: at::GroupRuleKind::Uplift.into(),
+                bps: 100 + i32::try_from(n).unwrap_or(0),
+                ..Default::default()
+            },
+            vec![
+                ("bps", Box::new(|r| r.bps = 1)),
+                ("kind", Box::new(|r| r.kind = at::GroupRuleKind::Absolute.into())),
+                ("category", Box::new(|r| (r.product_id, r.category) = (String::new(), "tea".into()))),
+            ],
+        ),
+        case(
             ST,
             "CreateAdjustment",
             (Role::Finance, "f1"),
@@ -205,6 +239,16 @@ fn every_retryable_write_replays_the_first_answer_and_refuses_a_changed_request(
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let stack = runtime.block_on(Stack::spawn(Options::default()));
     let world = runtime.block_on(stack.world());
+    let group = runtime.block_on(async {
+        let request = at::CreateGroupRequest {
+            request_id: "replay-group".into(),
+            supplier_id: "s1".into(),
+            name: "金牌".into(),
+            promote_at: None,
+        };
+        let answer = stack.attribution().create_group(authed(request, Role::Supplier, "s1")).await.expect("group");
+        answer.into_inner().group.expect("group").group_id
+    });
     let mut runner = TestRunner::new_with_rng(
         Config { cases: CASES, failure_persistence: None, ..Config::default() },
         TestRng::deterministic_rng(RngAlgorithm::ChaCha),
@@ -215,7 +259,7 @@ fn every_retryable_write_replays_the_first_answer_and_refuses_a_changed_request(
             n.set(n.get() + 1);
             let mut rng = StdRng::seed_from_u64(seed);
             runtime.block_on(async {
-                for case in cases(&mut rng, &world, stack.now(), n.get()) {
+                for case in cases(&mut rng, &world, &group, stack.now(), n.get()) {
                     let path = format!("/{}/{}", case.service, case.method);
                     let bearer = token(case.role, case.subject);
                     let channel = channels(&stack, case.service)[0];
@@ -255,7 +299,7 @@ fn every_rpc_with_a_request_id_is_covered() {
         code: String::new(),
         since: Utc::now(),
     };
-    let covered: std::collections::BTreeSet<String> = cases(&mut StdRng::seed_from_u64(0), &world, Utc::now(), 0)
+    let covered: std::collections::BTreeSet<String> = cases(&mut StdRng::seed_from_u64(0), &world, "", Utc::now(), 0)
         .iter()
         .map(|c| format!("{}/{}", c.service, c.method))
         .collect();

@@ -61,7 +61,8 @@ pub mod topics {
     pub const LISTING: &str = "storefront.listing";
     /// `storefront.v1.CommissionRateSet`, keyed by product id.
     pub const RATE: &str = "storefront.rate";
-    /// `storefront.v1.ProductPublished` and `ProductWithdrawn`, keyed by product id.
+    /// `storefront.v1.ProductPublished`, `ProductCategorized` and `ProductWithdrawn`,
+    /// keyed by product id.
     pub const PRODUCT: &str = "storefront.product";
     /// `storefront.v1.ShareLinkChanged`, keyed by code.
     pub const SHARE_LINK: &str = "storefront.share_link";

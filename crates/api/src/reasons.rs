@@ -88,6 +88,8 @@ pub const VALUES: &[(&str, &str, &str)] = &[
         "供应商本月的佣金预算已用完，这一单不计佣金",
         "The supplier's commission budget for the month was spent",
     ),
+    ("GROUP_RULE_KIND_UPLIFT", "在商品佣金率上加", "Added to the product's rate"),
+    ("GROUP_RULE_KIND_ABSOLUTE", "替代商品佣金率", "Instead of the product's rate"),
     ("BUDGET_STATUS_OPEN", "正常", "Open"),
     ("BUDGET_STATUS_WARNING", "已用 80% 以上", "80 % or more spent"),
     ("BUDGET_STATUS_EXHAUSTED", "已用完", "Spent"),

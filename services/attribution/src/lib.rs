@@ -41,7 +41,8 @@ impl ServiceApp for Attribution {
     }
 }
 
-/// Starts attribution, its follower of the storefront's feed and its lock pruning.
+/// Starts attribution, its follower of the storefront's feed, its lock pruning and its
+/// monthly group memberships.
 pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
     let infra = Infra::start::<Attribution>(&settings.common).await?;
     let engine = app::Engine { rules: settings.service.rules(), zone: settings.service.zone() };
@@ -55,6 +56,13 @@ pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<Run
     );
     tokio::spawn(consumer.run(infra.shutdown.clone()));
     tokio::spawn(jobs::prune_ingest_locks(infra.pool.clone(), infra.shutdown.clone()));
+    tokio::spawn(jobs::promote_groups(
+        infra.pool.clone(),
+        engine,
+        clock.clone(),
+        std::time::Duration::from_millis(settings.service.group_interval_ms),
+        infra.shutdown.clone(),
+    ));
 
     let limit = settings.common.server.max_message_bytes;
     let api = api::AttributionApi::new(infra.pool.clone(), clock, engine, settings.service.currency_list());

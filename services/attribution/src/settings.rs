@@ -27,8 +27,12 @@ pub struct AttributionSettings {
     /// What wins when an order carries a share code and its buyer clicked another
     /// link within the window: `order_code` (default) or `last_click`.
     pub code_precedence: String,
-    /// The business time zone: where a budget's month begins (`Asia/Shanghai`).
+    /// The business time zone: where a budget's or a group's month begins
+    /// (`Asia/Shanghai`).
     pub time_zone: String,
+    /// How often groups that promote by last month's commission are checked for a new
+    /// month to work out.
+    pub group_interval_ms: u64,
 }
 
 impl Default for AttributionSettings {
@@ -40,6 +44,7 @@ impl Default for AttributionSettings {
             currencies: "CNY".into(),
             code_precedence: domain::Precedence::OrderCode.as_str().into(),
             time_zone: "Asia/Shanghai".into(),
+            group_interval_ms: 60_000,
         }
     }
 }
@@ -78,6 +83,9 @@ impl Validate for AttributionSettings {
             return Err(ConfigError::invalid("attribution.code_precedence", "must be order_code or last_click"));
         }
         ConfigError::zone("attribution.time_zone", &self.time_zone)?;
+        if !(100..=3_600_000).contains(&self.group_interval_ms) {
+            return Err(ConfigError::invalid("attribution.group_interval_ms", "must be between 100 and 3600000"));
+        }
         let currencies = self.currency_list();
         if currencies.is_empty()
             || currencies.iter().any(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()))

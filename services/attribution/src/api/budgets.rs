@@ -14,7 +14,7 @@ use xiaopu_common::{
 };
 use xiaopu_money::Minor;
 
-use super::AttributionApi;
+use super::{AttributionApi, amount};
 use crate::{
     Error,
     app::budgets::level_message,
@@ -66,21 +66,7 @@ pub async fn set_budget(
     let request_id = v.check(validate::id("request_id", &r.request_id));
     let supplier_id = v.check(validate::id("supplier_id", &r.supplier_id));
     let product_id = v.check(validate::optional_uuid("product_id", &r.product_id));
-    let cap = match &r.cap {
-        None => {
-            v.add("cap", "is required");
-            None
-        }
-        Some(m) if !api.pipeline.currencies.contains(&m.currency) => {
-            v.add("cap.currency", format!("must be one of {}", api.pipeline.currencies.join(", ")));
-            None
-        }
-        Some(m) if m.minor_units <= 0 => {
-            v.add("cap.minor_units", "must be positive");
-            None
-        }
-        Some(m) => Some((Minor::new(m.minor_units), m.currency.clone())),
-    };
+    let cap = amount(&mut v, "cap", r.cap.as_ref(), &api.pipeline.currencies);
     let (request_id, supplier_id, product_id, (cap, currency)) =
         v.finish_with(request_id.zip(supplier_id).zip(product_id).zip(cap).map(|(((a, b), c), d)| (a, b, c, d)))?;
     caller.require_owner(Role::Supplier, supplier_id, &[Role::Admin])?;

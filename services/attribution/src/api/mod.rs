@@ -1,6 +1,7 @@
 //! The gRPC face of attribution: ingest for the order system and link redirector,
 //! views for promoters, support and finance. Handlers live in the modules below.
 mod budgets;
+mod groups;
 mod views;
 
 use sqlx::PgPool;
@@ -8,9 +9,10 @@ use tonic::{Request, Response};
 use xiaopu_api::attribution::{self as pb, attribution_service_server::AttributionService, order_event};
 use xiaopu_common::{
     auth::{CallerExt, Role},
-    error::Invalid,
+    error::{Invalid, Violations},
     time::SharedClock,
 };
+use xiaopu_money::Minor;
 
 pub use self::views::mask;
 use crate::{
@@ -20,6 +22,25 @@ use crate::{
         ingest::{self, Pipeline},
     },
 };
+
+/// A positive amount in an accepted currency at `field`, or the violations saying why
+/// not (an absent one is "required").
+fn amount(
+    v: &mut Violations,
+    field: &str,
+    money: Option<&xiaopu_api::types::Money>,
+    currencies: &[String],
+) -> Option<(Minor, String)> {
+    match money {
+        None => v.add(field, "is required"),
+        Some(m) if !currencies.contains(&m.currency) => {
+            v.add(format!("{field}.currency"), format!("must be one of {}", currencies.join(", ")))
+        }
+        Some(m) if m.minor_units <= 0 => v.add(format!("{field}.minor_units"), "must be positive"),
+        Some(m) => return Some((Minor::new(m.minor_units), m.currency.clone())),
+    }
+    None
+}
 
 pub struct AttributionApi {
     pool: PgPool,
@@ -81,5 +102,16 @@ xiaopu_common::route! {
         set_budget => budgets::set_budget: pb::SetBudgetRequest => pb::SetBudgetResponse;
         list_budgets => budgets::list_budgets: pb::ListBudgetsRequest => pb::ListBudgetsResponse;
         remove_budget => budgets::remove_budget: pb::RemoveBudgetRequest => pb::RemoveBudgetResponse;
+        create_group => groups::create_group: pb::CreateGroupRequest => pb::CreateGroupResponse;
+        update_group => groups::update_group: pb::UpdateGroupRequest => pb::UpdateGroupResponse;
+        list_groups => groups::list_groups: pb::ListGroupsRequest => pb::ListGroupsResponse;
+        set_group_rule => groups::set_group_rule: pb::SetGroupRuleRequest => pb::SetGroupRuleResponse;
+        add_group_member => groups::add_group_member: pb::AddGroupMemberRequest => pb::AddGroupMemberResponse;
+        remove_group_member => groups::remove_group_member:
+            pb::RemoveGroupMemberRequest => pb::RemoveGroupMemberResponse;
+        list_group_members => groups::list_group_members:
+            pb::ListGroupMembersRequest => pb::ListGroupMembersResponse;
+        list_promoter_groups => groups::list_promoter_groups:
+            pb::ListPromoterGroupsRequest => pb::ListPromoterGroupsResponse;
     }
 }

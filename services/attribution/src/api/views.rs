@@ -61,11 +61,16 @@ fn reason(reason: Reason) -> pb::AttributionReason {
     }
 }
 
+/// The promoter a line is decided for: who earns it, or who would have but for the
+/// supplier's budget (the refusal is theirs to see).
+fn named_promoter(l: &LineRow) -> Option<&str> {
+    (l.attributed || l.reason == Reason::BudgetExhausted).then_some(l.promoter_id.as_deref()).flatten()
+}
+
 /// A line as `viewer` may see it (buyers masked except for service and admin).
 pub fn line(l: &LineRow, viewer: &Caller) -> Result<pb::OrderLine, sqlx::Error> {
     let unmasked = matches!(viewer.role, Role::Service | Role::Admin);
-    // A line refused for want of budget was decided for its promoter: it names them.
-    let named = l.attributed || l.reason == Reason::BudgetExhausted;
+    let named = named_promoter(l).is_some();
     Ok(pb::OrderLine {
         line_id: l.line_id.clone(),
         order_id: l.order_id.clone(),
@@ -197,9 +202,13 @@ pub async fn explain_line(
     caller.require_role(&[Role::Promoter, Role::Service, Role::Admin, Role::Finance])?;
     let line_id = validate::id("line_id", &request.get_ref().line_id).map_err(|v| Error::from(Invalid::from(v)))?;
     let found = store::views::line(&api.pool, line_id).await?.ok_or_else(|| Error::not_found("order line", line_id))?;
-    // A promoter sees the lines they earn on; nobody else's.
-    let earner = if found.attributed { found.promoter_id.as_deref().unwrap_or("") } else { "" };
+    // A promoter sees the lines decided for them; nobody else's.
+    let earner = named_promoter(&found).unwrap_or("");
     caller.require_owner(Role::Promoter, earner, &[Role::Service, Role::Admin, Role::Finance])?;
+    let group_name = match found.group_id {
+        Some(id) => store::groups::group(&api.pool, id).await?.map(|g| g.name).unwrap_or_default(),
+        None => String::new(),
+    };
     let explanation = pb::Explanation {
         reason: reason(found.reason).into(),
         summary: found.summary.clone(),
@@ -210,6 +219,10 @@ pub async fn explain_line(
         rate_id: found.rate_id.map(|r| r.to_string()).unwrap_or_default(),
         rate_bps: found.rate_bps.map_or(0, Bps::get),
         decided_at: Some(to_timestamp(found.decided_at)),
+        base_rate_bps: found.base_rate_bps.map_or(0, Bps::get),
+        group_id: found.group_id.map(|g| g.to_string()).unwrap_or_default(),
+        group_name,
+        group_rule_id: found.group_rule_id.map(|r| r.to_string()).unwrap_or_default(),
     };
     let line = line(&found, &caller)?;
     Ok(Response::new(pb::ExplainLineResponse { line: Some(line), explanation: Some(explanation) }))

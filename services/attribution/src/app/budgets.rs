@@ -55,6 +55,7 @@ fn still_refused(before: Option<&LineRow>, after: &LineRow) -> bool {
             && after.attributed
             && b.promoter_id == after.promoter_id
             && b.rate_id == after.rate_id
+            && b.rate_bps == after.rate_bps
     })
 }
 

@@ -42,6 +42,7 @@ impl Engine {
         let changed = line.reason != d.reason
             || line.promoter_id.as_deref() != candidate.map(|c| c.promoter_id.as_str())
             || line.rate_id != d.rate.map(|r| r.rate_id)
+            || line.group_rule_id != d.group.as_ref().map(|g| g.rule.rule_id)
             || line.click_event_id.as_deref() != d.click.as_ref().map(|c| c.event_id.as_str());
         if changed {
             line.decided_at = now;
@@ -56,6 +57,9 @@ impl Engine {
         line.clicked_at = d.click.as_ref().map(|c| c.clicked_at);
         line.rate_id = d.rate.map(|r| r.rate_id);
         line.rate_bps = d.rate.map(|r| r.bps);
+        line.base_rate_bps = d.group.as_ref().map(|g| g.base);
+        line.group_id = d.group.as_ref().map(|g| g.group_id);
+        line.group_rule_id = d.group.as_ref().map(|g| g.rule.rule_id);
         recompute(line);
     }
 }

@@ -3,6 +3,7 @@
 //! the database (`store`) below: ingesting a batch of events, and deciding lines.
 pub mod budgets;
 pub mod engine;
+pub mod groups;
 pub mod ingest;
 
 pub use self::engine::Engine;

@@ -1,6 +1,7 @@
 //! Attribution's rules (DOMAIN.md rules 5–7), pure: who earns an order line, why or
 //! why not, what it earns, and which commission changes that makes.
 pub mod budget;
+pub mod group;
 pub mod line;
 pub mod locks;
 
@@ -72,6 +73,11 @@ pub struct Facts {
     pub shop_active: Option<bool>,
     /// The product's rate in force at the payment.
     pub rate: Option<Rate>,
+    pub product_id: Uuid,
+    /// The product's category at the payment, if known.
+    pub category: Option<String>,
+    /// The link's promoter's memberships in groups of the product's supplier.
+    pub groups: Vec<group::Membership>,
 }
 
 xiaopu_common::text_enum! {
@@ -109,7 +115,9 @@ pub struct Decision {
     pub code: Option<String>,
     pub candidate: Option<Candidate>,
     pub click: Option<Click>,
+    /// The line's rate: the product's, or the one a group rule set (then in `group`).
     pub rate: Option<Rate>,
+    pub group: Option<group::Applied>,
 }
 
 impl Decision {
@@ -144,6 +152,7 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
         candidate: None,
         click: None,
         rate: None,
+        group: None,
     };
     // Under last-click precedence a click within the window beats the order's code.
     let click_first = facts.order_code.is_some()
@@ -206,11 +215,15 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
         decision.summary = "the promoter bought through their own link, which earns nothing".into();
         return decision;
     }
-    let Some(rate) = facts.rate else {
+    let Some(mut rate) = facts.rate else {
         decision.reason = Reason::NoRate;
         decision.summary = "the supplier had no commission rate in force for the product when it was paid".into();
         return decision;
     };
+    decision.group = group::apply(&facts.groups, facts.paid_at, facts.product_id, facts.category.as_deref(), rate.bps);
+    if let Some(applied) = &decision.group {
+        rate.bps = applied.rate;
+    }
     decision.rate = Some(rate);
     if by_order_code {
         decision.reason = Reason::OrderCode;
@@ -229,6 +242,18 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
                 .summary
                 .push_str(&format!("; the click comes before the order's code {order_code} (last-click precedence)"));
         }
+    }
+    if let Some(g) = &decision.group {
+        let how = match g.rule.kind {
+            group::Kind::Uplift => format!("the product's {} bps + {} bps", g.base, g.rule.bps),
+            group::Kind::Absolute => format!("instead of the product's {} bps", g.base),
+        };
+        decision.summary.push_str(&format!(
+            "; the rate is group {}'s ({how}, rule {} from {})",
+            g.group_name,
+            g.rule.rule_id,
+            g.rule.effective_from.format("%Y-%m-%d %H:%M UTC")
+        ));
     }
     decision
 }

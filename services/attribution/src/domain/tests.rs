@@ -26,6 +26,9 @@ fn facts(age: TimeDelta) -> Facts {
         listed: true,
         shop_active: Some(true),
         rate: Some(Rate { rate_id: Uuid::nil(), bps: Bps::clamped(550) }),
+        product_id: Uuid::nil(),
+        category: None,
+        groups: Vec::new(),
     }
 }
 
@@ -134,4 +137,31 @@ fn under_last_click_precedence_a_click_in_the_window_beats_the_orders_code_and_s
     let d = decide(&stale, &last_click);
     assert_eq!(d.reason, Reason::OrderCode);
     assert!(d.click.is_none());
+}
+
+#[test]
+fn a_group_rule_in_force_sets_the_rate_and_says_so() {
+    use super::group::{Kind, Membership, Rule, Scope};
+    let mut f = facts(TimeDelta::days(1));
+    let rule = Rule {
+        rule_id: Uuid::from_u128(9),
+        scope: Scope::Catalogue,
+        kind: Kind::Uplift,
+        bps: Bps::clamped(150),
+        effective_from: f.paid_at - TimeDelta::hours(1),
+    };
+    f.groups = vec![Membership {
+        group_id: Uuid::from_u128(1),
+        group_name: "金牌".into(),
+        joined_at: f.paid_at - TimeDelta::days(3),
+        left_at: None,
+        rules: vec![rule],
+    }];
+    let d = decide(&f, &rules());
+    assert_eq!(d.rate.map(|r| r.bps.get()), Some(700));
+    assert_eq!(d.group.as_ref().map(|g| g.base.get()), Some(550));
+    assert!(d.summary.contains("at 700 bps") && d.summary.contains("group 金牌's"), "{}", d.summary);
+    // A line that earns nothing takes no group rate.
+    f.listed = false;
+    assert!(decide(&f, &rules()).group.is_none());
 }

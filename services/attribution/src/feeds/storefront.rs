@@ -79,11 +79,23 @@ impl EventHandler for StorefrontFeed {
                 read_model::insert_rate(conn, uuid(event, &r.rate_id)?, product, rate, from).await?;
                 lines::of_product_since(conn, product, from).await?
             }
+            topics::PRODUCT if payload_is::<sf::ProductCategorized>(event) => {
+                let c: sf::ProductCategorized = decode_payload(event)?;
+                let product = uuid(event, &c.product_id)?;
+                let since = time(event, c.categorized_at.as_ref())?;
+                read_model::categorize(conn, product, &c.category, since).await?;
+                // Group rules may apply per category: what was paid since is decided again.
+                lines::of_product_since(conn, product, since).await?
+            }
             topics::PRODUCT => {
                 if payload_is::<sf::ProductPublished>(event) {
                     let p: sf::ProductPublished = decode_payload(event)?;
                     let at = time(event, p.published_at.as_ref())?;
-                    read_model::publish_product(conn, uuid(event, &p.product_id)?, &p.supplier_id, at).await?;
+                    let product = uuid(event, &p.product_id)?;
+                    read_model::publish_product(conn, product, &p.supplier_id, at).await?;
+                    if !p.category.is_empty() {
+                        read_model::categorize(conn, product, &p.category, at).await?;
+                    }
                 } else {
                     let p: sf::ProductWithdrawn = decode_payload(event)?;
                     let at = time(event, p.withdrawn_at.as_ref())?;

@@ -36,6 +36,10 @@ pub struct LineRow {
     pub clicked_at: Option<DateTime<Utc>>,
     pub rate_id: Option<Uuid>,
     pub rate_bps: Option<Bps>,
+    /// The product's own rate, when a group rule set `rate_bps`.
+    pub base_rate_bps: Option<Bps>,
+    pub group_id: Option<Uuid>,
+    pub group_rule_id: Option<Uuid>,
     pub commission_minor: i64,
     pub decided_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -66,6 +70,9 @@ pub(super) struct StoredLine {
     pub(super) clicked_at: Option<DateTime<Utc>>,
     pub(super) rate_id: Option<Uuid>,
     pub(super) rate_bps: Option<i32>,
+    pub(super) base_rate_bps: Option<i32>,
+    pub(super) group_id: Option<Uuid>,
+    pub(super) group_rule_id: Option<Uuid>,
     pub(super) commission_minor: i64,
     pub(super) decided_at: DateTime<Utc>,
     pub(super) updated_at: DateTime<Utc>,
@@ -100,6 +107,9 @@ impl TryFrom<StoredLine> for LineRow {
             clicked_at: r.clicked_at,
             rate_id: r.rate_id,
             rate_bps: r.rate_bps.map(|bps| rate("order_line.rate_bps", bps)).transpose()?,
+            base_rate_bps: r.base_rate_bps.map(|bps| rate("order_line.base_rate_bps", bps)).transpose()?,
+            group_id: r.group_id,
+            group_rule_id: r.group_rule_id,
             commission_minor: r.commission_minor,
             decided_at: r.decided_at,
             updated_at: r.updated_at,
@@ -140,7 +150,10 @@ pub async fn facts(
                   (SELECT s.status = 'active' FROM rm_shop_status s
                    WHERE s.shop_id = l.shop_id AND s.changed_at <= i.paid_at
                    ORDER BY s.changed_at DESC LIMIT 1) AS "shop_active?",
-                  r.rate_id AS "rate_id?", r.rate_bps AS "rate_bps?"
+                  r.rate_id AS "rate_id?", r.rate_bps AS "rate_bps?", i.product_id AS "product_id!",
+                  (SELECT pc.category FROM rm_product_category pc
+                   WHERE pc.product_id = i.product_id AND pc.since <= i.paid_at
+                   ORDER BY pc.since DESC LIMIT 1) AS "category?"
            FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::uuid[])
                 AS i(line_id, buyer_id, paid_at, order_code, product_id)
            LEFT JOIN LATERAL (
@@ -165,10 +178,25 @@ pub async fn facts(
         click_first,
         window_seconds
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
+    // The groups of each candidate promoter with the line's supplier.
+    let suppliers: HashMap<&str, &str> = lines.iter().map(|l| (l.line_id.as_str(), l.supplier_id.as_str())).collect();
+    let mut promoters: Vec<String> = rows.iter().filter_map(|r| r.link_promoter_id.clone()).collect();
+    promoters.sort_unstable();
+    promoters.dedup();
+    let mut supplier_ids: Vec<&str> = suppliers.values().copied().collect();
+    supplier_ids.sort_unstable();
+    supplier_ids.dedup();
+    let memberships = super::groups::memberships(conn, &promoters, &supplier_ids).await?;
     rows.into_iter()
         .map(|r| {
+            let groups = match (&r.link_promoter_id, suppliers.get(r.line_id.as_str())) {
+                (Some(promoter), Some(supplier)) => {
+                    memberships.get(&(promoter.clone(), (*supplier).to_owned())).cloned().unwrap_or_default()
+                }
+                _ => Vec::new(),
+            };
             let last_click = match (r.click_event_id, r.click_code, r.clicked_at) {
                 (Some(event_id), Some(code), Some(clicked_at)) => Some(Click { event_id, code, clicked_at }),
                 _ => None,
@@ -196,6 +224,9 @@ pub async fn facts(
                 listed: r.listed,
                 shop_active: r.shop_active,
                 rate,
+                product_id: r.product_id,
+                category: r.category,
+                groups,
             };
             Ok((r.line_id, facts))
         })
@@ -222,12 +253,12 @@ pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         "INSERT INTO order_line (line_id, order_id, buyer_id, paid_at, order_code, product_id, supplier_id, quantity,
                                  currency, paid_minor, refunded_minor, confirmed_at, state, attributed, reason, summary,
                                  promoter_id, shop_id, share_code, click_event_id, clicked_at, rate_id, rate_bps,
-                                 commission_minor, decided_at, updated_at)
+                                 commission_minor, decided_at, updated_at, base_rate_bps, group_id, group_rule_id)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::uuid[], $7::text[],
                               $8::int[], $9::text[], $10::bigint[], $11::bigint[], $12::timestamptz[], $13::text[],
                               $14::bool[], $15::text[], $16::text[], $17::text[], $18::uuid[], $19::text[], $20::text[],
                               $21::timestamptz[], $22::uuid[], $23::int[], $24::bigint[], $25::timestamptz[],
-                              $26::timestamptz[])",
+                              $26::timestamptz[], $27::int[], $28::uuid[], $29::uuid[])",
         &column!(lines, line_id),
         &column!(lines, order_id),
         &column!(lines, buyer_id),
@@ -253,7 +284,10 @@ pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         &lines.iter().map(|l| l.rate_bps.map(Bps::get)).collect::<Vec<_>>() as &[Option<i32>],
         &column!(lines, commission_minor),
         &column!(lines, decided_at),
-        &column!(lines, updated_at)
+        &column!(lines, updated_at),
+        &lines.iter().map(|l| l.base_rate_bps.map(Bps::get)).collect::<Vec<_>>() as &[Option<i32>],
+        &column!(lines, group_id) as &[Option<Uuid>],
+        &column!(lines, group_rule_id) as &[Option<Uuid>]
     )
     .execute(conn)
     .await?;
@@ -270,12 +304,14 @@ pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
                 attributed = u.attributed, reason = u.reason, summary = u.summary, promoter_id = u.promoter_id,
                 shop_id = u.shop_id, share_code = u.share_code, click_event_id = u.click_event_id,
                 clicked_at = u.clicked_at, rate_id = u.rate_id, rate_bps = u.rate_bps,
-                commission_minor = u.commission_minor, decided_at = u.decided_at, updated_at = u.updated_at
+                commission_minor = u.commission_minor, decided_at = u.decided_at, updated_at = u.updated_at,
+                base_rate_bps = u.base_rate_bps, group_id = u.group_id, group_rule_id = u.group_rule_id
          FROM UNNEST($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::bool[], $6::text[], $7::text[],
                      $8::text[], $9::uuid[], $10::text[], $11::text[], $12::timestamptz[], $13::uuid[], $14::int[],
-                     $15::bigint[], $16::timestamptz[], $17::timestamptz[])
+                     $15::bigint[], $16::timestamptz[], $17::timestamptz[], $18::int[], $19::uuid[], $20::uuid[])
               AS u(line_id, refunded_minor, confirmed_at, state, attributed, reason, summary, promoter_id, shop_id,
-                   share_code, click_event_id, clicked_at, rate_id, rate_bps, commission_minor, decided_at, updated_at)
+                   share_code, click_event_id, clicked_at, rate_id, rate_bps, commission_minor, decided_at, updated_at,
+                   base_rate_bps, group_id, group_rule_id)
          WHERE order_line.line_id = u.line_id",
         &column!(lines, line_id),
         &column!(lines, refunded_minor),
@@ -293,7 +329,10 @@ pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         &lines.iter().map(|l| l.rate_bps.map(Bps::get)).collect::<Vec<_>>() as &[Option<i32>],
         &column!(lines, commission_minor),
         &column!(lines, decided_at),
-        &column!(lines, updated_at)
+        &column!(lines, updated_at),
+        &lines.iter().map(|l| l.base_rate_bps.map(Bps::get)).collect::<Vec<_>>() as &[Option<i32>],
+        &column!(lines, group_id) as &[Option<Uuid>],
+        &column!(lines, group_rule_id) as &[Option<Uuid>]
     )
     .execute(conn)
     .await?;
@@ -381,5 +420,28 @@ pub async fn of_product_since(
     let rows = sqlx::query!("SELECT line_id FROM order_line WHERE product_id = $1 AND paid_at >= $2", product_id, from)
         .fetch_all(conn)
         .await?;
+    Ok(rows.into_iter().map(|r| r.line_id).collect())
+}
+
+/// Lines `promoters` earn on of `supplier_id`'s, paid at or after `from` (a group they
+/// joined from then changes their rate).
+pub async fn of_promoters_since(
+    conn: &mut PgConnection,
+    promoters: &[String],
+    supplier_id: &str,
+    from: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    if promoters.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query!(
+        "SELECT line_id FROM order_line
+         WHERE attributed AND promoter_id = ANY($1) AND paid_at >= $2 AND supplier_id = $3",
+        promoters,
+        from,
+        supplier_id
+    )
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(|r| r.line_id).collect())
 }

@@ -2,6 +2,7 @@
 //! order lines with their decisions. Batch operations are set-based (one statement
 //! over arrays), so ingesting a thousand events costs a handful of round trips.
 pub mod budgets;
+pub mod groups;
 pub mod inputs;
 pub mod lines;
 pub mod read_model;

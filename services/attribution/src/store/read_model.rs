@@ -150,3 +150,22 @@ pub async fn suppliers(db: impl PgExecutor<'_>, product_ids: &[Uuid]) -> Result<
             .await?;
     Ok(rows.into_iter().map(|r| (r.product_id, r.supplier_id)).collect())
 }
+
+/// The product's category from `since` on (the storefront's feed).
+pub async fn categorize(
+    conn: &mut PgConnection,
+    product_id: Uuid,
+    category: &str,
+    since: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO rm_product_category (product_id, since, category) VALUES ($1, $2, $3)
+         ON CONFLICT (product_id, since) DO UPDATE SET category = EXCLUDED.category",
+        product_id,
+        since,
+        category
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -4,6 +4,7 @@ mod bad_input;
 mod budgets;
 mod concurrency;
 mod feed_out;
+mod groups;
 mod order_independence;
 mod rules;
 mod storefront_down;

@@ -259,6 +259,7 @@ pub async fn update_product(
     if let Some(urls) = f.image_urls {
         product.image_urls = urls;
     }
+    let recategorized = f.category.as_ref().is_some_and(|c| *c != product.category);
     if let Some(category) = f.category {
         product.category = category;
     }
@@ -268,6 +269,10 @@ pub async fn update_product(
     product.updated_at = api.clock.now();
     store::product::update(&mut *tx, &product).await?;
     store::shop::touch_pages_listing(&mut *tx, product_id).await?;
+    if recategorized {
+        // Group rules may apply per category: attribution keeps its history.
+        publish(&mut tx, &events::product_categorized(&product)).await?;
+    }
     tx.commit().await?;
     Ok(Response::new(pb::UpdateProductResponse { product: Some(convert::product(&product)) }))
 }

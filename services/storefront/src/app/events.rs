@@ -49,9 +49,20 @@ pub fn product_published(product: &ProductRecord) -> OutboxEvent {
         product_id: product.product_id.to_string(),
         supplier_id: product.supplier_id.clone(),
         published_at: Some(to_timestamp(product.published_at)),
+        category: product.category.clone(),
     };
     // The product id is the event id: a product is published once.
     OutboxEvent::new(product.product_id, topics::PRODUCT, product.product_id.to_string(), &event)
+}
+
+pub fn product_categorized(product: &ProductRecord) -> OutboxEvent {
+    let event = pb::ProductCategorized {
+        product_id: product.product_id.to_string(),
+        supplier_id: product.supplier_id.clone(),
+        category: product.category.clone(),
+        categorized_at: Some(to_timestamp(product.updated_at)),
+    };
+    OutboxEvent::new(Uuid::now_v7(), topics::PRODUCT, product.product_id.to_string(), &event)
 }
 
 pub fn product_withdrawn(product: &ProductRecord) -> Option<OutboxEvent> {

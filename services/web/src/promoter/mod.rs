@@ -3,6 +3,7 @@
 //! button. A promoter signs in (a token from the identity provider, or the local
 //! development sign-in) and every page calls the services with their own token: the
 //! services decide what they may see and do.
+mod groups;
 mod home;
 mod links;
 mod listings;
@@ -42,6 +43,7 @@ pub fn router() -> Router<SharedApp> {
         .route("/listings/{listing_id}/remove", post(listings::remove))
         .route("/links", get(links::links).post(links::create))
         .route("/stats", get(links::stats))
+        .route("/groups", get(groups::groups))
         .route("/orders", get(orders::orders))
         .route("/orders/{line_id}", get(orders::line))
         .route("/earnings", get(orders::earnings_page))

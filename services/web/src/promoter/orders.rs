@@ -24,13 +24,21 @@ use crate::{
 
 /// Titles of the products on a page of lines, in one call.
 async fn titles(app: &SharedApp, session: &Session, lines: &[at::OrderLine]) -> HashMap<String, String> {
-    let mut ids: Vec<String> = lines.iter().map(|l| l.product_id.clone()).collect();
+    product_titles(app, session, lines.iter().map(|l| l.product_id.clone()).collect()).await
+}
+
+/// Titles of products by id, in one call.
+pub(super) async fn product_titles(
+    app: &SharedApp,
+    session: &Session,
+    mut ids: Vec<String>,
+) -> HashMap<String, String> {
     ids.sort();
     ids.dedup();
     let request = sf::BatchGetProductsRequest { product_ids: ids };
     match app.storefront_as_user.clone().batch_get_products(session.request(request)).await {
         Ok(answer) => answer.into_inner().products.into_iter().map(|p| (p.product_id, p.title)).collect(),
-        // Titles are a courtesy: the lines still show, with their ids.
+        // Titles are a courtesy: the page still shows, with the ids.
         Err(status) => {
             tracing::warn!(%status, "product titles unavailable");
             HashMap::new()

@@ -15,6 +15,7 @@ impl Tabs {
         ("orders", "/app/orders", "订单"),
         ("earnings", "/app/earnings", "收益"),
         ("stats", "/app/stats", "数据"),
+        ("groups", "/app/groups", "等级"),
         ("webhooks", "/app/webhooks", "推送"),
     ];
 
@@ -189,4 +190,23 @@ pub struct EarningsPage {
     pub tabs: Tabs,
     pub earnings: EarningsView,
     pub payouts: Vec<PayoutRow>,
+}
+
+/// A group the promoter is in, as the 等级 tab shows it.
+pub struct MyGroup {
+    pub name: String,
+    pub supplier_id: String,
+    pub since: String,
+    /// Empty while open-ended.
+    pub until: String,
+    /// (scope, what it gives) of each rule in force.
+    pub rules: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "app/groups.html")]
+pub struct GroupsPage {
+    pub frame: Frame,
+    pub tabs: Tabs,
+    pub groups: Vec<MyGroup>,
 }

@@ -3,10 +3,12 @@
 //! products and commission rates (history kept; a scheduled rate can be cancelled
 //! until it applies), sees how many shops list each product, and what they have
 //! been charged in a period with the order lines behind it, caps the commission a
-//! month may cost (budgets, warned from 80 %), and subscribes its systems to events.
+//! month may cost (budgets, warned from 80 %), runs promoter groups with their own
+//! rates (等级), and subscribes its systems to events.
 //! Every call carries the supplier's own token.
 mod budgets;
 mod charges;
+mod groups;
 mod products;
 mod views;
 
@@ -38,6 +40,11 @@ pub fn router() -> Router<SharedApp> {
         .route("/charges", get(charges::charges))
         .route("/budgets", get(budgets::page).post(budgets::set))
         .route("/budgets/{budget_id}/remove", post(budgets::remove))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/{group_id}", get(groups::group).post(groups::update))
+        .route("/groups/{group_id}/rules", post(groups::set_rule))
+        .route("/groups/{group_id}/members", post(groups::add_member))
+        .route("/groups/{group_id}/members/{promoter_id}/remove", post(groups::remove_member))
         .route("/webhooks", get(webhooks::page::<Supplier>).post(webhooks::create::<Supplier>))
         .route("/webhooks/{webhook_id}/delete", post(webhooks::delete::<Supplier>))
         .route("/webhooks/deliveries/{delivery_id}/resend", post(webhooks::resend::<Supplier>))

@@ -126,3 +126,58 @@ pub struct BudgetsPage {
     /// The form's request id: a resubmitted form sets the budget once.
     pub request_id: String,
 }
+
+pub struct GroupRow {
+    pub group_id: String,
+    pub name: String,
+    /// 手动加入, or the last-month bar.
+    pub joining: String,
+    pub members: i64,
+    pub rules_in_force: usize,
+}
+
+#[derive(Template)]
+#[template(path = "supplier/groups.html")]
+pub struct GroupsPage {
+    pub frame: Frame,
+    pub groups: Vec<GroupRow>,
+    /// The create form's request id: a resubmitted form creates once.
+    pub request_id: String,
+}
+
+pub struct GroupRuleRow {
+    /// 全部商品, 品类：…, or the product's title.
+    pub scope: String,
+    pub kind: String,
+    pub rate: String,
+    pub effective_from: String,
+    /// 生效中 / 待生效 / 已被取代.
+    pub state: String,
+}
+
+pub struct MemberRow {
+    pub promoter_id: String,
+    pub joined_at: String,
+    pub left_at: String,
+    pub source: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "supplier/group.html")]
+pub struct GroupPage {
+    pub frame: Frame,
+    pub group_id: String,
+    pub group_name: String,
+    pub joining: String,
+    /// Yuan, for the edit form; empty when by hand only.
+    pub promote_at: String,
+    pub rules: Vec<GroupRuleRow>,
+    pub members: Vec<MemberRow>,
+    /// (product id, title) the rule form offers.
+    pub products: Vec<(String, String)>,
+    /// (value, words) of each rule kind.
+    pub kinds: Vec<(String, String)>,
+    /// The rule form's request id.
+    pub request_id: String,
+}

@@ -2,8 +2,8 @@
 //! loopback port, called over real HTTP: the shop pages share links open and the
 //! finance console.
 mod areas;
-mod budgets;
 mod console;
 mod harness;
+mod programme;
 mod shop;
 mod webhooks;
