@@ -49,6 +49,7 @@ pub const TABLE: &[(&str, &str, &[Role])] = &[
     ("xiaopu.storefront.v1.StorefrontService", "CheckListing", &[Service, Admin]),
     ("xiaopu.storefront.v1.StorefrontService", "GetShopPage", &[Promoter, Service, Admin]),
     ("xiaopu.storefront.v1.StorefrontService", "CreateShareLink", &[Promoter]),
+    ("xiaopu.storefront.v1.StorefrontService", "CreatePromoCode", &[Promoter]),
     ("xiaopu.storefront.v1.StorefrontService", "RevokeShareLink", &[Promoter]),
     ("xiaopu.storefront.v1.StorefrontService", "ListShareLinks", &[Promoter, Admin]),
     ("xiaopu.storefront.v1.StorefrontService", "ResolveShareCode", &[Service, Admin]),

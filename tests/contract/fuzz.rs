@@ -92,8 +92,13 @@ pub fn message(rng: &mut StdRng, descriptor: &MessageDescriptor, depth: u32) -> 
     m
 }
 
+/// Tables a refusal is meant to write: the storefront's count of a visitor's unknown
+/// codes (a miss is what the guess limit counts).
+const COUNTS_REFUSALS: &[&str] = &["code_guess"];
+
 /// The content of every table of a database (a hash of each row, order-free): a
-/// refused request must not insert, update or delete anything.
+/// refused request must not insert, update or delete anything (but count it where
+/// counting refusals is the point).
 async fn fingerprint(db: &TestDatabase) -> String {
     let pool = db.connect().await;
     let tables: Vec<(String,)> = sqlx::query_as(
@@ -104,7 +109,7 @@ async fn fingerprint(db: &TestDatabase) -> String {
     .await
     .expect("tables");
     let mut hashes = String::new();
-    for (table,) in tables {
+    for (table,) in tables.into_iter().filter(|(t,)| !COUNTS_REFUSALS.contains(&t.as_str())) {
         let query =
             format!("SELECT coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '') FROM \"{table}\" t");
         let (hash,): (String,) = sqlx::query_as(&query).fetch_one(&pool).await.expect("hash");

@@ -145,6 +145,22 @@ fn cases(rng: &mut StdRng, world: &World, group: &str, now: DateTime<Utc>, n: u3
             vec![("channel", Box::new(|r| r.channel = sf::Channel::Douyin.into()))],
         ),
         case(
+            SF,
+            "CreatePromoCode",
+            (Role::Promoter, "p1"),
+            sf::CreatePromoCodeRequest {
+                request_id: id.clone(),
+                shop_id: world.shop.clone(),
+                code: format!("REPLAY{n}"),
+                listing_id: String::new(),
+                channel: sf::Channel::Live.into(),
+            },
+            vec![
+                ("code", Box::new(|r| r.code = "OTHERCODE".into())),
+                ("channel", Box::new(|r| r.channel = sf::Channel::Douyin.into())),
+            ],
+        ),
+        case(
             AT,
             "SetBudget",
             (Role::Supplier, "s1"),

@@ -39,6 +39,9 @@ reasons! {
     SHOP_SUSPENDED => "小店已暂停营业", "The shop is suspended";
     RATE_ALREADY_SCHEDULED => "该时间已有一个待生效的佣金率", "A rate is already scheduled at that time";
     RATE_IN_FORCE => "该佣金率已生效，只能取消尚未生效的佣金率", "The rate is already in force; only a scheduled rate can be cancelled";
+    CODE_TAKEN => "这个口令已被使用，请换一个", "This code is taken; choose another";
+    PROMO_CODE_LIMIT => "口令数量已达上限，请先撤回一些", "The shop has as many live codes as it may; revoke some first";
+    TOO_MANY_GUESSES => "尝试次数过多，请稍后再试", "Too many wrong codes; try again later";
     // Settlement.
     FOUR_EYES => "批次须由创建人以外的财务审批", "A finance user other than the batch's creator must approve it";
     BATCH_STATE => "批次当前状态不允许此操作", "The batch's status does not allow this";

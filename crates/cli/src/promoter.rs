@@ -128,7 +128,20 @@ pub enum PromoterCommand {
         #[arg(long)]
         request_id: Option<String>,
     },
-    /// Your shop's share links.
+    /// Create a promo code (口令) of your choosing, e.g. XIAOMEI88.
+    PromoCode {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long, default_value = "")]
+        listing: String,
+        #[arg(long, value_enum)]
+        channel: Channel,
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Your shop's share links and promo codes.
     Links {
         #[arg(long)]
         shop: String,
@@ -276,6 +289,16 @@ pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> 
             };
             p.print(&client.create_share_link(request).await?.into_inner())
         }
+        PromoterCommand::PromoCode { shop, code, listing, channel, request_id: id } => {
+            let request = pb::CreatePromoCodeRequest {
+                request_id: request_id(id),
+                shop_id: shop,
+                code,
+                listing_id: listing,
+                channel: pb::Channel::from(channel).into(),
+            };
+            p.print(&client.create_promo_code(request).await?.into_inner())
+        }
         PromoterCommand::Links { shop } => {
             let request = pb::ListShareLinksRequest { shop_id: shop, page_size: 0, page_token: String::new() };
             p.print(&client.list_share_links(request).await?.into_inner())
@@ -283,9 +306,12 @@ pub async fn run(ctx: &Context, command: PromoterCommand) -> anyhow::Result<()> 
         PromoterCommand::Revoke { code } => {
             p.print(&client.revoke_share_link(pb::RevokeShareLinkRequest { code }).await?.into_inner())
         }
-        PromoterCommand::Resolve { code } => {
-            p.print(&client.resolve_share_code(pb::ResolveShareCodeRequest { code }).await?.into_inner())
-        }
+        PromoterCommand::Resolve { code } => p.print(
+            &client
+                .resolve_share_code(pb::ResolveShareCodeRequest { code, visitor_key: String::new() })
+                .await?
+                .into_inner(),
+        ),
         PromoterCommand::Orders { promoter, page_size, page_token } => {
             let promoter_id = caller_or(ctx, promoter)?;
             let request = attr::ListPromoterLinesRequest { promoter_id, page_size, page_token };

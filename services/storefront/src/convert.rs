@@ -179,5 +179,6 @@ pub fn share_link(l: &ShareLinkRecord) -> pb::ShareLink {
         created_at: Some(to_timestamp(l.created_at)),
         revoked_at: l.revoked_at.map(to_timestamp),
         url: String::new(),
+        promo_code: l.promo_code,
     }
 }

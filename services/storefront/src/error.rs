@@ -30,6 +30,12 @@ pub enum Error {
     ShopSuspended(String),
     #[error("the listing behind share code `{0}` has been removed")]
     ListingRemoved(String),
+    #[error("code: `{0}` is taken; choose another")]
+    CodeTaken(String),
+    #[error("the shop already has {0} live promo codes, the most it may have; revoke one first")]
+    PromoCodeLimit(i64),
+    #[error("too many unknown codes from this visitor lately; try again in a few minutes")]
+    TooManyGuesses,
     #[error("eligibility refused or failed: {0}")]
     Upstream(Status),
     #[error(transparent)]
@@ -60,6 +66,9 @@ impl From<Error> for Status {
             }
             Error::ShopSuspended(_) => status_with_reason(Code::FailedPrecondition, reasons::SHOP_SUSPENDED, message),
             Error::ListingRemoved(_) => status_with_reason(Code::FailedPrecondition, reasons::LISTING_REMOVED, message),
+            Error::CodeTaken(_) => status_with_reason(Code::AlreadyExists, reasons::CODE_TAKEN, message),
+            Error::PromoCodeLimit(_) => status_with_reason(Code::ResourceExhausted, reasons::PROMO_CODE_LIMIT, message),
+            Error::TooManyGuesses => status_with_reason(Code::ResourceExhausted, reasons::TOO_MANY_GUESSES, message),
             Error::Upstream(status) => upstream_status("eligibility", status),
             Error::Unanswered(err) => internal_status(&err),
         }

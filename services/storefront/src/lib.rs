@@ -42,7 +42,8 @@ impl ServiceApp for Storefront {
     }
 }
 
-/// Starts the storefront server and its follower of eligibility's feed.
+/// Starts the storefront server, its follower of eligibility's feed and the pruning of
+/// promo-code misses.
 pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
     let infra = Infra::start::<Storefront>(&settings.common).await?;
     let eligibility = infra.upstream(&settings.service.eligibility, "storefront.eligibility")?;
@@ -55,6 +56,12 @@ pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<Run
         feeds::PromoterStatusHandler { clock: clock.clone() },
     );
     tokio::spawn(consumer.run(infra.shutdown.clone()));
+    tokio::spawn(prune_code_guesses(
+        infra.pool.clone(),
+        clock.clone(),
+        settings.service.guess_limit().window,
+        infra.shutdown.clone(),
+    ));
 
     let limit = settings.common.server.max_message_bytes;
     let api =
@@ -62,4 +69,18 @@ pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<Run
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit);
     infra.server().add_service(api).add_service(infra.feed_service()).bind().await
+}
+
+/// Forgets misses of windows long over, so `code_guess` holds only recent visitors.
+async fn prune_code_guesses(
+    pool: sqlx::PgPool,
+    clock: SharedClock,
+    window: chrono::TimeDelta,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let every = window.to_std().unwrap_or(std::time::Duration::from_secs(600));
+    xiaopu_common::schedule::every("pruning promo-code misses", every, shutdown, || async {
+        store::share_link::prune_guesses(&pool, clock.now() - window).await
+    })
+    .await;
 }

@@ -19,12 +19,13 @@ use xiaopu_common::{
     telemetry::http_server_span,
 };
 
-use crate::{SharedApp, console, promoter, shop, supplier};
+use crate::{SharedApp, code_entry, console, promoter, shop, supplier};
 
 /// Every route of the web front.
 pub fn router(app: SharedApp) -> Router {
     Router::new()
         .route("/s/{code}", get(shop::page))
+        .route("/k", get(code_entry::page).post(code_entry::submit))
         .route("/s/{code}/qr.svg", get(shop::qr_code))
         .nest("/console", console::router())
         .nest("/app", promoter::router())
@@ -105,10 +106,23 @@ pub async fn serve(settings: &ServerSettings, app: SharedApp) -> anyhow::Result<
         .timeout(Duration::from_millis(settings.request_timeout_ms));
     let router = router(app).layer(limits);
     let grace = Duration::from_millis(settings.shutdown_grace_ms);
+    // The peer's address reaches handlers (the guess limit's key when no ingress
+    // forwards one).
+    let router = router.into_make_service_with_connect_info::<Peer>();
     let serving = axum::serve(gate, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let task = tokio::spawn(serve_with_grace(serving.into_future(), shutdown.clone(), grace));
     tracing::info!(%local_addr, "serving");
     Ok(RunningServer::new(local_addr, shutdown, task))
+}
+
+/// The address of the connection's other end, for handlers (`ConnectInfo<Peer>`).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, GatedListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, GatedListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
 }
 
 /// The shared connection gate (first-byte and idle timeouts) as axum's listener.

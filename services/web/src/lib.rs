@@ -8,6 +8,7 @@
 //! - `/console`: the finance console for payout batches, holds and reconciliation.
 //!
 //! Signed-in areas call the services with the user's own token (`session`).
+mod code_entry;
 mod console;
 mod http_server;
 mod i18n;

@@ -2,10 +2,10 @@
 //! resolved by the storefront, the click is recorded for attribution under a
 //! first-party visitor cookie, and the shop (or the one product of a listing link) is
 //! rendered on the server: no script, one request, images lazy-loaded.
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{ConnectInfo, Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -19,6 +19,7 @@ use xiaopu_common::{error::status_details, time::to_timestamp};
 
 use crate::{
     SharedApp,
+    http_server::Peer,
     i18n::Lang,
     pages::{self, money, notice, render, url_encode},
     views::{Item, ProductPage, ShopPage},
@@ -39,16 +40,42 @@ pub struct PageQuery {
     page: String,
 }
 
+/// Who is asking, for the storefront's limit on guessing promo codes: the client's
+/// address as the ingress saw it (the last `X-Forwarded-For` hop, the one a client
+/// cannot forge past the ingress), else the connection's peer.
+pub fn visitor_key(headers: &HeaderMap, peer: SocketAddr) -> String {
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|hop| !hop.is_empty());
+    format!("ip:{}", forwarded.map_or_else(|| peer.ip().to_string(), str::to_owned))
+}
+
+/// Resolves a code for a visitor (counted against guessing).
+pub async fn resolve(
+    app: &SharedApp,
+    code: &str,
+    visitor_key: &str,
+) -> Result<sf::ResolveShareCodeResponse, tonic::Status> {
+    let request = sf::ResolveShareCodeRequest { code: code.to_owned(), visitor_key: visitor_key.to_owned() };
+    Ok(app.storefront.clone().resolve_share_code(request).await?.into_inner())
+}
+
 pub async fn page(
     State(app): State<SharedApp>,
     lang: Lang,
     Path(code): Path<String>,
     Query(query): Query<PageQuery>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
 ) -> Response {
     let known = cookie(&headers, VISITOR_COOKIE).filter(|v| uuid::Uuid::parse_str(v).is_ok());
     let visitor = known.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut response = shop_or_product(&app, lang, &code, &query.page, &visitor).await;
+    let key = visitor_key(&headers, peer);
+    let mut response = shop_or_product(&app, lang, &code, &query.page, (&visitor, &key)).await;
     if known.is_none() {
         let secure = if app.settings.secure_cookies { "; Secure" } else { "" };
         let cookie = format!(
@@ -64,12 +91,17 @@ pub async fn page(
 /// `GET /s/{code}/qr.svg`: the link's QR code (its full URL, as the storefront names
 /// it), for a promoter to post where a link cannot be clicked (a poster, a 朋友圈
 /// image). Drawn here as SVG; opening it records no click.
-pub async fn qr_code(State(app): State<SharedApp>, lang: Lang, Path(code): Path<String>) -> Response {
-    let resolved =
-        match app.storefront.clone().resolve_share_code(sf::ResolveShareCodeRequest { code: code.clone() }).await {
-            Ok(answer) => answer.into_inner(),
-            Err(status) => return refusal(lang, &status),
-        };
+pub async fn qr_code(
+    State(app): State<SharedApp>,
+    lang: Lang,
+    Path(code): Path<String>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    headers: HeaderMap,
+) -> Response {
+    let resolved = match resolve(&app, &code, &visitor_key(&headers, peer)).await {
+        Ok(answer) => answer,
+        Err(status) => return refusal(lang, &status),
+    };
     let url = resolved.share_link.map(|l| l.url).unwrap_or_default();
     let Ok(qr) = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M) else {
         let (heading, detail) = (lang.t("二维码生成失败"), lang.t("链接太长，无法生成二维码。"));
@@ -84,13 +116,21 @@ pub async fn qr_code(State(app): State<SharedApp>, lang: Lang, Path(code): Path<
     response
 }
 
-async fn shop_or_product(app: &SharedApp, lang: Lang, code: &str, page_token: &str, visitor: &str) -> Response {
-    let resolved =
-        match app.storefront.clone().resolve_share_code(sf::ResolveShareCodeRequest { code: code.into() }).await {
-            Ok(answer) => answer.into_inner(),
-            Err(status) => return refusal(lang, &status),
-        };
+/// `visitor` is the visitor's id (their clicks), `key` what guessing is counted by.
+async fn shop_or_product(
+    app: &SharedApp,
+    lang: Lang,
+    typed: &str,
+    page_token: &str,
+    (visitor, key): (&str, &str),
+) -> Response {
+    let resolved = match resolve(app, typed, key).await {
+        Ok(answer) => answer,
+        Err(status) => return refusal(lang, &status),
+    };
     let link = resolved.share_link.unwrap_or_default();
+    // The code as kept (a promo code typed in lower case is upper-case there).
+    let code = link.code.as_str();
     // A click is a visit of the link: turning pages is not another one.
     let click = async {
         if page_token.is_empty() {
@@ -170,6 +210,11 @@ fn item(app: &SharedApp, code: &str, listing: PublicListing) -> Item {
     }
 }
 
+pub fn too_many_guesses(lang: Lang) -> Response {
+    let detail = lang.t("输错的口令太多了，请过几分钟再试。");
+    notice(lang, StatusCode::TOO_MANY_REQUESTS, lang.t("请稍后再试"), detail)
+}
+
 fn withdrawn(lang: Lang) -> Response {
     notice(lang, StatusCode::GONE, lang.t("商品已下架"), lang.t("这件商品已经下架或不在店里了。"))
 }
@@ -179,6 +224,7 @@ fn refusal(lang: Lang, status: &tonic::Status) -> Response {
     let reason = status_details(status).0.unwrap_or_default();
     match (status.code(), reason.as_str()) {
         (tonic::Code::NotFound, _) => pages::not_found(lang),
+        (tonic::Code::ResourceExhausted, _) => too_many_guesses(lang),
         (tonic::Code::FailedPrecondition, SHOP_SUSPENDED) => notice(
             lang,
             StatusCode::FORBIDDEN,
@@ -211,6 +257,16 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_visitor_is_the_address_the_ingress_saw() {
+        let peer: SocketAddr = "10.0.0.9:5555".parse().expect("addr");
+        let mut headers = HeaderMap::new();
+        assert_eq!(visitor_key(&headers, peer), "ip:10.0.0.9");
+        // A client may send its own X-Forwarded-For; the ingress appends the real one.
+        headers.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4, 203.0.113.7"));
+        assert_eq!(visitor_key(&headers, peer), "ip:203.0.113.7");
+    }
 
     #[test]
     fn cookies_are_found_among_others() {

@@ -49,3 +49,12 @@ pub struct Notice {
     pub heading: String,
     pub detail: String,
 }
+
+/// The 输入口令 page: a code to type, and why the last one did not work.
+#[derive(Template)]
+#[template(path = "code.html")]
+pub struct CodePage {
+    pub lang: Lang,
+    pub code: String,
+    pub error: String,
+}

@@ -193,6 +193,9 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
         decision.summary = format!("{via} {code} is not a known share code");
         return decision;
     };
+    // The code as kept (a promo code typed in lower case is upper-case there).
+    let code = link.code.clone();
+    decision.code = Some(code.clone());
     decision.candidate =
         Some(Candidate { shop_id: link.shop_id, promoter_id: link.promoter_id.clone(), code: code.clone() });
     if link.created_at > used_at || link.revoked_at.is_some_and(|revoked| revoked <= used_at) {

@@ -161,10 +161,16 @@ pub async fn facts(
                WHERE (i.order_code IS NULL OR $6) AND k.visitor_id = i.buyer_id AND k.clicked_at <= i.paid_at
                ORDER BY k.clicked_at DESC, k.event_id DESC LIMIT 1
            ) c ON true
-           LEFT JOIN rm_share_link l ON l.code = CASE
-               WHEN $6 AND c.clicked_at >= i.paid_at - make_interval(secs => $7) THEN c.share_code
-               ELSE COALESCE(i.order_code, c.share_code)
-           END
+           LEFT JOIN LATERAL (
+               -- The code in use as sent, else its upper-case form (a promo code is
+               -- kept upper-case; buyers type it in any case).
+               SELECT s.* FROM rm_share_link s, (SELECT CASE
+                   WHEN $6 AND c.clicked_at >= i.paid_at - make_interval(secs => $7) THEN c.share_code
+                   ELSE COALESCE(i.order_code, c.share_code)
+               END AS code) AS used
+               WHERE s.code IN (used.code, upper(used.code))
+               ORDER BY s.code = used.code DESC LIMIT 1
+           ) l ON true
            LEFT JOIN LATERAL (
                SELECT rr.rate_id, rr.rate_bps FROM rm_rate rr
                WHERE rr.product_id = i.product_id AND rr.effective_from <= i.paid_at

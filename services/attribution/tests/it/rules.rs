@@ -161,29 +161,41 @@ async fn a_late_click_reattributes_the_line_it_led_to() {
     assert_eq!(l.commission.expect("c").minor_units, 1094);
 }
 
-/// An order carrying p2's code from a buyer whose last click was on p1's link: the
-/// code wins by default, the click under `code_precedence = last_click`, and each
-/// line says why.
+/// An order carrying p2's promo code (口令, typed in lower case) from a buyer whose
+/// last click was on p1's link: the code wins by default, the click under
+/// `code_precedence = last_click`, and each line says why.
 #[tokio::test]
 async fn the_orders_code_beats_the_last_click_unless_configured_otherwise() {
     for (precedence, winner, reason) in [("order_code", "p2", R::OrderCode), ("last_click", "p1", R::LastClick)] {
         let app = crate::support::spawn_with(|s| s.service.code_precedence = precedence.into()).await;
         let w = app.world().await;
-        let (shop2, code2) = app.shop("p2").await;
+        let (shop2, _) = app.shop("p2").await;
         app.list("p2", &shop2, &w.product).await;
+        let promo = xiaopu_api::storefront::CreatePromoCodeRequest {
+            request_id: "promo".into(),
+            shop_id: shop2.clone(),
+            code: "XiaoMei88".into(),
+            listing_id: String::new(),
+            channel: xiaopu_api::storefront::Channel::Live.into(),
+        };
+        app.storefront().create_promo_code(authed(promo, Role::Promoter, "p2")).await.expect("promo code");
+        let code2 = "xiaomei88";
         app.caught_up().await;
         app.clock.advance(days(5));
         let p = w.product.as_str();
         let results = app
             .ingest(vec![
                 click("c1", &w.code, "b1", w.since + days(1)),
-                paid("o1", "b1", w.since + days(2), &code2, vec![line("l1", p, "s1", 19900)]),
+                paid("o1", "b1", w.since + days(2), code2, vec![line("l1", p, "s1", 19900)]),
             ])
             .await;
         assert!(results.iter().all(|r| r.outcome() == EventOutcome::Applied), "{results:?}");
         let (line, explanation) = app.line("l1").await;
         assert_eq!(line.promoter_id, winner, "{precedence}: {explanation:?}");
         assert_eq!(line.reason(), reason, "{precedence}");
+        if precedence == "order_code" {
+            assert_eq!(explanation.share_code, "XIAOMEI88", "the code as kept");
+        }
         if precedence == "last_click" {
             assert!(
                 explanation.summary.contains(&format!("before the order's code {code2}")),

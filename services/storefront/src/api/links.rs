@@ -28,7 +28,7 @@ const CODE_ATTEMPTS: usize = 5;
 const SCOPE_CREATE_LINK: &str = "storefront.CreateShareLink";
 
 /// A link as clients get it: with the full URL buyers open (and its QR code shows).
-fn link_message(api: &StorefrontApi, record: &ShareLinkRecord) -> pb::ShareLink {
+pub(super) fn link_message(api: &StorefrontApi, record: &ShareLinkRecord) -> pb::ShareLink {
     pb::ShareLink { url: api.settings.share_url(&record.code), ..convert::share_link(record) }
 }
 
@@ -43,6 +43,20 @@ async fn stored_link(
         .await?
         .ok_or_else(|| Error::from(sqlx::Error::Protocol("a claimed request id has no share link".into())))?;
     Ok(Response::new(pb::CreateShareLinkResponse { share_link: Some(link_message(api, &stored)) }))
+}
+
+/// The product of `listing_id`, which must be an active listing of `shop_id`; None
+/// for a whole-shop link.
+pub(super) async fn listing_product(
+    conn: &mut sqlx::PgConnection,
+    shop_id: Uuid,
+    listing_id: Option<Uuid>,
+) -> Result<Option<Uuid>, Error> {
+    let Some(id) = listing_id else { return Ok(None) };
+    match store::listing::get(&mut *conn, id).await? {
+        Some(l) if l.shop_id == shop_id && l.removed_at.is_none() => Ok(Some(l.product_id)),
+        _ => Err(Error::not_found("active listing of this shop", id)),
+    }
 }
 
 #[tracing::instrument(skip_all, fields(shop_id = %request.get_ref().shop_id))]
@@ -70,16 +84,7 @@ pub async fn create_share_link(
         Claim::Replay(first) => return Ok(Response::new(first)),
         Claim::New(key) => key,
     };
-    let product_id = match listing_id {
-        Some(id) => {
-            let listing = store::listing::get(&mut *tx, id).await?;
-            match listing {
-                Some(l) if l.shop_id == shop_id && l.removed_at.is_none() => Some(l.product_id),
-                _ => return Err(Error::not_found("active listing of this shop", id)),
-            }
-        }
-        None => None,
-    };
+    let product_id = listing_product(&mut tx, shop_id, listing_id).await?;
     for _ in 0..CODE_ATTEMPTS {
         let link = ShareLinkRecord {
             code: share_code::generate(),
@@ -91,6 +96,7 @@ pub async fn create_share_link(
             created_at: api.clock.now(),
             revoked_at: None,
             request_id: request_id.to_owned(),
+            promo_code: false,
         };
         // A savepoint per code drawn: a taken code undoes only its own attempt.
         let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
@@ -124,13 +130,18 @@ pub async fn revoke_share_link(
 ) -> Result<Response<pb::RevokeShareLinkResponse>, Error> {
     let caller = request.caller()?.clone();
     caller.require_role(&[Role::Promoter])?;
-    let code = request.into_inner().code;
-    let not_found = || Error::not_found("share code", &code);
-    if !share_code::is_well_formed(&code) {
-        return Err(not_found());
+    let typed = request.into_inner().code;
+    let not_found = || Error::not_found("share code", &typed);
+    let mut found = None;
+    for form in share_code::lookup_forms(&typed) {
+        found = store::share_link::get(&api.pool, &form).await?;
+        if found.is_some() {
+            break;
+        }
     }
-    let link = store::share_link::get(&api.pool, &code).await?.ok_or_else(not_found)?;
+    let link = found.ok_or_else(not_found)?;
     caller.require_owner(Role::Promoter, &link.promoter_id, &[])?;
+    let code = link.code.clone();
     let mut tx = api.pool.begin().await?;
     let Some(revoked) = store::share_link::revoke(&mut *tx, &code, api.clock.now()).await? else {
         // Already revoked: nothing changes.
@@ -165,16 +176,32 @@ pub async fn resolve_share_code(
     request: Request<pb::ResolveShareCodeRequest>,
 ) -> Result<Response<pb::ResolveShareCodeResponse>, Error> {
     request.caller()?.require_role(&[Role::Service, Role::Admin])?;
-    let code = &request.get_ref().code;
-    let not_found = || Error::not_found("share code", code);
+    let r = request.get_ref();
+    let typed = &r.code;
+    let not_found = || Error::not_found("share code", typed);
+    // Promo codes can be guessed: a visitor who missed too often is refused every
+    // code until the window ends, a live one included (else a hit would tell).
+    let visitor = r.visitor_key.trim();
+    let limit = api.settings.guess_limit();
+    let now = api.clock.now();
+    if !visitor.is_empty() && limit.refuses(store::share_link::guesses(&api.pool, visitor).await?, now) {
+        return Err(Error::TooManyGuesses);
+    }
     // A malformed code is simply unknown: no lookup, and nothing to learn from it.
-    if !share_code::is_well_formed(code) {
-        return Err(not_found());
+    let mut found = None;
+    for form in share_code::lookup_forms(typed) {
+        found = store::share_link::resolve(&api.pool, &form).await?;
+        if found.is_some() {
+            break;
+        }
     }
-    let found = store::share_link::resolve(&api.pool, code).await?.ok_or_else(not_found)?;
-    if found.link.revoked_at.is_some() {
+    let Some(found) = found.filter(|f| f.link.revoked_at.is_none()) else {
+        if !visitor.is_empty() {
+            store::share_link::record_miss(&api.pool, visitor, now, now - limit.window).await?;
+        }
         return Err(not_found());
-    }
+    };
+    let code = &found.link.code;
     if found.shop_status == ShopStatus::Suspended {
         return Err(Error::ShopSuspended(found.link.shop_id.to_string()));
     }

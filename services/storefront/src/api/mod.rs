@@ -6,6 +6,7 @@ mod links;
 mod listings;
 mod page_cache;
 mod product_views;
+mod promo_codes;
 mod rates;
 mod shops;
 
@@ -91,6 +92,7 @@ xiaopu_common::route! {
         list_shop_listings => listings::list_shop_listings: pb::ListShopListingsRequest => pb::ListShopListingsResponse;
         check_listing => listings::check_listing: pb::CheckListingRequest => pb::CheckListingResponse;
         create_share_link => links::create_share_link: pb::CreateShareLinkRequest => pb::CreateShareLinkResponse;
+        create_promo_code => promo_codes::create_promo_code: pb::CreatePromoCodeRequest => pb::CreatePromoCodeResponse;
         revoke_share_link => links::revoke_share_link: pb::RevokeShareLinkRequest => pb::RevokeShareLinkResponse;
         list_share_links => links::list_share_links: pb::ListShareLinksRequest => pb::ListShareLinksResponse;
         resolve_share_code => links::resolve_share_code: pb::ResolveShareCodeRequest => pb::ResolveShareCodeResponse;

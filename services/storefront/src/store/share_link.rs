@@ -16,6 +16,8 @@ pub struct ShareLinkRecord {
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub request_id: String,
+    /// Chosen by the promoter (口令), not drawn.
+    pub promo_code: bool,
 }
 
 struct ShareLinkRow {
@@ -28,6 +30,7 @@ struct ShareLinkRow {
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
     request_id: String,
+    promo_code: bool,
 }
 
 impl TryFrom<ShareLinkRow> for ShareLinkRecord {
@@ -43,6 +46,7 @@ impl TryFrom<ShareLinkRow> for ShareLinkRecord {
             created_at: r.created_at,
             revoked_at: r.revoked_at,
             request_id: r.request_id,
+            promo_code: r.promo_code,
         })
     }
 }
@@ -51,8 +55,9 @@ impl TryFrom<ShareLinkRow> for ShareLinkRecord {
 /// already exists is a unique violation of `share_link_pkey` (draw another).
 pub async fn insert(db: impl PgExecutor<'_>, l: &ShareLinkRecord) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
-        "INSERT INTO share_link (code, shop_id, promoter_id, listing_id, product_id, channel, created_at, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO share_link (code, shop_id, promoter_id, listing_id, product_id, channel, created_at, request_id,
+                                 promo_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT ON CONSTRAINT share_link_request_unique DO NOTHING",
         l.code,
         l.shop_id,
@@ -61,7 +66,8 @@ pub async fn insert(db: impl PgExecutor<'_>, l: &ShareLinkRecord) -> Result<bool
         l.product_id,
         l.channel.as_str(),
         l.created_at,
-        l.request_id
+        l.request_id,
+        l.promo_code
     )
     .execute(db)
     .await?;
@@ -107,7 +113,7 @@ pub struct Resolution {
 pub async fn resolve(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Resolution>, sqlx::Error> {
     let row = sqlx::query!(
         r#"SELECT s.code, s.shop_id, s.promoter_id, s.listing_id, s.product_id, s.channel, s.created_at,
-                  s.revoked_at, s.request_id, sh.name AS shop_name, sh.status AS shop_status,
+                  s.revoked_at, s.request_id, s.promo_code, sh.name AS shop_name, sh.status AS shop_status,
                   p.status AS "product_status?", (l.removed_at IS NULL) AS "listing_active?"
            FROM share_link s
            JOIN shop sh ON sh.shop_id = s.shop_id
@@ -129,6 +135,7 @@ pub async fn resolve(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Resol
         created_at: r.created_at,
         revoked_at: r.revoked_at,
         request_id: r.request_id,
+        promo_code: r.promo_code,
     };
     Ok(Some(Resolution {
         link: link.try_into()?,
@@ -181,4 +188,51 @@ pub async fn list(
     .into_iter()
     .map(TryInto::try_into)
     .collect()
+}
+
+/// How many live promo codes a shop has.
+pub async fn live_promo_codes(db: impl PgExecutor<'_>, shop_id: Uuid) -> Result<i64, sqlx::Error> {
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM share_link WHERE shop_id = $1 AND promo_code AND revoked_at IS NULL"#,
+        shop_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(n)
+}
+
+/// A visitor's misses in the window as stored: (window start, misses).
+pub async fn guesses(db: impl PgExecutor<'_>, visitor_key: &str) -> Result<Option<(DateTime<Utc>, i32)>, sqlx::Error> {
+    let row = sqlx::query!("SELECT window_start, misses FROM code_guess WHERE visitor_key = $1", visitor_key)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| (r.window_start, r.misses)))
+}
+
+/// Records a visitor's miss: one more in the window begun at `window_start`, or the
+/// first of a new one.
+pub async fn record_miss(
+    db: impl PgExecutor<'_>,
+    visitor_key: &str,
+    now: DateTime<Utc>,
+    window_start_after: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO code_guess (visitor_key, window_start, misses) VALUES ($1, $2, 1)
+         ON CONFLICT (visitor_key) DO UPDATE SET
+             misses = CASE WHEN code_guess.window_start > $3 THEN code_guess.misses + 1 ELSE 1 END,
+             window_start = CASE WHEN code_guess.window_start > $3 THEN code_guess.window_start ELSE $2 END",
+        visitor_key,
+        now,
+        window_start_after
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Deletes misses of windows that ended before `before`.
+pub async fn prune_guesses(db: impl PgExecutor<'_>, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!("DELETE FROM code_guess WHERE window_start < $1", before).execute(db).await?;
+    Ok(done.rows_affected())
 }

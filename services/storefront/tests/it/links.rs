@@ -37,7 +37,7 @@ async fn share_links_resolve_to_shop_promoter_product_and_channel() {
         .expect("retry");
     assert_eq!(retry.into_inner().share_link.expect("link").code, whole.code, "a retry returns the same link");
 
-    let resolve = |code: &str| pb::ResolveShareCodeRequest { code: code.into() };
+    let resolve = |code: &str| pb::ResolveShareCodeRequest { code: code.into(), visitor_key: String::new() };
     let resolved = app
         .client()
         .resolve_share_code(authed(resolve(&one.code), Role::Service, "redirector"))

@@ -3,6 +3,7 @@
 mod catalog;
 mod links;
 mod listings;
+mod promo_codes;
 mod rates;
 mod shops;
 mod support;

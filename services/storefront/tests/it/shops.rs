@@ -108,7 +108,7 @@ async fn suspension_from_the_eligibility_feed_suspends_the_shop_and_reinstatemen
     let page = app.page(&shop.shop_id).await;
     assert!(page.listings.is_empty());
     assert!(!page.notice.is_empty(), "the page says why it is empty");
-    let resolve = pb::ResolveShareCodeRequest { code: code.clone() };
+    let resolve = pb::ResolveShareCodeRequest { code: code.clone(), visitor_key: String::new() };
     let err = app
         .client()
         .resolve_share_code(authed(resolve.clone(), Role::Service, "attribution"))

@@ -2,7 +2,7 @@
 //! what each link and channel brought in a period.
 use axum::{
     Form,
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -18,7 +18,7 @@ use super::{
 use crate::{
     DefaultMonth, SharedApp, TypedPeriod,
     pages::{PageQuery, PeriodQuery, back, failed, money, render},
-    session::Posted,
+    session::{NoFields, Posted},
 };
 
 pub async fn links(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
@@ -33,6 +33,7 @@ pub async fn links(State(app): State<SharedApp>, session: Session, Query(query):
         listings: Vec::new(),
         links: Vec::new(),
         has_shop: shop.is_some(),
+        request_id: uuid::Uuid::new_v4().to_string(),
     };
     let Some(shop) = shop else { return render(StatusCode::OK, &page) };
     let request =
@@ -67,6 +68,7 @@ pub async fn links(State(app): State<SharedApp>, session: Session, Query(query):
                     .map_or(session.lang.t("单件商品").to_owned(), |(_, t)| t.clone())
             },
             revoked: l.revoked_at.is_some(),
+            promo_code: l.promo_code,
         })
         .collect();
     page.listings = titles;
@@ -104,6 +106,55 @@ pub async fn create(State(app): State<SharedApp>, session: Session, Form(posted)
         "/app/links",
         outcome.map(|_| session.lang.t("链接已生成：复制链接或保存二维码分享出去").to_owned()),
     )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PromoCodeForm {
+    code: String,
+    /// The Channel's number.
+    channel: String,
+    #[serde(default)]
+    listing_id: String,
+    request_id: String,
+}
+
+pub async fn create_promo_code(
+    State(app): State<SharedApp>,
+    session: Session,
+    Form(posted): Form<Posted<PromoCodeForm>>,
+) -> Response {
+    let form = match session.accept(posted) {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
+    };
+    let shop = match shop_for_action(&app, &session, "/app/links").await {
+        Ok(shop) => shop,
+        Err(answer) => return answer,
+    };
+    let request = sf::CreatePromoCodeRequest {
+        request_id: form.request_id,
+        shop_id: shop.shop_id,
+        code: form.code,
+        listing_id: form.listing_id,
+        channel: form.channel.trim().parse().unwrap_or(-1),
+    };
+    let outcome = app.storefront_as_user.clone().create_promo_code(session.request(request)).await;
+    let lang = session.lang;
+    back(lang, "/app/links", outcome.map(|_| lang.t("口令已创建：买家在下单时或“输入口令”页输入即可").to_owned()))
+}
+
+pub async fn revoke(
+    State(app): State<SharedApp>,
+    session: Session,
+    Path(code): Path<String>,
+    Form(posted): Form<Posted<NoFields>>,
+) -> Response {
+    if let Err(refused) = session.accept(posted) {
+        return refused.into_response();
+    }
+    let outcome =
+        app.storefront_as_user.clone().revoke_share_link(session.request(sf::RevokeShareLinkRequest { code })).await;
+    back(session.lang, "/app/links", outcome.map(|_| session.lang.t("已撤回：之后的订单不再通过它计佣").to_owned()))
 }
 
 /// Sums of a figure's commission, one currency after another.

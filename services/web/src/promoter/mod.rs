@@ -42,6 +42,8 @@ pub fn router() -> Router<SharedApp> {
         .route("/listings/{listing_id}/up", post(listings::move_up))
         .route("/listings/{listing_id}/remove", post(listings::remove))
         .route("/links", get(links::links).post(links::create))
+        .route("/links/codes", post(links::create_promo_code))
+        .route("/links/{code}/revoke", post(links::revoke))
         .route("/stats", get(links::stats))
         .route("/groups", get(groups::groups))
         .route("/orders", get(orders::orders))

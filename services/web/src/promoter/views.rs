@@ -108,6 +108,8 @@ pub struct LinkRow {
     pub channel: String,
     pub target: String,
     pub revoked: bool,
+    /// A promo code (口令) the promoter chose.
+    pub promo_code: bool,
 }
 
 #[derive(Template)]
@@ -121,6 +123,8 @@ pub struct LinksPage {
     pub listings: Vec<(String, String)>,
     pub links: Vec<LinkRow>,
     pub has_shop: bool,
+    /// The promo code form's request id: a resubmitted form creates once.
+    pub request_id: String,
 }
 
 pub struct FigureRow {

@@ -127,3 +127,40 @@ async fn a_supplier_runs_a_group_and_its_promoter_sees_the_rate() {
     assert!(web.get(removed.location(), &supplier).await.body.contains("推广者已移出"));
     assert!(web.get("/app/groups", &promoter).await.body.contains("还没有加入任何等级"));
 }
+
+#[tokio::test]
+async fn a_promoter_creates_a_promo_code_and_a_buyer_types_it_until_guessing_is_stopped() {
+    let web = Web::start(Options::default()).await;
+    let _w = web.stack.world().await;
+    let promoter = web.post("/app/sign-in", &[("token", &token(Role::Promoter, "p1"))], &[]).await.cookies();
+    let links = web.get("/app/links", &promoter).await;
+    assert!(links.body.contains("创建口令"), "{}", links.body);
+    let form = [
+        ("csrf", links.csrf()),
+        ("request_id", request_id(&links.body)),
+        ("code", "xiaomei88".into()),
+        ("channel", "6".into()),
+        ("listing_id", String::new()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let created = web.post("/app/links/codes", &form, &promoter).await;
+    let links = web.get(created.location(), &promoter).await;
+    assert!(links.body.contains("口令已创建") && links.body.contains("XIAOMEI88"), "{}", links.body);
+
+    let entry = web.get("/k", &[]).await;
+    assert_eq!(entry.status, StatusCode::OK);
+    assert!(entry.body.contains("输入口令"));
+    let typed = web.post("/k", &[("code", "XiaoMei88")], &[]).await;
+    assert_eq!((typed.status, typed.location()), (StatusCode::SEE_OTHER, "/s/XIAOMEI88"));
+    let shop = web.get("/s/XIAOMEI88", &[]).await;
+    assert_eq!(shop.status, StatusCode::OK, "{}", shop.body);
+    let wrong = web.post("/k", &[("code", "NOSUCH01")], &[]).await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    assert!(wrong.body.contains("没有这个口令"), "{}", wrong.body);
+    for i in 0..9 {
+        web.post("/k", &[("code", &format!("GUESS{i:03}"))], &[]).await;
+    }
+    let stopped = web.post("/k", &[("code", "XIAOMEI88")], &[]).await;
+    assert_eq!(stopped.status, StatusCode::TOO_MANY_REQUESTS, "{}", stopped.body);
+    assert!(stopped.body.contains("输错的口令太多了"));
+}
