@@ -25,6 +25,7 @@ for promoter in "$dora" "$eve"; do
 done
 buy_through "${codes[0]}" "buyer-d-$run" "order-d-$run" "line-d-$run:$bracelet:$supplier:59900"
 buy_through "${codes[1]}" "buyer-e-$run" "order-e-$run" "line-e-$run:$bracelet:$supplier:59900"
+release_held "checked: regular buyers"
 "$xiaopu" --as service:order-system orders confirm --order "order-d-$run" >/dev/null
 "$xiaopu" --as service:order-system orders confirm --order "order-e-$run" >/dev/null
 settleable_for "$dora"

@@ -117,7 +117,13 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace(transp
         .expect("explain")
         .into_inner();
     assert_eq!(explained.explanation.expect("why").reason(), at::AttributionReason::LastClick);
-    assert_eq!(minor(&explained.line.expect("line").commission), 1094);
+    let first = explained.line.expect("line");
+    assert_eq!(minor(&first.commission), 1094);
+    // Clicked and paid in the same second: the fast-click risk rule holds the lines
+    // until finance looks; fiona releases both, with a note.
+    assert_eq!((first.risk_state(), first.risk_rule.as_str()), (at::RiskState::Held, "fast_click"));
+    let mut review = AttributionServiceClient::new(system.client("attribution", Role::Finance, "fiona"));
+    assert_eq!(release_held(&mut review).await, 2);
 
     // The hold (zero here) passes; finance closes, a second user approves, exports, pays.
     system.caught_up("attribution", "settlement").await;
@@ -132,12 +138,11 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace(transp
             .expect("earnings")
             .into_inner()
     };
+    // 1094 (fee 109) and 3880 (fee 388): shares 985 + 3492.
     eventually("alice's lines are settleable", Duration::from_secs(10), || async {
-        (minor(&earnings().await.settleable) > 0).then_some(())
+        (minor(&earnings().await.settleable) == 985 + 3492).then_some(())
     })
     .await;
-    // 1094 (fee 109) and 3880 (fee 388): shares 985 + 3492.
-    assert_eq!(minor(&earnings().await.settleable), 985 + 3492);
     // A period must have ended to close: it ends now, after the lines became settleable.
     let (from, to) = (now - TimeDelta::days(1), Utc::now());
     let close = |from, to, id: &str| st::ClosePeriodRequest {
@@ -202,6 +207,8 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace(transp
         ],
     )
     .await;
+    // The same buyer's first click is seconds old still: held again, released again.
+    assert_eq!(release_held(&mut review).await, 1);
     system.caught_up("attribution", "settlement").await;
     eventually("alice's lines are settleable", Duration::from_secs(10), || async {
         (minor(&earnings().await.settleable) > 0).then_some(())
@@ -246,4 +253,15 @@ async fn suppliers_promoters_buyers_and_finance_end_to_end_with_one_trace(transp
         let process = system.process(name);
         assert!(process.terminate(Duration::from_secs(20)).await, "{name} did not exit cleanly on SIGTERM");
     }
+}
+
+/// Finance releases every line a risk rule holds, with a note; how many.
+async fn release_held(review: &mut AttributionServiceClient<xiaopu_common::grpc_client::Upstream>) -> usize {
+    let held = review.list_risk_holds(at::ListRiskHoldsRequest::default()).await.expect("holds").into_inner();
+    for hold in &held.holds {
+        let line_id = hold.line.as_ref().expect("line").line_id.clone();
+        let note = "the buyer is a known customer".to_owned();
+        review.release_risk_hold(at::ReleaseRiskHoldRequest { line_id, note }).await.expect("released");
+    }
+    held.holds.len()
 }

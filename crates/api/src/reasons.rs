@@ -55,6 +55,9 @@ reasons! {
     WRONG_BATCH => "付款明细不属于这个批次", "The payout line is not in this batch";
     INVALID_ROW => "这一行的内容不完整或有误", "This row is incomplete or wrong";
     PAYEE_MISSING => "未设置收款信息，付款暂缓", "No payout profile: the payout is held";
+    // Attribution.
+    LINE_NOT_HELD => "这笔订单没有在风控审核中", "The line is not held by a risk rule";
+    FLAG_NOT_RAISED => "这个推广者没有这条风控标记", "The promoter has no such risk flag";
 }
 
 /// How the values of the API's enums that people see read (keyed by the value's
@@ -93,6 +96,14 @@ pub const VALUES: &[(&str, &str, &str)] = &[
     ),
     ("GROUP_RULE_KIND_UPLIFT", "在商品佣金率上加", "Added to the product's rate"),
     ("GROUP_RULE_KIND_ABSOLUTE", "替代商品佣金率", "Instead of the product's rate"),
+    (
+        "ATTRIBUTION_REASON_RISK_VOIDED",
+        "风控审核后作废，这一单不计佣金",
+        "Voided after a risk review: the line earns nothing",
+    ),
+    ("RISK_STATE_HELD", "风控审核中", "Held for a risk review"),
+    ("RISK_STATE_RELEASED", "审核通过", "Released"),
+    ("RISK_STATE_VOIDED", "已作废", "Voided"),
     ("BUDGET_STATUS_OPEN", "正常", "Open"),
     ("BUDGET_STATUS_WARNING", "已用 80% 以上", "80 % or more spent"),
     ("BUDGET_STATUS_EXHAUSTED", "已用完", "Spent"),

@@ -7,6 +7,7 @@ mod health;
 mod orders;
 mod output;
 mod promoter;
+mod risk;
 mod supplier;
 
 use std::{process::ExitCode, time::Duration};
@@ -60,6 +61,9 @@ enum Command {
     /// Finance: periods, payout batches, holds, adjustments, reports, reconciliation.
     #[command(subcommand)]
     Finance(finance::FinanceCommand),
+    /// Finance: lines risk rules held (release or void) and flagged promoters.
+    #[command(subcommand)]
+    Risk(risk::RiskCommand),
 }
 
 pub struct Context {
@@ -101,6 +105,7 @@ async fn main() -> ExitCode {
         Command::Promoter(command) => promoter::run(&ctx, command).await,
         Command::Orders(command) => orders::run(&ctx, command).await,
         Command::Finance(command) => finance::run(&ctx, command).await,
+        Command::Risk(command) => risk::run(&ctx, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

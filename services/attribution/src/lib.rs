@@ -45,7 +45,11 @@ impl ServiceApp for Attribution {
 /// monthly group memberships.
 pub async fn start(settings: Settings, clock: SharedClock) -> anyhow::Result<RunningServer> {
     let infra = Infra::start::<Attribution>(&settings.common).await?;
-    let engine = app::Engine { rules: settings.service.rules(), zone: settings.service.zone() };
+    let engine = app::Engine {
+        rules: settings.service.rules(),
+        zone: settings.service.zone(),
+        risk: settings.service.risk_rules(),
+    };
     let source = infra.feed_transport(&settings.service.storefront, "attribution.storefront")?;
     let consumer = FeedConsumer::new(
         "storefront",

@@ -33,6 +33,17 @@ pub struct AttributionSettings {
     /// How often groups that promote by last month's commission are checked for a new
     /// month to work out.
     pub group_interval_ms: u64,
+    /// Risk rules (0 turns one off; see docs/programme.md): hold the line of a buyer's
+    /// `risk_burst_orders`-th order to one promoter within the window ...
+    pub risk_burst_orders: i64,
+    pub risk_burst_window_minutes: i64,
+    /// ... a line whose buyer first clicked less than this many seconds before paying ...
+    pub risk_fast_click_secs: i64,
+    /// ... and flag a promoter whose last `risk_refund_sample` lines (at least
+    /// `risk_refund_min_lines`) had more than this share refunded.
+    pub risk_refund_rate_bps: i64,
+    pub risk_refund_sample: i64,
+    pub risk_refund_min_lines: i64,
 }
 
 impl Default for AttributionSettings {
@@ -45,6 +56,12 @@ impl Default for AttributionSettings {
             code_precedence: domain::Precedence::OrderCode.as_str().into(),
             time_zone: "Asia/Shanghai".into(),
             group_interval_ms: 60_000,
+            risk_burst_orders: 5,
+            risk_burst_window_minutes: 60,
+            risk_fast_click_secs: 10,
+            risk_refund_rate_bps: 5000,
+            risk_refund_sample: 50,
+            risk_refund_min_lines: 10,
         }
     }
 }
@@ -56,6 +73,17 @@ impl AttributionSettings {
             allow_self_purchase: self.allow_self_purchase,
             // Checked by `validate`.
             precedence: domain::Precedence::parse(&self.code_precedence).unwrap_or(domain::Precedence::OrderCode),
+        }
+    }
+
+    pub fn risk_rules(&self) -> domain::risk::Rules {
+        domain::risk::Rules {
+            burst_orders: self.risk_burst_orders,
+            burst_window: TimeDelta::minutes(self.risk_burst_window_minutes),
+            fast_click: TimeDelta::seconds(self.risk_fast_click_secs),
+            refund_rate_bps: self.risk_refund_rate_bps,
+            refund_sample: self.risk_refund_sample,
+            refund_min_lines: self.risk_refund_min_lines,
         }
     }
 
@@ -85,6 +113,19 @@ impl Validate for AttributionSettings {
         ConfigError::zone("attribution.time_zone", &self.time_zone)?;
         if !(100..=3_600_000).contains(&self.group_interval_ms) {
             return Err(ConfigError::invalid("attribution.group_interval_ms", "must be between 100 and 3600000"));
+        }
+        let ranges: [(&str, i64, i64, i64); 6] = [
+            ("attribution.risk_burst_orders", self.risk_burst_orders, 0, 1000),
+            ("attribution.risk_burst_window_minutes", self.risk_burst_window_minutes, 1, 10_080),
+            ("attribution.risk_fast_click_secs", self.risk_fast_click_secs, 0, 3600),
+            ("attribution.risk_refund_rate_bps", self.risk_refund_rate_bps, 0, 10_000),
+            ("attribution.risk_refund_sample", self.risk_refund_sample, 1, 1000),
+            ("attribution.risk_refund_min_lines", self.risk_refund_min_lines, 1, 1000),
+        ];
+        for (key, value, low, high) in ranges {
+            if !(low..=high).contains(&value) {
+                return Err(ConfigError::invalid(key, format!("must be between {low} and {high}")));
+            }
         }
         let currencies = self.currency_list();
         if currencies.is_empty()

@@ -2,6 +2,7 @@
 //! views for promoters, support and finance. Handlers live in the modules below.
 mod budgets;
 mod groups;
+mod risk;
 mod views;
 
 use sqlx::PgPool;
@@ -113,5 +114,10 @@ xiaopu_common::route! {
             pb::ListGroupMembersRequest => pb::ListGroupMembersResponse;
         list_promoter_groups => groups::list_promoter_groups:
             pb::ListPromoterGroupsRequest => pb::ListPromoterGroupsResponse;
+        list_risk_holds => risk::list_risk_holds: pb::ListRiskHoldsRequest => pb::ListRiskHoldsResponse;
+        release_risk_hold => risk::release_risk_hold: pb::ReleaseRiskHoldRequest => pb::ReleaseRiskHoldResponse;
+        void_risk_hold => risk::void_risk_hold: pb::VoidRiskHoldRequest => pb::VoidRiskHoldResponse;
+        list_risk_flags => risk::list_risk_flags: pb::ListRiskFlagsRequest => pb::ListRiskFlagsResponse;
+        clear_risk_flag => risk::clear_risk_flag: pb::ClearRiskFlagRequest => pb::ClearRiskFlagResponse;
     }
 }

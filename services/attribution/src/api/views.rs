@@ -58,6 +58,7 @@ fn reason(reason: Reason) -> pb::AttributionReason {
         Reason::SelfPurchase => pb::AttributionReason::SelfPurchase,
         Reason::NoRate => pb::AttributionReason::NoRate,
         Reason::BudgetExhausted => pb::AttributionReason::BudgetExhausted,
+        Reason::RiskVoided => pb::AttributionReason::RiskVoided,
     }
 }
 
@@ -89,6 +90,8 @@ pub fn line(l: &LineRow, viewer: &Caller) -> Result<pb::OrderLine, sqlx::Error> 
         shop_id: if named { l.shop_id.map(|s| s.to_string()).unwrap_or_default() } else { String::new() },
         rate_bps: l.rate_bps.map_or(0, Bps::get),
         commission: money(l.commission_minor, &l.currency),
+        risk_state: super::risk::state_message(l.risk_state).into(),
+        risk_rule: l.risk_rule.map(|r| r.as_str().to_owned()).unwrap_or_default(),
     })
 }
 

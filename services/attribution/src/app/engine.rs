@@ -20,6 +20,7 @@ use crate::{
     domain::{
         self, Facts, Rules,
         line::{self, Earning, State},
+        risk,
     },
     store::lines::LineRow,
 };
@@ -32,6 +33,7 @@ pub struct Engine {
     pub rules: Rules,
     /// Where a budget's month begins.
     pub zone: Zone,
+    pub risk: risk::Rules,
 }
 
 impl Engine {
@@ -39,6 +41,15 @@ impl Engine {
     pub fn decide(&self, line: &mut LineRow, facts: &Facts, now: DateTime<Utc>) {
         let d = domain::decide(facts, &self.rules);
         let candidate = d.candidate.as_ref();
+        // A risk hold is on the line for its promoter: another promoter starts afresh,
+        // and a voided line stays voided for the same one.
+        let same_promoter = line.promoter_id.as_deref() == candidate.map(|c| c.promoter_id.as_str());
+        if !same_promoter {
+            line.risk_rule = None;
+            line.risk_state = None;
+        } else if line.risk_state == Some(risk::State::Voided) && d.attributed() {
+            return;
+        }
         let changed = line.reason != d.reason
             || line.promoter_id.as_deref() != candidate.map(|c| c.promoter_id.as_str())
             || line.rate_id != d.rate.map(|r| r.rate_id)
@@ -83,6 +94,7 @@ pub fn earning(line: &LineRow) -> Result<Option<Earning>, sqlx::Error> {
             shop_id,
             commission: Minor::new(line.commission_minor),
             state: line.state,
+            held: line.risk_state == Some(risk::State::Held),
         }),
         _ => None,
     })
@@ -122,6 +134,12 @@ pub fn events(before: Option<&LineRow>, after: &LineRow, cause: Cause<'_>) -> Re
                 confirmed_at: after.confirmed_at.map(to_timestamp),
                 cause: cause.kind.into(),
                 occurred_at: Some(to_timestamp(cause.at)),
+                on_hold: change.held,
+                hold_rule: if change.held {
+                    after.risk_rule.map(|r| r.as_str().to_owned()).unwrap_or_default()
+                } else {
+                    String::new()
+                },
             };
             let id = Uuid::new_v5(
                 &EVENT_NAMESPACE,
@@ -164,6 +182,7 @@ impl Engine {
                 self.decide(new, f, now);
             }
         }
+        super::risk::assess(&mut *conn, &self.risk, now, before.iter().map(Some).zip(decided.iter_mut())).await?;
         budgets::charge(&mut *conn, self.zone, now, before.iter().map(Some).zip(decided.iter_mut())).await?;
         let mut changed = Vec::new();
         let mut outgoing = Vec::new();

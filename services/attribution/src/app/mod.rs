@@ -5,5 +5,6 @@ pub mod budgets;
 pub mod engine;
 pub mod groups;
 pub mod ingest;
+pub mod risk;
 
 pub use self::engine::Engine;

@@ -65,6 +65,8 @@ pub struct Earning {
     pub shop_id: Uuid,
     pub commission: Minor,
     pub state: State,
+    /// Held by a risk rule: it must not settle until released.
+    pub held: bool,
 }
 
 /// One promoter's commission on a line moving from `previous` to `current`.
@@ -75,6 +77,7 @@ pub struct CommissionChange {
     pub previous: Minor,
     pub current: Minor,
     pub state: State,
+    pub held: bool,
 }
 
 /// The changes that turn `before` into `after`: nothing when nothing moved; a line
@@ -86,6 +89,7 @@ pub fn changes(before: Option<&Earning>, after: Option<&Earning>) -> Vec<Commiss
         previous,
         current: e.commission,
         state: e.state,
+        held: e.held,
     };
     let close = |e: &Earning| CommissionChange {
         promoter_id: e.promoter_id.clone(),
@@ -93,6 +97,7 @@ pub fn changes(before: Option<&Earning>, after: Option<&Earning>) -> Vec<Commiss
         previous: e.commission,
         current: Minor::ZERO,
         state: State::Void,
+        held: false,
     };
     match (before, after) {
         (None, None) => vec![],
@@ -121,6 +126,7 @@ mod tests {
             shop_id: Uuid::nil(),
             commission: Minor::new(commission),
             state,
+            held: false,
         }
     }
 
@@ -153,6 +159,8 @@ mod tests {
         assert!(changes(Some(&a), Some(&a)).is_empty());
         let received = earning("a", 500, State::Received);
         assert_eq!(changes(Some(&a), Some(&received)).len(), 1, "a state change is news for settlement");
+        let held = Earning { held: true, ..a.clone() };
+        assert_eq!(changes(Some(&held), Some(&a)).len(), 1, "a release is news for settlement");
     }
 
     proptest! {

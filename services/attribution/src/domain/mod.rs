@@ -4,6 +4,7 @@ pub mod budget;
 pub mod group;
 pub mod line;
 pub mod locks;
+pub mod risk;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
@@ -95,6 +96,8 @@ xiaopu_common::text_enum! {
         NoRate = "no_rate",
         /// Decided for a promoter, but the supplier's budget had no room for it.
         BudgetExhausted = "budget_exhausted",
+        /// Held by a risk rule and voided by finance.
+        RiskVoided = "risk_voided",
     }
 }
 

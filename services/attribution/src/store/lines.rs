@@ -8,7 +8,7 @@ use uuid::Uuid;
 use xiaopu_common::{db::unknown_value, ids::PromoterId};
 use xiaopu_money::Bps;
 
-use crate::domain::{Click, Facts, Link, Precedence, Rate, Reason, Rules, line::State};
+use crate::domain::{Click, Facts, Link, Precedence, Rate, Reason, Rules, line::State, risk};
 
 /// An order line, decision included.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,9 @@ pub struct LineRow {
     pub base_rate_bps: Option<Bps>,
     pub group_id: Option<Uuid>,
     pub group_rule_id: Option<Uuid>,
+    /// The risk rule that held the line, and where the hold stands.
+    pub risk_rule: Option<risk::Rule>,
+    pub risk_state: Option<risk::State>,
     pub commission_minor: i64,
     pub decided_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -73,6 +76,8 @@ pub(super) struct StoredLine {
     pub(super) base_rate_bps: Option<i32>,
     pub(super) group_id: Option<Uuid>,
     pub(super) group_rule_id: Option<Uuid>,
+    pub(super) risk_rule: Option<String>,
+    pub(super) risk_state: Option<String>,
     pub(super) commission_minor: i64,
     pub(super) decided_at: DateTime<Utc>,
     pub(super) updated_at: DateTime<Utc>,
@@ -110,6 +115,14 @@ impl TryFrom<StoredLine> for LineRow {
             base_rate_bps: r.base_rate_bps.map(|bps| rate("order_line.base_rate_bps", bps)).transpose()?,
             group_id: r.group_id,
             group_rule_id: r.group_rule_id,
+            risk_rule: r
+                .risk_rule
+                .map(|v| risk::Rule::parse(&v).ok_or_else(|| unknown_value("order_line.risk_rule", &v)))
+                .transpose()?,
+            risk_state: r
+                .risk_state
+                .map(|v| risk::State::parse(&v).ok_or_else(|| unknown_value("order_line.risk_state", &v)))
+                .transpose()?,
             commission_minor: r.commission_minor,
             decided_at: r.decided_at,
             updated_at: r.updated_at,
@@ -259,12 +272,13 @@ pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         "INSERT INTO order_line (line_id, order_id, buyer_id, paid_at, order_code, product_id, supplier_id, quantity,
                                  currency, paid_minor, refunded_minor, confirmed_at, state, attributed, reason, summary,
                                  promoter_id, shop_id, share_code, click_event_id, clicked_at, rate_id, rate_bps,
-                                 commission_minor, decided_at, updated_at, base_rate_bps, group_id, group_rule_id)
+                                 commission_minor, decided_at, updated_at, base_rate_bps, group_id, group_rule_id,
+                                 risk_rule, risk_state)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::uuid[], $7::text[],
                               $8::int[], $9::text[], $10::bigint[], $11::bigint[], $12::timestamptz[], $13::text[],
                               $14::bool[], $15::text[], $16::text[], $17::text[], $18::uuid[], $19::text[], $20::text[],
                               $21::timestamptz[], $22::uuid[], $23::int[], $24::bigint[], $25::timestamptz[],
-                              $26::timestamptz[], $27::int[], $28::uuid[], $29::uuid[])",
+                              $26::timestamptz[], $27::int[], $28::uuid[], $29::uuid[], $30::text[], $31::text[])",
         &column!(lines, line_id),
         &column!(lines, order_id),
         &column!(lines, buyer_id),
@@ -293,7 +307,9 @@ pub async fn insert(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         &column!(lines, updated_at),
         &lines.iter().map(|l| l.base_rate_bps.map(Bps::get)).collect::<Vec<_>>() as &[Option<i32>],
         &column!(lines, group_id) as &[Option<Uuid>],
-        &column!(lines, group_rule_id) as &[Option<Uuid>]
+        &column!(lines, group_rule_id) as &[Option<Uuid>],
+        &lines.iter().map(|l| l.risk_rule.map(risk::Rule::as_str)).collect::<Vec<_>>() as &[Option<&str>],
+        &lines.iter().map(|l| l.risk_state.map(risk::State::as_str)).collect::<Vec<_>>() as &[Option<&str>]
     )
     .execute(conn)
     .await?;
@@ -311,13 +327,15 @@ pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
                 shop_id = u.shop_id, share_code = u.share_code, click_event_id = u.click_event_id,
                 clicked_at = u.clicked_at, rate_id = u.rate_id, rate_bps = u.rate_bps,
                 commission_minor = u.commission_minor, decided_at = u.decided_at, updated_at = u.updated_at,
-                base_rate_bps = u.base_rate_bps, group_id = u.group_id, group_rule_id = u.group_rule_id
+                base_rate_bps = u.base_rate_bps, group_id = u.group_id, group_rule_id = u.group_rule_id,
+                risk_rule = u.risk_rule, risk_state = u.risk_state
          FROM UNNEST($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::bool[], $6::text[], $7::text[],
                      $8::text[], $9::uuid[], $10::text[], $11::text[], $12::timestamptz[], $13::uuid[], $14::int[],
-                     $15::bigint[], $16::timestamptz[], $17::timestamptz[], $18::int[], $19::uuid[], $20::uuid[])
+                     $15::bigint[], $16::timestamptz[], $17::timestamptz[], $18::int[], $19::uuid[], $20::uuid[],
+                     $21::text[], $22::text[])
               AS u(line_id, refunded_minor, confirmed_at, state, attributed, reason, summary, promoter_id, shop_id,
                    share_code, click_event_id, clicked_at, rate_id, rate_bps, commission_minor, decided_at, updated_at,
-                   base_rate_bps, group_id, group_rule_id)
+                   base_rate_bps, group_id, group_rule_id, risk_rule, risk_state)
          WHERE order_line.line_id = u.line_id",
         &column!(lines, line_id),
         &column!(lines, refunded_minor),
@@ -338,7 +356,9 @@ pub async fn update(conn: &mut PgConnection, lines: &[LineRow]) -> Result<(), sq
         &column!(lines, updated_at),
         &lines.iter().map(|l| l.base_rate_bps.map(Bps::get)).collect::<Vec<_>>() as &[Option<i32>],
         &column!(lines, group_id) as &[Option<Uuid>],
-        &column!(lines, group_rule_id) as &[Option<Uuid>]
+        &column!(lines, group_rule_id) as &[Option<Uuid>],
+        &lines.iter().map(|l| l.risk_rule.map(risk::Rule::as_str)).collect::<Vec<_>>() as &[Option<&str>],
+        &lines.iter().map(|l| l.risk_state.map(risk::State::as_str)).collect::<Vec<_>>() as &[Option<&str>]
     )
     .execute(conn)
     .await?;

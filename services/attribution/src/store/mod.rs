@@ -6,6 +6,7 @@ pub mod groups;
 pub mod inputs;
 pub mod lines;
 pub mod read_model;
+pub mod risk;
 pub mod views;
 
 use sqlx::PgConnection;

@@ -6,6 +6,7 @@ mod concurrency;
 mod feed_out;
 mod groups;
 mod order_independence;
+mod risk;
 mod rules;
 mod storefront_down;
 mod support;

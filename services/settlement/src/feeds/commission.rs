@@ -99,6 +99,7 @@ impl EventHandler for CommissionFeed {
             settled_share: existing.as_ref().and_then(|p| p.settled_share),
             settled_fee: existing.as_ref().and_then(|p| p.settled_fee),
             updated_at: now,
+            on_hold: c.on_hold,
         };
         store::positions::upsert(conn, &position).await?;
         let postings = ledger::commission_change(

@@ -30,6 +30,8 @@ pub struct Position {
     pub settled_share: Option<i64>,
     pub settled_fee: Option<i64>,
     pub updated_at: DateTime<Utc>,
+    /// Held by a risk rule at attribution: not settleable until released.
+    pub on_hold: bool,
 }
 
 /// A promoter's positions newest first, after the keyset (paid_at, line).
@@ -45,7 +47,7 @@ pub async fn of_promoter(
         r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at,
                   line_state AS "line_state: _",
                   commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
-                  settled_fee, updated_at
+                  settled_fee, updated_at, on_hold
            FROM position WHERE promoter_id = $1
              AND ($2::timestamptz IS NULL OR (paid_at, line_id) < ($2, $3))
            ORDER BY paid_at DESC, line_id DESC LIMIT $4"#,
@@ -65,7 +67,7 @@ pub async fn of_line(db: impl PgExecutor<'_>, line_id: &str) -> Result<Vec<Posit
         r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at,
                   line_state AS "line_state: _",
                   commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
-                  settled_fee, updated_at
+                  settled_fee, updated_at, on_hold
            FROM position WHERE line_id = $1 ORDER BY promoter_id"#,
         line_id
     )
@@ -83,7 +85,7 @@ pub async fn get_for_update(
         r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at,
                   line_state AS "line_state: _",
                   commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
-                  settled_fee, updated_at
+                  settled_fee, updated_at, on_hold
            FROM position WHERE line_id = $1 AND promoter_id = $2 FOR UPDATE"#,
         line_id,
         promoter_id
@@ -96,12 +98,12 @@ pub async fn upsert(conn: &mut PgConnection, p: &Position) -> Result<(), sqlx::E
     sqlx::query!(
         "INSERT INTO position (line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at,
                                confirmed_at, line_state, commission, fee_bps, fee, share, stage, settleable_at,
-                               batch_line_id, settled_share, settled_fee, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                               batch_line_id, settled_share, settled_fee, updated_at, on_hold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
          ON CONFLICT (line_id, promoter_id) DO UPDATE SET
              confirmed_at = EXCLUDED.confirmed_at, line_state = EXCLUDED.line_state,
              commission = EXCLUDED.commission, fee = EXCLUDED.fee, share = EXCLUDED.share,
-             updated_at = EXCLUDED.updated_at",
+             updated_at = EXCLUDED.updated_at, on_hold = EXCLUDED.on_hold",
         p.line_id,
         p.promoter_id,
         p.order_id,
@@ -121,7 +123,8 @@ pub async fn upsert(conn: &mut PgConnection, p: &Position) -> Result<(), sqlx::E
         p.batch_line_id,
         p.settled_share,
         p.settled_fee,
-        p.updated_at
+        p.updated_at,
+        p.on_hold
     )
     .execute(conn)
     .await?;
@@ -139,8 +142,8 @@ pub struct Moved {
 }
 
 /// Moves confirmed lines past the hold to settleable (settleable from confirmation +
-/// hold, the business time), returning the sums moved per promoter. Row locks make
-/// concurrent sweeps move each line once.
+/// hold, the business time), leaving out lines a risk rule holds, returning the sums
+/// moved per promoter. Row locks make concurrent sweeps move each line once.
 pub async fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, hold_seconds: f64) -> Result<Vec<Moved>, sqlx::Error> {
     sqlx::query_as!(
         Moved,
@@ -149,7 +152,7 @@ pub async fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, hold_seconds: f6
                                    settleable_at = confirmed_at + make_interval(secs => $2),
                                    updated_at = $1
                WHERE stage = 'estimated' AND confirmed_at IS NOT NULL
-                 AND confirmed_at + make_interval(secs => $2) <= $1 AND commission > 0
+                 AND confirmed_at + make_interval(secs => $2) <= $1 AND commission > 0 AND NOT on_hold
                RETURNING promoter_id, currency, share, fee
            )
            SELECT promoter_id AS "promoter_id!", currency AS "currency!", sum(share)::bigint AS "share!",
@@ -245,7 +248,7 @@ pub async fn of_batch(
         Position,
         r#"SELECT p.line_id, p.promoter_id, p.order_id, p.supplier_id, p.shop_id, p.product_id, p.currency, p.paid_at,
                   p.confirmed_at, p.line_state AS "line_state: _", p.commission, p.fee_bps, p.fee, p.share, p.stage AS "stage: _",
-                  p.settleable_at, p.batch_line_id, p.settled_share, p.settled_fee, p.updated_at
+                  p.settleable_at, p.batch_line_id, p.settled_share, p.settled_fee, p.updated_at, p.on_hold
            FROM position p JOIN batch_line b ON b.batch_line_id = p.batch_line_id
            WHERE b.batch_id = $1
              AND ($2::uuid IS NULL OR (p.batch_line_id, p.line_id, p.promoter_id) > ($2, $3, $4))
@@ -278,7 +281,7 @@ pub async fn paid_between(
         r#"SELECT line_id, promoter_id, order_id, supplier_id, shop_id, product_id, currency, paid_at, confirmed_at,
                   line_state AS "line_state: _",
                   commission, fee_bps, fee, share, stage AS "stage: _", settleable_at, batch_line_id, settled_share,
-                  settled_fee, updated_at
+                  settled_fee, updated_at, on_hold
            FROM position
            WHERE paid_at >= $1 AND paid_at < $2
              AND ($3::timestamptz IS NULL OR (paid_at, line_id, promoter_id) > ($3, $4, $5))

@@ -101,3 +101,53 @@ async fn the_sweep_run_by_two_instances_at_once_moves_each_line_once() {
     assert_eq!(minor(&verify(&stack).await.total), 0);
     let _ = Role::Finance;
 }
+
+/// A line the fast-click risk rule holds stays estimated through every sweep; once
+/// finance releases it at attribution it becomes settleable, closes into a batch and
+/// is paid. A voided one leaves the ledger as if it never earned.
+#[tokio::test]
+async fn a_held_line_settles_only_once_released_and_is_then_paid_and_a_voided_one_earns_nothing() {
+    use xiaopu_api::attribution as at;
+    let stack = spawn().await;
+    let w = stack.world().await;
+    stack.clock.advance(days(10));
+    let s = w.since;
+    let paid_at = s + days(1);
+    let click_then_pay = |order: &str| {
+        let buyer = format!("{order}-buyer");
+        vec![
+            crate::support::click(&format!("{order}-c"), &w.code, &buyer, paid_at - chrono::TimeDelta::seconds(3)),
+            crate::support::paid(
+                order,
+                &buyer,
+                paid_at,
+                "",
+                vec![crate::support::line(&format!("{order}-l"), &w.product, "s1", 39800)],
+            ),
+            crate::support::confirmed(order, s + days(2)),
+        ]
+    };
+    stack.ingest([click_then_pay("o1"), click_then_pay("o2")].concat()).await;
+    stack.feeds_caught_up().await;
+    assert_eq!(sweep(&stack).await, 0, "held lines are not settleable");
+    // 39800 at 550 bps: commission 2189, fee 219 (218.9), share 1970.
+    assert_eq!(minor(&earnings(&stack, "p1").await.estimated), 2 * 1970);
+
+    let review = |line: &str| at::ReleaseRiskHoldRequest { line_id: line.into(), note: "checked the buyer".into() };
+    stack.attribution().release_risk_hold(as_finance(review("o1-l"), "f1")).await.expect("released");
+    let void = at::VoidRiskHoldRequest { line_id: "o2-l".into(), note: "a bot".into() };
+    stack.attribution().void_risk_hold(as_finance(void, "f1")).await.expect("voided");
+    stack.feeds_caught_up().await;
+    assert_eq!(sweep(&stack).await, 1, "the released line moves; the voided one earns nothing");
+    let after = earnings(&stack, "p1").await;
+    assert_eq!((minor(&after.estimated), minor(&after.settleable)), (0, 1970));
+
+    let batch = crate::support::close(&stack, s, s + days(10), "f1").await.batch.expect("batch");
+    crate::support::approve(&stack, &batch.batch_id, "f2").await.expect("approve");
+    crate::support::export(&stack, &batch.batch_id).await;
+    let line = crate::support::lines(&stack, &batch.batch_id).await.into_iter().next().expect("p1's line");
+    assert_eq!(minor(&line.amount), 1970);
+    crate::support::pay(&stack, &line.batch_line_id, pb::PayoutOutcome::Paid, "ALIPAY-1").await;
+    assert_eq!(minor(&earnings(&stack, "p1").await.paid), 1970);
+    assert_eq!(minor(&verify(&stack).await.total), 0);
+}

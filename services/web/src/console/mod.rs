@@ -7,6 +7,7 @@ mod batches;
 mod holds;
 mod ledger;
 mod reconcile;
+mod risk;
 mod views;
 
 use axum::{
@@ -38,6 +39,9 @@ pub fn router() -> Router<SharedApp> {
         .route("/batches/{batch_id}/lines/{line_id}/payout", post(batches::record_payout))
         .route("/holds", get(holds::list).post(holds::place))
         .route("/holds/release", post(holds::release))
+        .route("/risk", get(risk::list))
+        .route("/risk/flags/clear", post(risk::clear_flag))
+        .route("/risk/{line_id}", post(risk::review))
         .route("/reconcile", get(reconcile::statement))
         .route("/lines/{line_id}", get(reconcile::line))
 }

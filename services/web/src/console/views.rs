@@ -218,3 +218,33 @@ pub struct JournalRow {
     pub party: String,
     pub amount: String,
 }
+
+pub struct RiskHoldRow {
+    pub line_id: String,
+    pub promoter_id: String,
+    pub paid_at: String,
+    pub commission: String,
+    /// The rule in words.
+    pub rule: String,
+    /// Each decision: when, who, what, the note.
+    pub decisions: Vec<String>,
+    pub held: bool,
+}
+
+pub struct RiskFlagRow {
+    pub promoter_id: String,
+    pub rule: String,
+    pub rule_words: String,
+    pub note: String,
+    pub raised_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/risk.html")]
+pub struct RiskPage {
+    pub frame: Frame,
+    /// held, released or voided.
+    pub shown: &'static str,
+    pub holds: Vec<RiskHoldRow>,
+    pub flags: Vec<RiskFlagRow>,
+}

@@ -73,6 +73,11 @@ fn order_row(
         state: lang.words(line.state().as_str_name()),
         reason: lang.words(line.reason().as_str_name()),
         commission: commission(lang, line, fee_bps),
+        // Held by a risk rule: shown until finance decides.
+        risk: match line.risk_state() {
+            at::RiskState::Held => lang.words(line.risk_state().as_str_name()),
+            _ => String::new(),
+        },
     }
 }
 

@@ -155,6 +155,8 @@ pub struct OrderRow {
     pub state: String,
     pub reason: String,
     pub commission: String,
+    /// 风控审核中 while a risk rule holds it; empty otherwise.
+    pub risk: String,
 }
 
 #[derive(Template)]

@@ -164,3 +164,33 @@ async fn a_promoter_creates_a_promo_code_and_a_buyer_types_it_until_guessing_is_
     assert_eq!(stopped.status, StatusCode::TOO_MANY_REQUESTS, "{}", stopped.body);
     assert!(stopped.body.contains("输错的口令太多了"));
 }
+
+#[tokio::test]
+async fn finance_reviews_a_held_line_in_the_console_and_the_promoter_sees_it_held_until_then() {
+    use xiaopu_testkit::events::click;
+    let web = Web::start(Options::default()).await;
+    let w = web.stack.world().await;
+    let now = chrono::Utc::now();
+    web.stack
+        .ingest(vec![
+            click("c1", &w.code, "quick", now),
+            paid("o1", "quick", now, "", vec![line("o1-l", &w.product, "s1", 19900)]),
+        ])
+        .await;
+    let promoter = web.post("/app/sign-in", &[("token", &token(Role::Promoter, "p1"))], &[]).await.cookies();
+    assert!(web.get("/app/orders", &promoter).await.body.contains("风控审核中"));
+
+    let fiona = web.sign_in("fiona").await;
+    let risk = web.get("/console/risk", &fiona).await;
+    assert_eq!(risk.status, StatusCode::OK, "{}", risk.body);
+    assert!(risk.body.contains("data-line=\"o1-l\"") && risk.body.contains("首次点击后数秒内付款"), "{}", risk.body);
+    let form = [("csrf", risk.csrf()), ("note", "regular customer".into()), ("decision", "release".into())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let released = web.post("/console/risk/o1-l", &form, &fiona).await;
+    assert_eq!(released.status, StatusCode::SEE_OTHER, "{}", released.body);
+    let after = web.get(released.location(), &fiona).await;
+    assert!(after.body.contains("已放行 o1-l") && !after.body.contains("data-line=\"o1-l\""), "{}", after.body);
+    let history = web.get("/console/risk?state=released", &fiona).await;
+    assert!(history.body.contains("fiona") && history.body.contains("regular customer"), "{}", history.body);
+    assert!(!web.get("/app/orders", &promoter).await.body.contains("风控审核中"));
+}

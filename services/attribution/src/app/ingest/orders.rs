@@ -13,6 +13,7 @@ use crate::{
     app::{
         budgets,
         engine::{Cause, Engine, events, recompute},
+        risk,
     },
     domain::{Reason, line::State},
     store::{
@@ -120,6 +121,8 @@ async fn create_lines(
                 base_rate_bps: None,
                 group_id: None,
                 group_rule_id: None,
+                risk_rule: None,
+                risk_state: None,
                 commission_minor: 0,
                 decided_at: now,
                 updated_at: now,
@@ -145,6 +148,7 @@ async fn create_lines(
     for row in &mut rows {
         recompute(row);
     }
+    risk::assess(conn, &engine.risk, now, rows.iter_mut().map(|row| (None, row))).await?;
     budgets::charge(conn, engine.zone, now, rows.iter_mut().map(|row| (None, row))).await?;
     lines::insert(conn, &rows).await?;
     inputs::settle_refunds(conn, &settled).await?;

@@ -13,6 +13,7 @@ use crate::{
     app::{
         budgets,
         engine::{Cause, Engine, events, recompute},
+        risk,
     },
     domain::line,
     store::{
@@ -113,8 +114,12 @@ pub(super) async fn apply_refunds(
     // A refund only lowers commission (charging never refuses it): what it gives
     // back returns to the budgets.
     budgets::charge(conn, engine.zone, now, current.values_mut().map(|row| (before.get(&row.line_id), row))).await?;
+    let promoters: Vec<String> =
+        current.values().filter(|row| row.attributed).filter_map(|row| row.promoter_id.clone()).collect();
     let changed: Vec<LineRow> = current.into_values().filter(|row| before.get(&row.line_id) != Some(row)).collect();
     lines::update(conn, &changed).await?;
+    // With the refunds written, a promoter's refund rate may now flag them.
+    risk::flag_refund_rates(conn, &engine.risk, now, promoters).await?;
     inputs::settle_refunds(conn, &settled).await?;
     publish_all(conn, &outgoing).await
 }
