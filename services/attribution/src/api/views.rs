@@ -63,9 +63,11 @@ fn reason(reason: Reason) -> pb::AttributionReason {
 }
 
 /// The promoter a line is decided for: who earns it, or who would have but for the
-/// supplier's budget (the refusal is theirs to see).
+/// supplier's budget or finance's void of a risk hold (the refusal is theirs to see).
 fn named_promoter(l: &LineRow) -> Option<&str> {
-    (l.attributed || l.reason == Reason::BudgetExhausted).then_some(l.promoter_id.as_deref()).flatten()
+    (l.attributed || matches!(l.reason, Reason::BudgetExhausted | Reason::RiskVoided))
+        .then_some(l.promoter_id.as_deref())
+        .flatten()
 }
 
 /// A line as `viewer` may see it (buyers masked except for service and admin).

@@ -174,16 +174,21 @@ pub async fn facts(
                WHERE (i.order_code IS NULL OR $6) AND k.visitor_id = i.buyer_id AND k.clicked_at <= i.paid_at
                ORDER BY k.clicked_at DESC, k.event_id DESC LIMIT 1
            ) c ON true
-           LEFT JOIN LATERAL (
-               -- The code in use as sent, else its upper-case form (a promo code is
-               -- kept upper-case; buyers type it in any case).
-               SELECT s.* FROM rm_share_link s, (SELECT CASE
-                   WHEN $6 AND c.clicked_at >= i.paid_at - make_interval(secs => $7) THEN c.share_code
-                   ELSE COALESCE(i.order_code, c.share_code)
-               END AS code) AS used
-               WHERE s.code IN (used.code, upper(used.code))
-               ORDER BY s.code = used.code DESC LIMIT 1
-           ) l ON true
+           CROSS JOIN LATERAL (SELECT CASE
+               WHEN $6 AND c.clicked_at >= i.paid_at - make_interval(secs => $7) THEN c.share_code
+               ELSE COALESCE(i.order_code, c.share_code)
+           END AS code) used
+           LEFT JOIN rm_share_link exact ON exact.code = used.code
+           -- Else its upper-case form: a promo code is kept upper-case, and buyers
+           -- type it in any case.
+           LEFT JOIN rm_share_link upper_case
+                  ON exact.code IS NULL AND used.code <> upper(used.code) AND upper_case.code = upper(used.code)
+           -- At most one of the two matched (the second only without the first).
+           CROSS JOIN LATERAL (SELECT COALESCE(exact.code, upper_case.code) AS code,
+                                      COALESCE(exact.shop_id, upper_case.shop_id) AS shop_id,
+                                      COALESCE(exact.promoter_id, upper_case.promoter_id) AS promoter_id,
+                                      COALESCE(exact.created_at, upper_case.created_at) AS created_at,
+                                      COALESCE(exact.revoked_at, upper_case.revoked_at) AS revoked_at) l
            LEFT JOIN LATERAL (
                SELECT rr.rate_id, rr.rate_bps FROM rm_rate rr
                WHERE rr.product_id = i.product_id AND rr.effective_from <= i.paid_at

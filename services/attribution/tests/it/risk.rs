@@ -118,6 +118,9 @@ async fn a_release_lets_the_line_settle_and_a_void_takes_its_commission_away() {
     app.client().void_risk_hold(authed(void, Role::Finance, "fiona")).await.expect("voided");
     let (l2, why) = app.line("l2").await;
     assert_eq!((l2.attributed, l2.commission.expect("c").minor_units, why.reason()), (false, 0, R::RiskVoided));
+    assert_eq!(l2.promoter_id, "p1", "the voided line still names its promoter");
+    let theirs = pb::ExplainLineRequest { line_id: "l2".into() };
+    app.client().explain_line(authed(theirs, Role::Promoter, "p1")).await.expect("the promoter sees why");
     assert_eq!(app.holds(RiskState::Voided).await.len(), 1);
 
     // The feed says held, then released; and the voided line's commission gone.
