@@ -33,13 +33,16 @@ buy_through() {
   echo "the payment of $order was never accepted" >&2
   return 1
 }
-# Finance releases every line a risk rule holds, noting $1 (the demo's buyers pay
-# seconds after clicking, which the fast-click rule holds for review).
+# Finance releases the lines a risk rule holds of promoter $1, noting $2 (the demo's
+# buyers pay seconds after clicking, which the fast-click rule holds for review);
+# other promoters' holds are left to finance.
 release_held() {
-  local line
-  for line in $(get 'holds.*.line.line_id' --as finance:fiona risk holds); do
-    "$xiaopu" --as finance:fiona risk release --line "$line" --note "$1" >/dev/null
-  done
+  local line promoter
+  while read -r line promoter; do
+    [ "$promoter" = "$1" ] || continue
+    "$xiaopu" --as finance:fiona risk release --line "$line" --note "$2" >/dev/null
+  done < <(paste -d ' ' <(get 'holds.*.line.line_id' --as finance:fiona risk holds) \
+                        <(get 'holds.*.line.promoter_id' --as finance:fiona risk holds))
 }
 # Sets `from` and `to` to the period a close may take now: from where the last
 # closed period ended (a day ago on a fresh system) to this instant — a period must

@@ -52,10 +52,10 @@ say "Alice sees the attributed lines (buyer masked) and why each is hers"
 show --as "promoter:$alice" promoter orders
 show --as "promoter:$alice" promoter explain --line "line-$run-1"
 say "The buyer paid seconds after the first click: the fast-click risk rule holds both lines for review"
-show --as finance:fiona --field 'holds.*.line.risk_rule' risk holds
-say "Fiona looks and releases them (each decision audited with her note)"
-release_held "known buyer, order checked"
-show --as finance:fiona --field 'holds.*.decisions.*.action' risk holds --state released
+show --as "promoter:$alice" --field line.risk_rule promoter explain --line "line-$run-1"
+say "Fiona (finance) looks and releases them; each decision is audited with her note"
+release_held "$alice" "known buyer, order checked"
+show --as "promoter:$alice" --field line.risk_state promoter explain --line "line-$run-1"
 today=$(date -u +%Y-%m-%dT00:00:00Z) tomorrow=$(date -u -d '+1 day' +%Y-%m-%dT00:00:00Z)
 say "What each of Alice's links brought today, and the lines the supplier is charged on"
 show --as "promoter:$alice" promoter link-stats --from "$today" --to "$tomorrow"

@@ -25,7 +25,8 @@ for promoter in "$dora" "$eve"; do
 done
 buy_through "${codes[0]}" "buyer-d-$run" "order-d-$run" "line-d-$run:$bracelet:$supplier:59900"
 buy_through "${codes[1]}" "buyer-e-$run" "order-e-$run" "line-e-$run:$bracelet:$supplier:59900"
-release_held "checked: regular buyers"
+release_held "$dora" "checked: regular buyer"
+release_held "$eve" "checked: regular buyer"
 "$xiaopu" --as service:order-system orders confirm --order "order-d-$run" >/dev/null
 "$xiaopu" --as service:order-system orders confirm --order "order-e-$run" >/dev/null
 settleable_for "$dora"
