@@ -178,6 +178,16 @@ pub fn url_encode(value: &str) -> String {
         .collect()
 }
 
+/// What a budget or a group rule covers, in words: the whole catalogue, a category, or
+/// a product by its title (by its id when the title is unknown).
+pub fn scope_words(lang: Lang, product_id: &str, category: &str, title: impl Fn(&str) -> Option<String>) -> String {
+    match (product_id, category) {
+        ("", "") => lang.t("全部商品").to_owned(),
+        ("", category) => lang.tf("品类：{}", &[category]),
+        (product, _) => title(product).unwrap_or_else(|| product.to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use xiaopu_api::types::Money;

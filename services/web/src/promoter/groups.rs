@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     SharedApp,
-    pages::{PageQuery, failed, percent, render},
+    pages::{PageQuery, failed, percent, render, scope_words},
 };
 
 pub async fn groups(State(app): State<SharedApp>, session: Session, Query(query): Query<PageQuery>) -> Response {
@@ -37,11 +37,7 @@ pub async fn groups(State(app): State<SharedApp>, session: Session, Query(query)
                 .rules
                 .iter()
                 .map(|r| {
-                    let scope = match (r.product_id.as_str(), r.category.as_str()) {
-                        ("", "") => lang.t("全部商品").to_owned(),
-                        ("", category) => lang.tf("品类：{}", &[category]),
-                        (product, _) => titles.get(product).cloned().unwrap_or_else(|| product.to_owned()),
-                    };
+                    let scope = scope_words(lang, &r.product_id, &r.category, |p| titles.get(p).cloned());
                     let rate = match r.kind() {
                         at::GroupRuleKind::Absolute => lang.tf("佣金率 {}", &[&percent(r.bps)]),
                         _ => lang.tf("佣金率加 {}", &[&percent(r.bps)]),

@@ -9,22 +9,18 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use xiaopu_api::{attribution as at, storefront as sf, types::Money};
+use xiaopu_api::{attribution as at, types::Money};
 
 use super::{
-    Session,
+    CURRENCY, Session, offered_products,
     views::{BudgetRow, BudgetsPage},
+    yuan,
 };
 use crate::{
     SharedApp,
-    pages::{PageQuery, back, failed, money, render},
+    pages::{PageQuery, back, failed, money, render, scope_words},
     session::{NoFields, Posted},
 };
-
-/// The platform's currency for amounts typed in the portal.
-const CURRENCY: &str = "CNY";
-/// The most products the scope list offers (a supplier with more types the id).
-const PRODUCTS_OFFERED: i32 = 200;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct MonthQuery {
@@ -50,13 +46,8 @@ pub async fn page(
         Ok(answer) => answer.into_inner().budgets,
         Err(status) => return failed(session.lang, &status),
     };
-    let request = sf::ListSupplierProductsRequest {
-        supplier_id: session.user.clone(),
-        page_size: PRODUCTS_OFFERED,
-        page_token: String::new(),
-    };
-    let products = match app.storefront_as_user.clone().list_supplier_products(session.request(request)).await {
-        Ok(answer) => answer.into_inner().products,
+    let products = match offered_products(&app, &session).await {
+        Ok(products) => products,
         Err(status) => return failed(session.lang, &status),
     };
     let titles: HashMap<&str, &str> = products.iter().map(|p| (p.product_id.as_str(), p.title.as_str())).collect();
@@ -65,11 +56,7 @@ pub async fn page(
         .iter()
         .map(|b| BudgetRow {
             budget_id: b.budget_id.clone(),
-            scope: if b.product_id.is_empty() {
-                lang.t("全部商品").to_owned()
-            } else {
-                titles.get(b.product_id.as_str()).map_or_else(|| b.product_id.clone(), |t| (*t).to_owned())
-            },
+            scope: scope_words(lang, &b.product_id, "", |p| titles.get(p).map(|t| (*t).to_owned())),
             cap: money(b.cap.as_ref()),
             spent: money(b.spent.as_ref()),
             remaining: money(b.remaining.as_ref()),
@@ -107,7 +94,7 @@ pub async fn set(State(app): State<SharedApp>, session: Session, Form(posted): F
         Ok(form) => form,
         Err(refused) => return refused.into_response(),
     };
-    let Some(cap) = xiaopu_money::parse_decimal(form.cap.trim(), xiaopu_money::minor_digits(CURRENCY)) else {
+    let Some(cap) = yuan(&form.cap) else {
         let why = tonic::Status::invalid_argument(session.lang.t("每月上限：请填写金额，如 5000（元）"));
         return back(session.lang, to, Err(why));
     };

@@ -10,24 +10,20 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use xiaopu_api::{attribution as at, storefront as sf, types::Money};
+use xiaopu_api::{attribution as at, types::Money};
 use xiaopu_common::time::to_timestamp;
 
 use super::{
-    Session,
+    CURRENCY, Session, offered_products,
     views::{GroupPage, GroupRow, GroupRuleRow, GroupsPage, MemberRow},
+    yuan,
 };
 use crate::{
     SharedApp,
     i18n::Lang,
-    pages::{PageQuery, back, failed, money, percent, percent_bps, render},
+    pages::{PageQuery, back, failed, money, percent, percent_bps, render, scope_words},
     session::{NoFields, Posted},
 };
-
-/// The platform's currency for amounts typed in the portal.
-const CURRENCY: &str = "CNY";
-/// The most products the rule form offers.
-const PRODUCTS_OFFERED: i32 = 200;
 
 fn invalid(text: &str) -> tonic::Status {
     tonic::Status::invalid_argument(text)
@@ -41,14 +37,13 @@ fn joining(lang: Lang, promote_at: Option<&Money>) -> String {
     }
 }
 
-/// A typed amount in yuan, or None for an empty field.
-fn yuan(typed: &str, lang: Lang) -> Result<Option<Money>, tonic::Status> {
+/// The joining bar as typed in yuan, or None for an empty field (by hand only).
+fn bar_typed(typed: &str, lang: Lang) -> Result<Option<Money>, tonic::Status> {
     let typed = typed.trim();
     if typed.is_empty() {
         return Ok(None);
     }
-    let minor = xiaopu_money::parse_decimal(typed, xiaopu_money::minor_digits(CURRENCY))
-        .ok_or_else(|| invalid(lang.t("自动加入门槛：请填写金额，如 1000（元），或留空")))?;
+    let minor = yuan(typed).ok_or_else(|| invalid(lang.t("自动加入门槛：请填写金额，如 1000（元），或留空")))?;
     Ok(Some(Money { minor_units: minor, currency: CURRENCY.into() }))
 }
 
@@ -88,7 +83,7 @@ pub async fn create(State(app): State<SharedApp>, session: Session, Form(posted)
         Ok(form) => form,
         Err(refused) => return refused.into_response(),
     };
-    let promote_at = match yuan(&form.promote_at, session.lang) {
+    let promote_at = match bar_typed(&form.promote_at, session.lang) {
         Ok(amount) => amount,
         Err(why) => return back(session.lang, "/supplier/groups", Err(why)),
     };
@@ -126,13 +121,8 @@ pub async fn group(
         Ok(answer) => answer.into_inner().members,
         Err(status) => return failed(session.lang, &status),
     };
-    let request = sf::ListSupplierProductsRequest {
-        supplier_id: session.user.clone(),
-        page_size: PRODUCTS_OFFERED,
-        page_token: String::new(),
-    };
-    let products = match app.storefront_as_user.clone().list_supplier_products(session.request(request)).await {
-        Ok(answer) => answer.into_inner().products,
+    let products = match offered_products(&app, &session).await {
+        Ok(products) => products,
         Err(status) => return failed(session.lang, &status),
     };
     let titles: HashMap<&str, &str> = products.iter().map(|p| (p.product_id.as_str(), p.title.as_str())).collect();
@@ -142,11 +132,7 @@ pub async fn group(
         .rules
         .iter()
         .map(|r| {
-            let scope = match (r.product_id.as_str(), r.category.as_str()) {
-                ("", "") => lang.t("全部商品").to_owned(),
-                ("", category) => lang.tf("品类：{}", &[category]),
-                (product, _) => titles.get(product).map_or_else(|| product.to_owned(), |t| (*t).to_owned()),
-            };
+            let scope = scope_words(lang, &r.product_id, &r.category, |p| titles.get(p).map(|t| (*t).to_owned()));
             let begun = r.effective_from.as_ref().is_some_and(|t| t.seconds <= now.timestamp());
             let state = match (r.in_force, begun) {
                 (true, _) => "生效中",
@@ -203,7 +189,7 @@ pub async fn update(
         Ok(form) => form,
         Err(refused) => return refused.into_response(),
     };
-    let promote_at = match yuan(&form.promote_at, session.lang) {
+    let promote_at = match bar_typed(&form.promote_at, session.lang) {
         Ok(amount) => amount,
         Err(why) => return back(session.lang, &to, Err(why)),
     };

@@ -17,6 +17,8 @@ use axum::{
     routing::{get, post},
 };
 
+use xiaopu_api::storefront as sf;
+
 use crate::{
     SharedApp,
     session::{self, Supplier},
@@ -25,6 +27,26 @@ use crate::{
 
 /// A signed-in supplier.
 pub type Session = session::Session<Supplier>;
+
+/// The platform's currency for amounts typed in the portal.
+const CURRENCY: &str = "CNY";
+/// The most of a supplier's products a scope list (budgets, group rules) offers.
+const PRODUCTS_OFFERED: i32 = 200;
+
+/// An amount typed in yuan (`5000`, `39.90`) in minor units, if it is one.
+fn yuan(typed: &str) -> Option<i64> {
+    xiaopu_money::parse_decimal(typed.trim(), xiaopu_money::minor_digits(CURRENCY))
+}
+
+/// The supplier's products a scope list offers.
+async fn offered_products(app: &SharedApp, session: &Session) -> Result<Vec<sf::Product>, tonic::Status> {
+    let request = sf::ListSupplierProductsRequest {
+        supplier_id: session.user.clone(),
+        page_size: PRODUCTS_OFFERED,
+        page_token: String::new(),
+    };
+    Ok(app.storefront_as_user.clone().list_supplier_products(session.request(request)).await?.into_inner().products)
+}
 
 pub fn router() -> Router<SharedApp> {
     Router::new()

@@ -11,8 +11,9 @@ use xiaopu_api::{storefront as sf, types::Money};
 use xiaopu_common::time::{from_timestamp, to_timestamp};
 
 use super::{
-    Session,
+    CURRENCY, Session,
     views::{ProductFields, ProductPage, ProductRow, ProductsPage, RateRow},
+    yuan,
 };
 use crate::{
     SharedApp,
@@ -20,9 +21,6 @@ use crate::{
     pages::{PageQuery, back, failed, money, percent, percent_bps, render},
     session::{NoFields, Posted},
 };
-
-/// The platform's currency for prices typed in the portal.
-const CURRENCY: &str = "CNY";
 
 const STOCK_STATUSES: &[sf::StockStatus] =
     &[sf::StockStatus::InStock, sf::StockStatus::LowStock, sf::StockStatus::OutOfStock];
@@ -96,9 +94,7 @@ pub struct ProductForm {
 impl ProductForm {
     /// The product the form describes, or what is wrong with the typed price.
     fn product(&self, lang: Lang) -> Result<sf::Product, tonic::Status> {
-        let digits = xiaopu_money::minor_digits(CURRENCY);
-        let price = xiaopu_money::parse_decimal(&self.price, digits)
-            .ok_or_else(|| invalid(lang.t("售价：请填写金额，如 39.90（元）")))?;
+        let price = yuan(&self.price).ok_or_else(|| invalid(lang.t("售价：请填写金额，如 39.90（元）")))?;
         let stock = sf::StockStatus::from_str_name(&self.stock).unwrap_or(sf::StockStatus::InStock);
         Ok(sf::Product {
             title: self.title.trim().to_owned(),
