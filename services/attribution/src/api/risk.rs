@@ -6,6 +6,7 @@ use tonic::{Code, Request, Response};
 use xiaopu_api::attribution::{self as pb, CommissionCause};
 use xiaopu_common::{
     auth::{Caller, CallerExt, Role},
+    db::unknown_value,
     error::{Violations, reason, status_with_reason},
     feed::publish_all,
     paging::{Page, next_page},
@@ -138,7 +139,8 @@ async fn review(
         line_id: Some(line_id.to_owned()),
         promoter_id: before.promoter_id.clone().unwrap_or_default(),
         action,
-        rule: before.risk_rule.unwrap_or(Rule::BurstOrders),
+        // A held line has its rule (a CHECK of the table).
+        rule: before.risk_rule.ok_or_else(|| unknown_value("order_line.risk_rule", ""))?,
         actor: caller.subject.clone(),
         note: note.to_owned(),
         decided_at: now,

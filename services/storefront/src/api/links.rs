@@ -132,14 +132,7 @@ pub async fn revoke_share_link(
     caller.require_role(&[Role::Promoter])?;
     let typed = request.into_inner().code;
     let not_found = || Error::not_found("share code", &typed);
-    let mut found = None;
-    for form in share_code::lookup_forms(&typed) {
-        found = store::share_link::get(&api.pool, &form).await?;
-        if found.is_some() {
-            break;
-        }
-    }
-    let link = found.ok_or_else(not_found)?;
+    let link = store::share_link::get(&api.pool, &share_code::lookup_forms(&typed)).await?.ok_or_else(not_found)?;
     caller.require_owner(Role::Promoter, &link.promoter_id, &[])?;
     let code = link.code.clone();
     let mut tx = api.pool.begin().await?;
@@ -188,13 +181,7 @@ pub async fn resolve_share_code(
         return Err(Error::TooManyGuesses);
     }
     // A malformed code is simply unknown: no lookup, and nothing to learn from it.
-    let mut found = None;
-    for form in share_code::lookup_forms(typed) {
-        found = store::share_link::resolve(&api.pool, &form).await?;
-        if found.is_some() {
-            break;
-        }
-    }
+    let found = store::share_link::resolve(&api.pool, &share_code::lookup_forms(typed)).await?;
     let Some(found) = found.filter(|f| f.link.revoked_at.is_none()) else {
         if !visitor.is_empty() {
             store::share_link::record_miss(&api.pool, visitor, now, now - limit.window).await?;

@@ -91,12 +91,21 @@ pub async fn by_request(
     .transpose()
 }
 
-pub async fn get(db: impl PgExecutor<'_>, code: &str) -> Result<Option<ShareLinkRecord>, sqlx::Error> {
-    sqlx::query_as!(ShareLinkRow, "SELECT * FROM share_link WHERE code = $1", code)
-        .fetch_optional(db)
-        .await?
-        .map(TryInto::try_into)
-        .transpose()
+/// The link of the first of `forms` (a code as typed, then its promo form) that
+/// exists; no lookup for none (a malformed code).
+pub async fn get(db: impl PgExecutor<'_>, forms: &[String]) -> Result<Option<ShareLinkRecord>, sqlx::Error> {
+    if forms.is_empty() {
+        return Ok(None);
+    }
+    sqlx::query_as!(
+        ShareLinkRow,
+        "SELECT * FROM share_link WHERE code = ANY($1) ORDER BY array_position($1, code) LIMIT 1",
+        forms
+    )
+    .fetch_optional(db)
+    .await?
+    .map(TryInto::try_into)
+    .transpose()
 }
 
 /// A link with what decides whether it still resolves.
@@ -110,7 +119,11 @@ pub struct Resolution {
     pub listing_active: Option<bool>,
 }
 
-pub async fn resolve(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Resolution>, sqlx::Error> {
+/// [`get`] with what decides whether the link still resolves.
+pub async fn resolve(db: impl PgExecutor<'_>, forms: &[String]) -> Result<Option<Resolution>, sqlx::Error> {
+    if forms.is_empty() {
+        return Ok(None);
+    }
     let row = sqlx::query!(
         r#"SELECT s.code, s.shop_id, s.promoter_id, s.listing_id, s.product_id, s.channel, s.created_at,
                   s.revoked_at, s.request_id, s.promo_code, sh.name AS shop_name, sh.status AS shop_status,
@@ -119,8 +132,8 @@ pub async fn resolve(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Resol
            JOIN shop sh ON sh.shop_id = s.shop_id
            LEFT JOIN product p ON p.product_id = s.product_id
            LEFT JOIN listing l ON l.listing_id = s.listing_id
-           WHERE s.code = $1"#,
-        code
+           WHERE s.code = ANY($1) ORDER BY array_position($1, s.code) LIMIT 1"#,
+        forms
     )
     .fetch_optional(db)
     .await?;
